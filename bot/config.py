@@ -1,0 +1,192 @@
+"""One settings table read once from the environment into a frozen object.
+
+Nothing else in the package reads ``os.environ``; edges call ``load_settings()`` once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = ROOT / "prompts"
+PLAYBOOKS_DIR = ROOT / "playbooks"
+DEFAULT_PLAYBOOK = "outside-in"
+
+
+def _int(name: str, lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _float(name: str, lo: float = 0.0) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if value < lo:
+            raise ConfigError(f"{name} must be at least {lo}, got {value}")
+        return value
+
+    return parse
+
+
+def _bool(name: str) -> Callable[[str], bool]:
+    def parse(raw: str) -> bool:
+        v = raw.strip().lower()
+        if v in {"1", "on", "true", "yes"}:
+            return True
+        if v in {"0", "off", "false", "no", ""}:
+            return False
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+    return parse
+
+
+def _choice(name: str, options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        v = raw.strip().lower()
+        if v not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw!r}")
+        return v
+
+    return parse
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def _tz(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        try:
+            ZoneInfo(raw.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{name} must be an IANA timezone such as Europe/Berlin, got {raw!r}") from None
+        return raw.strip()
+
+    return parse
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+# (attribute, environment variable, default, parser, help). README documents each row.
+SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
+    ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
+    ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
+    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ("auto", "rules", "openai")),
+     "auto uses OpenAI when OPENAI_API_KEY is set, else the rules engine"),
+    ("store_text", "MOTIVECHECK_STORE_TEXT", "on", _bool("MOTIVECHECK_STORE_TEXT"),
+     "store full draft text (off: only a hash and the verdict)"),
+    ("retention_days", "MOTIVECHECK_RETENTION_DAYS", "0", _int("MOTIVECHECK_RETENTION_DAYS", 0),
+     "remove draft texts older than this many days (0 keeps them)"),
+    ("max_chars", "MOTIVECHECK_MAX_CHARS", "8000", _int("MOTIVECHECK_MAX_CHARS", 100, 100000),
+     "drafts longer than this are cut (and the verdict says so)"),
+    ("openai_api_key", "OPENAI_API_KEY", "", _str, "OpenAI (or compatible) API key; enables the LLM engine"),
+    ("openai_base_url", "OPENAI_BASE_URL", "", _str, "OpenAI-compatible server base URL"),
+    ("model", "MOTIVECHECK_MODEL", "gpt-4o-mini", _str, "chat model used by the LLM engine"),
+    ("llm_timeout", "MOTIVECHECK_LLM_TIMEOUT", "8", _float("MOTIVECHECK_LLM_TIMEOUT", 0.1),
+     "seconds per LLM request"),
+    ("llm_retries", "MOTIVECHECK_LLM_RETRIES", "2", _int("MOTIVECHECK_LLM_RETRIES", 0, 10),
+     "retries per check after a failed LLM request"),
+    ("llm_deadline", "MOTIVECHECK_LLM_DEADLINE", "20", _float("MOTIVECHECK_LLM_DEADLINE", 0.1),
+     "total seconds for a check, retries included, before falling back to rules"),
+    ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
+     "replace e-mails, phone numbers and Slack mentions before sending to the LLM"),
+    ("prices", "MOTIVECHECK_PRICES", "", _str,
+     "price overrides, e.g. 'my-model=0.15/0.60' (USD per 1M input/output tokens)"),
+    ("slack_bot_token", "SLACK_BOT_TOKEN", "", _str, "bot token (xoxb-...)"),
+    ("slack_signing_secret", "SLACK_SIGNING_SECRET", "", _str, "signing secret (HTTP mode)"),
+    ("slack_app_token", "SLACK_APP_TOKEN", "", _str, "app-level token (xapp-...); turns on Socket Mode"),
+    ("slack_api_url", "SLACK_API_URL", "", _str, "Web API base URL override (proxies, tests)"),
+    ("port", "PORT", "3000", _int("PORT", 0, 65535), "HTTP port"),
+    ("admins", "MOTIVECHECK_ADMINS", "", _csv, "user IDs allowed to run admin commands"),
+    ("watch_channels", "MOTIVECHECK_WATCH_CHANNELS", "", _csv, "channel IDs watched for drafts"),
+    ("digest_channel", "MOTIVECHECK_DIGEST_CHANNEL", "", _str, "channel ID for the weekly digest"),
+    ("digest_names", "MOTIVECHECK_DIGEST_NAMES", "off", _bool("MOTIVECHECK_DIGEST_NAMES"),
+     "allow people's names in the digest"),
+    ("digest_day", "MOTIVECHECK_DIGEST_DAY", "mon",
+     _choice("MOTIVECHECK_DIGEST_DAY", ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
+     "weekday the digest is posted"),
+    ("digest_time", "MOTIVECHECK_DIGEST_TIME", "09:00", _str, "local time the digest is posted (HH:MM)"),
+    ("timezone", "MOTIVECHECK_TIMEZONE", "UTC", _tz("MOTIVECHECK_TIMEZONE"), "workspace timezone (IANA)"),
+    ("workers", "MOTIVECHECK_WORKERS", "64", _int("MOTIVECHECK_WORKERS", 1, 1024),
+     "concurrent checks in the Slack app"),
+    ("log_format", "MOTIVECHECK_LOG_FORMAT", "text", _choice("MOTIVECHECK_LOG_FORMAT", ("text", "json")),
+     "log output format"),
+    ("log_level", "MOTIVECHECK_LOG_LEVEL", "INFO",
+     _choice("MOTIVECHECK_LOG_LEVEL", ("debug", "info", "warning", "error")), "log level"),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: str = "motivecheck.db"
+    playbook: str = DEFAULT_PLAYBOOK
+    engine: str = "auto"
+    store_text: bool = True
+    retention_days: int = 0
+    max_chars: int = 8000
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    model: str = "gpt-4o-mini"
+    llm_timeout: float = 8.0
+    llm_retries: int = 2
+    llm_deadline: float = 20.0
+    redact: bool = True
+    prices: str = ""
+    slack_bot_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_api_url: str = ""
+    port: int = 3000
+    admins: tuple[str, ...] = ()
+    watch_channels: tuple[str, ...] = ()
+    digest_channel: str = ""
+    digest_names: bool = False
+    digest_day: str = "mon"
+    digest_time: str = "09:00"
+    timezone: str = "UTC"
+    workers: int = 64
+    log_format: str = "text"
+    log_level: str = "info"
+
+    def __repr__(self) -> str:  # never print secrets
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token"}:
+                value = "***" if value else ""
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read every setting from ``env`` (default ``os.environ``); raise ConfigError naming a bad one."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for attr, var, default, parse, _help in SETTINGS:
+        raw = env.get(var)
+        values[attr] = parse(default if raw is None else raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,290 @@
+"""All SQL behind one class over ``sqlite_utils.Database``.
+
+Each thread gets its own connection (sqlite3 connections are not shared across threads);
+WAL mode plus a generous busy timeout lets many threads and processes write without
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .errors import ConfigError
+from .migrations import migrations
+from .text import draft_hash
+from .verdict import Usage, Verdict
+
+BUSY_TIMEOUT_MS = 30_000
+DECISION_ACTIONS = ("accepted", "kept-original", "disputed", "edited", "why", "shared")
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it (WAL files inherit the mode)."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store:
+    """The Motive Coach database: checks, decisions, Slack state, cache and digests."""
+
+    def __init__(self, path: str | Path, store_text: bool = True) -> None:
+        self.path = Path(path)
+        self.store_text = store_text
+        self._local = threading.local()
+        try:
+            _create_private(self.path)
+            db = self.db
+            migrations.apply(db)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise ConfigError(f"MOTIVECHECK_DB: cannot open database {self.path}: {exc}") from None
+
+    # -- connections -------------------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            db = Database(conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A short IMMEDIATE transaction: takes the write lock up front, so it waits, never fails midway."""
+        db = self.db
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+
+    # -- checks ------------------------------------------------------------------------------
+    def record_check(
+        self,
+        verdict: Verdict | None,
+        draft: str,
+        *,
+        source: str,
+        workspace: str = "",
+        channel: str = "",
+        channel_type: str = "",
+        user: str = "",
+        message_ts: str | None = None,
+        external_id: str | None = None,
+        ts: float | None = None,
+        latency_ms: float = 0.0,
+        usage: Usage | None = None,
+        status: str = "done",
+        reply_mode: str | None = None,
+    ) -> int:
+        """Insert one check (``verdict`` None records pending work) and return its id."""
+        row: dict[str, Any] = {
+            "ts": time.time() if ts is None else ts,
+            "source": source,
+            "workspace": workspace,
+            "channel": channel,
+            "channel_type": channel_type,
+            "user": user,
+            "message_ts": message_ts,
+            "external_id": external_id,
+            "draft_hash": draft_hash(draft),
+            "draft_text": draft if self.store_text else None,
+            "status": status,
+            "latency_ms": latency_ms,
+            "reply_mode": reply_mode,
+        }
+        row.update(self._verdict_columns(verdict, usage))
+        with self.write() as db:
+            return int(db["checks"].insert(row).last_pk)
+
+    @staticmethod
+    def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> dict[str, Any]:
+        if verdict is None:
+            return {}
+        usage = usage or Usage()
+        return {
+            "label": verdict.label,
+            "customer_ease": verdict.customer_ease,
+            "motives": json.dumps(list(verdict.motives)),
+            "engine": verdict.engine,
+            "model": verdict.model,
+            "fallback": verdict.fallback,
+            "cached": int(verdict.cached),
+            "playbook": verdict.playbook.name,
+            "playbook_version": verdict.playbook.version,
+            "verdict_json": verdict.model_dump_json(),
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cached_tokens": usage.cached_tokens,
+        }
+
+    def complete_check(self, check_id: int, verdict: Verdict, *, latency_ms: float = 0.0,
+                       usage: Usage | None = None, draft: str | None = None) -> None:
+        """Fill in the verdict of a pending check (or replace it after an edit)."""
+        cols = self._verdict_columns(verdict, usage)
+        cols.update({"status": "done", "latency_ms": latency_ms})
+        if draft is not None:
+            cols["draft_hash"] = draft_hash(draft)
+            cols["draft_text"] = draft if self.store_text else None
+        self.update_check(check_id, **cols)
+
+    def update_check(self, check_id: int, **fields: Any) -> None:
+        with self.write() as db:
+            db["checks"].update(check_id, fields)
+
+    def get_check(self, check_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from checks where id = ?", [check_id]))
+        return rows[0] if rows else None
+
+    def find_check_by_message(self, workspace: str, channel: str, message_ts: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "select * from checks where workspace = ? and channel = ? and message_ts = ? "
+            "order by id desc limit 1", [workspace, channel, message_ts]))
+        return rows[0] if rows else None
+
+    def find_check_by_external_id(self, source: str, external_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "select * from checks where source = ? and external_id = ? limit 1", [source, external_id]))
+        return rows[0] if rows else None
+
+    def pending_checks(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from checks where status = 'pending' order by id"))
+
+    def recent_checks(self, limit: int = 20, *, workspace: str | None = None,
+                      user: str | None = None) -> list[dict[str, Any]]:
+        where, args = ["1 = 1"], []
+        if workspace is not None:
+            where.append("workspace = ?")
+            args.append(workspace)
+        if user is not None:
+            where.append("user = ?")
+            args.append(user)
+        sql = f"select * from checks where {' and '.join(where)} order by ts desc, id desc limit ?"
+        return list(self.db.query(sql, [*args, limit]))
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    # -- decisions ---------------------------------------------------------------------------
+    def record_decision(self, check_id: int, action: str, *, user: str = "", reason: str | None = None,
+                        ts: float | None = None) -> int:
+        if action not in DECISION_ACTIONS:
+            raise ValueError(f"unknown decision action {action!r}")
+        check = self.get_check(check_id)
+        if check is None:
+            raise KeyError(f"no check with id {check_id}")
+        with self.write() as db:
+            return int(db["decisions"].insert({
+                "check_id": check_id,
+                "ts": time.time() if ts is None else ts,
+                "workspace": check["workspace"],
+                "channel": check["channel"],
+                "user": user,
+                "action": action,
+                "reason": reason,
+            }).last_pk)
+
+    def decisions_for(self, check_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from decisions where check_id = ? order by id", [check_id]))
+
+    # -- Slack state -------------------------------------------------------------------------
+    def claim_event(self, key: str, check_id: int | None = None) -> bool:
+        """Record that we act on ``key``; False if it was already claimed (a retry or duplicate)."""
+        with self.write() as db:
+            cur = db.conn.execute(
+                "insert or ignore into seen_events (key, ts, check_id) values (?, ?, ?)",
+                [key, time.time(), check_id])
+            return cur.rowcount == 1
+
+    def watch(self, workspace: str, channel: str, *, added_by: str = "", reply_mode: str = "thread",
+              playbook: str | None = None) -> None:
+        with self.write() as db:
+            existing = list(db.query("select * from watched_channels where workspace=? and channel=?",
+                                     [workspace, channel]))
+            if existing:
+                return
+            db["watched_channels"].insert({"workspace": workspace, "channel": channel, "reply_mode": reply_mode,
+                                           "playbook": playbook, "added_by": added_by, "added_at": time.time()})
+
+    def unwatch(self, workspace: str, channel: str) -> bool:
+        with self.write() as db:
+            cur = db.conn.execute("delete from watched_channels where workspace=? and channel=?",
+                                  [workspace, channel])
+            return cur.rowcount > 0
+
+    def watched_channels(self, workspace: str | None = None) -> list[dict[str, Any]]:
+        if workspace is None:
+            return list(self.db.query("select * from watched_channels order by added_at"))
+        return list(self.db.query("select * from watched_channels where workspace=? order by added_at",
+                                  [workspace]))
+
+    def channel_settings(self, workspace: str, channel: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from watched_channels where workspace=? and channel=?",
+                                  [workspace, channel]))
+        return rows[0] if rows else None
+
+    def set_channel_option(self, workspace: str, channel: str, **options: Any) -> None:
+        """Set reply_mode or playbook for a channel (watching it if needed)."""
+        self.watch(workspace, channel)
+        with self.write() as db:
+            db["watched_channels"].update((workspace, channel), options)
+
+    def set_optout(self, workspace: str, user: str, opted_out: bool) -> None:
+        with self.write() as db:
+            if opted_out:
+                db.conn.execute("insert or ignore into optouts (workspace, user, ts) values (?, ?, ?)",
+                                [workspace, user, time.time()])
+            else:
+                db.conn.execute("delete from optouts where workspace=? and user=?", [workspace, user])
+
+    def is_opted_out(self, workspace: str, user: str) -> bool:
+        return bool(list(self.db.query("select 1 from optouts where workspace=? and user=?",
+                                       [workspace, user])))
+
+    def get_setting(self, workspace: str, key: str, default: str | None = None) -> str | None:
+        rows = list(self.db.query("select value from workspace_settings where workspace=? and key=?",
+                                  [workspace, key]))
+        return rows[0]["value"] if rows else default
+
+    def set_setting(self, workspace: str, key: str, value: str) -> None:
+        with self.write() as db:
+            db["workspace_settings"].upsert({"workspace": workspace, "key": key, "value": value},
+                                            pk=("workspace", "key"))
+
+    # -- verdict cache -----------------------------------------------------------------------
+    def cache_get(self, key: str) -> str | None:
+        rows = list(self.db.query("select verdict_json from verdict_cache where key = ?", [key]))
+        return rows[0]["verdict_json"] if rows else None
+
+    def cache_put(self, key: str, verdict_json: str) -> None:
+        with self.write() as db:
+            db.conn.execute("insert or replace into verdict_cache (key, verdict_json, ts) values (?, ?, ?)",
+                            [key, verdict_json, time.time()])

@@ -1,0 +1,116 @@
+"""Normalise Slack-flavoured draft text without moving a single character.
+
+The scan text has the same length as the draft, so any span found in it is a valid
+offset into the draft the user wrote: markup, mentions, emoji codes and code are
+blanked out with spaces instead of removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_ANGLE = re.compile(r"<([^<>\n]*)>")
+_EMOJI = re.compile(r":[a-z0-9_+\-']+:")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A draft ready for an engine."""
+
+    draft: str  # what the engine assesses (possibly cut); offsets refer to it
+    scan: str  # same length as draft: lower-cased, markup blanked
+    truncated: bool = False
+    original_length: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.scan.strip()
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def mask_markup(draft: str) -> str:
+    """Return ``draft`` with code, mentions, link targets and emoji codes replaced by spaces."""
+    out = list(draft)
+
+    def blank(a: int, b: int) -> None:
+        for i in range(a, b):
+            if out[i] != "\n":
+                out[i] = " "
+
+    for m in _CODE_BLOCK.finditer(draft):
+        blank(m.start(), m.end())
+    masked = "".join(out)
+    for m in _INLINE_CODE.finditer(masked):
+        blank(m.start(), m.end())
+    masked = "".join(out)
+    for m in _ANGLE.finditer(masked):
+        inner = m.group(1)
+        bar = inner.find("|")
+        if bar >= 0 and not inner.startswith(("@", "#", "!")):
+            # <https://x|label>: keep the label, blank the URL and brackets
+            blank(m.start(), m.start() + 1 + bar + 1)
+            blank(m.end() - 1, m.end())
+        else:
+            blank(m.start(), m.end())
+    masked = "".join(out)
+    for m in _EMOJI.finditer(masked):
+        blank(m.start(), m.end())
+    masked = "".join(out)
+    for m in _CONTROL.finditer(masked):
+        blank(m.start(), m.end())
+    masked = "".join(out)
+    # Slack escapes: &amp; &lt; &gt; keep their length; make them spaces except the symbol
+    masked = masked.replace("&amp;", "&    ").replace("&lt;", "<   ").replace("&gt;", ">   ")
+    return masked
+
+
+def _lower_same_length(text: str) -> str:
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    # A few characters (e.g. 'İ') grow when lower-cased: fold one by one, keeping length.
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def prepare(draft: str, max_chars: int = 8000) -> Prepared:
+    """Cut an over-long draft at a word boundary and build its scan text."""
+    original_length = len(draft)
+    notes: list[str] = []
+    truncated = False
+    if original_length > max_chars:
+        cut = draft.rfind(" ", int(max_chars * 0.9), max_chars)
+        draft = draft[: cut if cut > 0 else max_chars]
+        truncated = True
+        notes.append(
+            f"The draft is {original_length:,} characters; only the first {len(draft):,} were checked."
+        )
+    scan = _lower_same_length(mask_markup(draft))
+    return Prepared(draft=draft, scan=scan, truncated=truncated, original_length=original_length, notes=notes)
+
+
+def normalise_for_hash(draft: str) -> str:
+    """Collapse case, Unicode form and whitespace so trivially different copies hash alike."""
+    text = unicodedata.normalize("NFKC", draft)
+    text = _CONTROL.sub("", text)
+    return _WS.sub(" ", text).strip().lower()
+
+
+def draft_hash(draft: str) -> str:
+    """Return a stable SHA-256 of the normalised draft."""
+    return hashlib.sha256(normalise_for_hash(draft).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def clean_for_display(draft: str) -> str:
+    """Readable text of a draft for humans: markup blanked, whitespace collapsed."""
+    return _WS.sub(" ", mask_markup(draft)).strip()

@@ -1,0 +1,93 @@
+"""The domain types: a draft goes in, a ``Verdict`` comes out."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LABELS: tuple[str, ...] = ("outside-in", "inside-out", "mixed", "not-a-proposal")
+MOTIVE_IDS: tuple[str, ...] = (
+    "new-product",
+    "acquisition",
+    "upsell-crosssell",
+    "revenue-profit",
+    "internal-metrics-bonuses",
+    "cost-efficiency",
+)
+CUSTOMER_EASE = "customer-ease"
+
+Label = Literal["outside-in", "inside-out", "mixed", "not-a-proposal"]
+MotiveId = Literal[
+    "new-product",
+    "acquisition",
+    "upsell-crosssell",
+    "revenue-profit",
+    "internal-metrics-bonuses",
+    "cost-efficiency",
+]
+Shows = Literal[
+    "new-product",
+    "acquisition",
+    "upsell-crosssell",
+    "revenue-profit",
+    "internal-metrics-bonuses",
+    "cost-efficiency",
+    "customer-ease",
+]
+
+
+class Evidence(BaseModel):
+    """A quoted span of the draft: ``draft[start:end] == quote``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quote: str = Field(description="exact text copied from the draft")
+    start: int = Field(ge=0, description="character offset of the quote in the draft")
+    end: int = Field(ge=0, description="offset just past the quote")
+    shows: Shows = Field(description="a motive id, or customer-ease")
+
+
+class PlaybookRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str
+
+
+class Verdict(BaseModel):
+    """What Motive Coach says about one draft. JSON schema: ``Verdict.model_json_schema()``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Label
+    customer_ease: int = Field(ge=0, le=100, description="how strongly the draft leads with customer ease")
+    motives: list[MotiveId] = Field(default_factory=list, description="inside-out motives found")
+    evidence: list[Evidence] = Field(default_factory=list)
+    reframe: str | None = Field(
+        default=None, description="an outside-in opening for inside-out or mixed drafts, else null"
+    )
+    questions: list[str] = Field(default_factory=list, max_length=3)
+    measures: list[str] = Field(default_factory=list, max_length=2)
+    engine: str = Field(description="engine that produced the verdict: rules or openai")
+    model: str | None = Field(default=None, description="LLM model, when the LLM answered")
+    playbook: PlaybookRef
+    notes: list[str] = Field(
+        default_factory=list, description="things the reader should know (draft cut, language, ...)"
+    )
+    fallback: str | None = Field(
+        default=None, description="why the LLM was not used although configured (timeout, 429, ...)"
+    )
+    cached: bool = Field(default=False, description="served from the verdict cache without a call")
+
+    @property
+    def is_proposal(self) -> bool:
+        return self.label != "not-a-proposal"
+
+
+class Usage(BaseModel):
+    """Token counts of one LLM call (zero for the rules engine)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
