@@ -1,0 +1,93 @@
+"""The SQLite log: migrations, permissions, concurrent writers, decisions."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.migrations import migrations
+from bot.store import Store
+from bot.verdict import PlaybookRef, Verdict
+
+
+def _verdict(label: str = "inside-out") -> Verdict:
+    return Verdict(label=label, customer_ease=10, motives=["revenue-profit"], engine="rules",
+                   playbook=PlaybookRef(name="outside-in", version="1"))
+
+
+def test_database_file_is_owner_only_and_migrated(tmp_path):
+    path = tmp_path / "sub" / "m.db"
+    store = Store(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    names = set(store.db.table_names())
+    assert {"checks", "decisions", "seen_events", "watched_channels", "verdict_cache", "digests"} <= names
+    applied = {m.name for m in migrations.applied(store.db)}
+    assert "m001_checks_and_decisions" in applied
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    # Re-opening applies nothing twice and keeps the data.
+    store.record_check(_verdict(), "draft", source="cli")
+    assert Store(path).count("checks") == 1
+
+
+def test_record_check_respects_store_text(tmp_path):
+    with_text = Store(tmp_path / "a.db")
+    cid = with_text.record_check(_verdict(), "Our secret plan", source="cli", channel="C1", user="U1")
+    row = with_text.get_check(cid)
+    assert row["draft_text"] == "Our secret plan" and row["label"] == "inside-out" and row["channel"] == "C1"
+    hashed = Store(tmp_path / "b.db", store_text=False)
+    cid = hashed.record_check(_verdict(), "Our secret plan", source="cli")
+    row = hashed.get_check(cid)
+    assert row["draft_text"] is None and len(row["draft_hash"]) == 64
+    assert "Our secret plan" not in (tmp_path / "b.db").read_bytes().decode("latin-1")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    store = Store(tmp_path / "c.db")
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(40):
+                cid = store.record_check(_verdict(), f"draft {n}-{i}", source="cli", user=f"U{n}")
+                store.record_decision(cid, "accepted", user=f"U{n}")
+                store.claim_event(f"event:{n}:{i}")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count("checks") == 320
+    assert store.count("decisions") == 320
+    assert store.count("seen_events") == 320
+
+
+def test_claim_event_is_once_only(tmp_path):
+    store = Store(tmp_path / "d.db")
+    assert store.claim_event("event:Ev1") is True
+    assert store.claim_event("event:Ev1") is False
+    assert Store(tmp_path / "d.db").claim_event("event:Ev1") is False  # survives a restart
+
+
+def test_decisions_validate_action_and_check(tmp_path):
+    store = Store(tmp_path / "e.db")
+    cid = store.record_check(_verdict(), "x", source="cli")
+    store.record_decision(cid, "kept-original", user="U1", reason="numbers matter here")
+    assert store.decisions_for(cid)[0]["reason"] == "numbers matter here"
+    with pytest.raises(ValueError):
+        store.record_decision(cid, "liked")
+    with pytest.raises(KeyError):
+        store.record_decision(cid + 99, "accepted")
+
+
+def test_unusable_database_path_is_a_config_error(tmp_path):
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(ConfigError, match="MOTIVECHECK_DB"):
+        Store(tmp_path / "dir.db")
