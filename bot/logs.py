@@ -1,0 +1,67 @@
+"""Logging set-up: text or one JSON object per line, a check id on every record, secrets scrubbed."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+
+check_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("check_id", default="")
+
+# Slack tokens, OpenAI-style keys and bearer headers: never let them reach a log line.
+_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_\-]{8,}|"
+                     r"(?i:bearer)\s+[A-Za-z0-9._\-]{8,})")
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like a token or key with a placeholder."""
+    return _SECRET.sub("[secret]", text)
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.check_id = getattr(record, "check_id", "") or check_id_var.get()
+        return True
+
+
+class ScrubbingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if getattr(record, "check_id", ""):
+            out["check_id"] = record.check_id
+        for key in ("event", "source", "channel", "latency_ms", "engine", "label", "status"):
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(out, default=str, ensure_ascii=False))
+
+
+def configure_logging(level: str = "info", fmt: str = "text", stream=None) -> None:
+    """Install one handler on the root logger (idempotent)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(_ContextFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s %(check_id)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_motivecheck", False):
+            root.removeHandler(old)
+    handler._motivecheck = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())
