@@ -86,6 +86,6 @@ def test_prepare_keeps_length_and_offsets(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
-def test_normalised_hash_ignores_case_and_spacing(text):
-    assert draft_hash(text) == draft_hash("  " + text.upper().lower() + "\n")
+def test_normalised_hash_ignores_surrounding_space(text):
+    assert draft_hash(text) == draft_hash("  " + text + "\n")
     assert normalise_for_hash(normalise_for_hash(text)) == normalise_for_hash(text)
