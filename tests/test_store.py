@@ -91,3 +91,25 @@ def test_unusable_database_path_is_a_config_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(ConfigError, match="MOTIVECHECK_DB"):
         Store(tmp_path / "dir.db")
+
+
+def test_write_waits_for_another_process_holding_the_lock(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "locked.db"
+    store = Store(path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(2); c.execute('COMMIT')\n"],
+        stdout=subprocess.PIPE)
+    assert holder.stdout.readline().strip() == b"locked"
+    started = time.monotonic()
+    cid = store.record_check(_verdict(), "waited for the lock", source="cli")
+    waited = time.monotonic() - started
+    holder.wait(timeout=10)
+    assert waited > 1.0  # it really waited for the other process
+    assert store.get_check(cid)["draft_text"] == "waited for the lock"
