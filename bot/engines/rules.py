@@ -1,0 +1,331 @@
+"""The rules engine: a playbook-driven, offline, fast reading of who a draft leads with.
+
+All vocabulary lives in the playbook; this module knows only structure: cue phrases found
+token by token, which sentence they are in, whether a company gain is introduced as a
+consequence ("as a result ...") and whether the customer or the company comes first.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from bisect import bisect_right
+from dataclasses import dataclass
+
+import jinja2
+
+from ..playbook import Cue, Playbook
+from ..text import Prepared, mask_markup
+from ..verdict import CUSTOMER_EASE, Evidence, Verdict
+from . import EngineResult
+
+_TOKEN = re.compile(r"[$€£]?[^\W_][\w'’%+&-]*(?:[.,]\d+%?)*")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
+_MAX_EVIDENCE = 12
+
+
+@dataclass(frozen=True)
+class _Entry:
+    words: tuple[str, ...]
+    kind: str  # proposal, not, ease, motive, secondary
+    motive: str | None
+    weight: float
+    phrase: str
+
+
+@dataclass
+class _Hit:
+    start: int
+    end: int
+    entry: _Entry
+    sentence: int
+    token: int
+
+
+class RulesEngine:
+    """Assess drafts with one playbook; build once, call ``assess`` many times."""
+
+    name = "rules"
+
+    def __init__(self, playbook: Playbook) -> None:
+        self.playbook = playbook
+        m = playbook.model
+        self._exact: dict[str, list[_Entry]] = {}
+        self._prefix: dict[str, list[_Entry]] = {}
+        self._class_first: dict[str, list[_Entry]] = {}
+        self._prefix_lengths: list[int] = []
+        self._classes = [(name, re.compile(p)) for name, p in m.token_classes.items()]
+        for cue in m.proposal.cues:
+            self._add(cue, "proposal", None)
+        for cue in m.proposal.not_cues:
+            self._add(cue, "not", None)
+        for cue in m.customer_ease.cues:
+            self._add(cue, "ease", None)
+        for motive_id, motive in m.motives.items():
+            for cue in motive.cues:
+                self._add(cue, "motive", motive_id)
+        for cue in m.secondary_markers:
+            self._add(cue, "secondary", None)
+        self._prefix_lengths = sorted({len(k) for k in self._prefix})
+        self._common = set(m.language.common_words)
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        self._reframes = {kind: [env.from_string(t) for t in ts] for kind, ts in m.reframes.items()}
+        self._motive_questions = {mid: [env.from_string(q) for q in mo.questions] for mid, mo in m.motives.items()}
+        self._motive_measures = {mid: [env.from_string(q) for q in mo.measures] for mid, mo in m.motives.items()}
+        self._ease_questions = [env.from_string(q) for q in m.customer_ease.questions]
+        self._ease_measures = [env.from_string(q) for q in m.customer_ease.measures]
+        self._extract = {k: [re.compile(p) for p in getattr(m.extract, k)]
+                         for k in ("offering", "customer", "goal", "action")}
+        self._goal_rewrites = [(re.compile(r["pattern"], re.I), env.from_string(r["template"]))
+                               for r in m.goal_rewrites]
+
+    # -- compilation -------------------------------------------------------------------------
+    def _add(self, cue: Cue, kind: str, motive: str | None) -> None:
+        words = tuple(cue.phrase.lower().replace("’", "'").split())
+        entry = _Entry(words, kind, motive, cue.weight, cue.phrase)
+        first = words[0]
+        if first.startswith("<") and first.endswith(">"):
+            self._class_first.setdefault(first, []).append(entry)
+        elif first.endswith("*"):
+            self._prefix.setdefault(first[:-1], []).append(entry)
+        else:
+            self._exact.setdefault(first, []).append(entry)
+
+    def _classes_of(self, token: str) -> list[str]:
+        if not any(c.isdigit() for c in token):
+            return []
+        return [name for name, rx in self._classes if rx.match(token)]
+
+    @staticmethod
+    def _word_matches(pattern: str, token: str, classes: list[str]) -> bool:
+        if pattern.endswith("*"):
+            return token.startswith(pattern[:-1])
+        if pattern.startswith("<") and pattern.endswith(">"):
+            return pattern in classes
+        return pattern == token
+
+    # -- scanning ----------------------------------------------------------------------------
+    def _scan(self, scan: str) -> tuple[list[_Hit], int, int]:
+        tokens: list[tuple[str, int, int]] = []
+        for mt in _TOKEN.finditer(scan):
+            tok = mt.group().replace("’", "'")
+            end = mt.end()
+            while tok and tok[-1] in "'-+&.,":
+                tok, end = tok[:-1], end - 1
+            if tok:
+                tokens.append((tok, mt.start(), end))
+        bounds = [m.end() for m in _SENTENCE_END.finditer(scan)]
+        classes_cache: dict[int, list[str]] = {}
+
+        def classes(i: int) -> list[str]:
+            if i not in classes_cache:
+                classes_cache[i] = self._classes_of(tokens[i][0])
+            return classes_cache[i]
+
+        hits: list[_Hit] = []
+        common = 0
+        n = len(tokens)
+        for i, (tok, start, _end) in enumerate(tokens):
+            if tok in self._common:
+                common += 1
+            candidates = list(self._exact.get(tok, ()))
+            for length in self._prefix_lengths:
+                if length > len(tok):
+                    break
+                candidates.extend(self._prefix.get(tok[:length], ()))
+            if self._class_first:
+                for cls in classes(i):
+                    candidates.extend(self._class_first.get(cls, ()))
+            for entry in candidates:
+                k = len(entry.words)
+                if i + k > n:
+                    continue
+                if all(self._word_matches(entry.words[j], tokens[i + j][0], classes(i + j)) for j in range(1, k)):
+                    hits.append(_Hit(start, tokens[i + k - 1][2], entry, bisect_right(bounds, start), i))
+        return hits, n, common
+
+    # -- the verdict -------------------------------------------------------------------------
+    def assess(self, prepared: Prepared) -> EngineResult:
+        m = self.playbook.model
+        sc = m.scoring
+        hits, n_tokens, n_common = self._scan(prepared.scan)
+        notes = list(prepared.notes)
+        lang = m.language
+        foreign = n_tokens >= lang.min_words and n_common / max(n_tokens, 1) < lang.min_share
+        if foreign:
+            notes.append(f"The rules engine reads {lang.name}; this draft looks like another language, "
+                         "so treat the verdict with care.")
+
+        # Secondary context: a marker makes later motive cues in its sentence count less.
+        marker_at: dict[int, int] = {}
+        for h in hits:
+            if h.entry.kind == "secondary":
+                marker_at[h.sentence] = min(marker_at.get(h.sentence, h.start), h.start)
+
+        proposal = sum(h.entry.weight for h in hits if h.entry.kind == "proposal")
+        chatter = sum(h.entry.weight for h in hits if h.entry.kind == "not")
+        stripped = prepared.scan.rstrip()
+        if stripped.endswith("?"):
+            chatter += sc.question_penalty
+        first_sentence_q = "?" in prepared.scan[: (prepared.scan.find(".") if "." in prepared.scan else 200)]
+        if first_sentence_q and not stripped.endswith("?"):
+            chatter += sc.question_penalty / 2
+
+        ease = 0.0
+        motive_primary: dict[str, float] = {}
+        motive_total: dict[str, float] = {}
+        first_ease = first_motive = None
+        evidence: list[tuple[int, int, str, float]] = []
+        for h in hits:
+            e = h.entry
+            lead = sc.lead_weight if h.sentence == 0 else 1.0
+            if e.kind == "ease":
+                ease += e.weight * lead
+                first_ease = h.start if first_ease is None else first_ease
+                evidence.append((h.start, h.end, CUSTOMER_EASE, e.weight))
+            elif e.kind == "motive":
+                secondary = h.sentence in marker_at and h.start > marker_at[h.sentence]
+                w = e.weight * (sc.secondary_discount if secondary else lead)
+                motive_total[e.motive] = motive_total.get(e.motive, 0.0) + e.weight
+                if not secondary:
+                    motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
+                    if first_motive is None and e.weight >= 1.0:
+                        first_motive = h.start
+                else:
+                    motive_primary.setdefault(e.motive, 0.0)
+                    motive_primary[e.motive] += w
+                evidence.append((h.start, h.end, e.motive, e.weight))
+        company = sum(motive_primary.values())
+        is_proposal = proposal >= m.proposal.threshold and proposal > chatter
+        if not is_proposal and company >= 4 and chatter == 0:
+            is_proposal = True  # a plan written without the usual verbs, but full of motives
+
+        share = ease / (ease + company) if ease + company > 0 else 0.0
+        strength = min(1.0, ease / sc.ease_saturation) if sc.ease_saturation else 1.0
+        customer_ease = int(round(100 * share * (0.4 + 0.6 * strength)))
+        motives = [mid for mid, w in sorted(motive_primary.items(), key=lambda kv: -kv[1]) if w >= 1.5]
+
+        if not is_proposal:
+            label = "not-a-proposal"
+        elif ease == 0:
+            label = "inside-out"
+        elif share >= sc.outside_in_min_share:
+            company_leads = first_motive is not None and first_ease is not None and first_motive < first_ease
+            label = "mixed" if company_leads and company >= 3 else "outside-in"
+        elif share >= sc.mixed_min_share:
+            label = "mixed"
+        else:
+            label = "inside-out"
+
+        ev = self._evidence(prepared.draft, evidence)
+        verdict = Verdict(
+            label=label,
+            customer_ease=max(0, min(100, customer_ease)),
+            motives=motives if label != "not-a-proposal" else [],
+            evidence=ev if label != "not-a-proposal" else [],
+            engine=self.name,
+            playbook=self.playbook.ref,
+            notes=notes,
+        )
+        if label in ("inside-out", "mixed"):
+            facts = self._facts(prepared.draft, motives)
+            verdict.reframe = self._reframe(prepared.draft, facts)
+            verdict.questions = self._render_list(
+                [q for mid in motives[:1] for q in self._motive_questions.get(mid, [])] + self._ease_questions,
+                facts, 3)
+            verdict.measures = self._render_list(
+                [q for mid in motives[:1] for q in self._motive_measures.get(mid, [])[:1]] + self._ease_measures,
+                facts, 2)
+        elif label == "outside-in":
+            facts = self._facts(prepared.draft, motives)
+            verdict.questions = self._render_list(self._ease_questions, facts, 1)
+            verdict.measures = self._render_list(self._ease_measures, facts, 1)
+        return EngineResult(verdict)
+
+    @staticmethod
+    def _evidence(draft: str, found: list[tuple[int, int, str, float]]) -> list[Evidence]:
+        chosen: list[tuple[int, int, str]] = []
+        for start, end, shows, _w in sorted(found, key=lambda f: (-f[3], f[0])):
+            if any(not (end <= s or start >= e) for s, e, _ in chosen):
+                continue
+            chosen.append((start, end, shows))
+            if len(chosen) >= _MAX_EVIDENCE:
+                break
+        chosen.sort()
+        return [Evidence(quote=draft[s:e], start=s, end=e, shows=shows) for s, e, shows in chosen]
+
+    # -- reframing ---------------------------------------------------------------------------
+    def _first(self, kind: str, text: str) -> str | None:
+        for rx in self._extract[kind]:
+            found = rx.search(text)
+            if found and found.groupdict().get(kind):
+                return found.group(kind).strip(" ,:;-")
+        return None
+
+    def _facts(self, draft: str, motives: list[str]) -> dict[str, object]:
+        text = re.sub(r"\s+", " ", mask_markup(draft[:2000])).strip()
+        offering = self._first("offering", text)
+        customer = self._first("customer", text) or "customers"
+        if customer and customer.lower().startswith("our "):
+            customer = customer[4:]
+        goal = self._first("goal", text)
+        action = self._first("action", text)
+        if action and goal and goal in action:
+            action = action[: action.find(goal)]
+        if action:
+            action = re.split(r"\s+(?:to|so|in order to|which|because|and then)\s*$", action.strip())[0]
+            action = re.sub(r"\s+(?:to|so that|so|in order to|and|which|that)$", "", action.strip(" ,"))
+        outcome = self._outcome(goal) if goal else None
+        titles = [self.playbook.model.motives[mid].title for mid in motives if mid in self.playbook.model.motives]
+        return {
+            "offering": offering or "this",
+            "customer": customer.lower() if customer and not customer[:1].isupper() else customer,
+            "goal": goal or "",
+            "goal_short": (goal or "business goal").split(" by ")[0][:60],
+            "outcome": outcome or "",
+            "action": action or "",
+            "motive_titles": titles,
+            "has_offering": bool(offering),
+            "has_goal": bool(goal),
+            "has_action": bool(action),
+        }
+
+    def _outcome(self, goal: str) -> str:
+        goal = goal.strip().rstrip(",")
+        for rx, template in self._goal_rewrites:
+            found = rx.match(goal)
+            if found:
+                return template.render(m={k: (v or "") for k, v in found.groupdict().items()}).strip()
+        return goal
+
+    def _reframe(self, draft: str, facts: dict[str, object]) -> str:
+        if facts["has_offering"] and facts["has_goal"]:
+            kind = "offering_goal"
+        elif facts["has_offering"]:
+            kind = "offering_only"
+        elif facts["has_action"] and facts["has_goal"]:
+            kind = "action_goal"
+        elif facts["has_action"]:
+            kind = "action_only"
+        elif facts["has_goal"]:
+            kind = "goal_only"
+        else:
+            kind = "fallback"
+        options = self._reframes.get(kind) or self._reframes.get("fallback") or []
+        if not options:
+            return "[Open with what gets easier or nicer for the customer; keep the business goal as a result.]"
+        template = options[zlib.crc32(draft.encode("utf-8", "replace")) % len(options)]
+        text = template.render(**facts)
+        text = re.sub(r"\s+", " ", text).strip()
+        return text[0].upper() + text[1:] if text else text
+
+    @staticmethod
+    def _render_list(templates: list[jinja2.Template], facts: dict[str, object], limit: int) -> list[str]:
+        out: list[str] = []
+        for t in templates:
+            text = re.sub(r"\s+", " ", t.render(**facts)).strip()
+            if text and text not in out:
+                out.append(text[0].upper() + text[1:])
+            if len(out) >= limit:
+                break
+        return out

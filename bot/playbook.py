@@ -1,0 +1,290 @@
+"""Load, merge (``extends``) and validate playbooks; every error names file, line and field."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .config import PLAYBOOKS_DIR
+from .errors import PlaybookError
+from .verdict import MOTIVE_IDS, PlaybookRef
+
+_MAX_EXTENDS_DEPTH = 5
+
+
+class Cue(BaseModel):
+    """A phrase (words, ``*`` for a word prefix, ``<pct>``-style token classes) and its weight."""
+
+    model_config = ConfigDict(extra="forbid")
+    phrase: str = Field(min_length=1)
+    weight: float = 1.0
+
+
+class Motive(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    cues: list[Cue] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    measures: list[str] = Field(default_factory=list)
+
+
+class Proposal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cues: list[Cue] = Field(default_factory=list)
+    not_cues: list[Cue] = Field(default_factory=list)
+    threshold: float = 1.0
+
+
+class CustomerEase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cues: list[Cue] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    measures: list[str] = Field(default_factory=list)
+
+
+class Scoring(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outside_in_min_share: float = 0.6
+    mixed_min_share: float = 0.3
+    secondary_discount: float = 0.3
+    lead_weight: float = 1.5
+    ease_saturation: float = 4.0
+    question_penalty: float = 1.0
+
+
+class Language(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "English"
+    common_words: list[str] = Field(default_factory=list)
+    min_share: float = 0.1
+    min_words: int = 4
+
+
+class Extract(BaseModel):
+    """Regular expressions (named groups) that find what a draft is about, for the reframe."""
+
+    model_config = ConfigDict(extra="forbid")
+    offering: list[str] = Field(default_factory=list)
+    customer: list[str] = Field(default_factory=list)
+    goal: list[str] = Field(default_factory=list)
+    action: list[str] = Field(default_factory=list)
+
+    @field_validator("offering", "customer", "goal", "action")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for i, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"[{i}] is not a valid regular expression: {exc}") from None
+        return patterns
+
+
+class Exemplar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    draft: str
+    label: str
+    reframe: str | None = None
+    why: str = ""
+
+
+class PlaybookModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    version: str | int | float
+    extends: str | None = None
+    description: str = ""
+    principle: str = ""
+    language: Language = Field(default_factory=Language)
+    token_classes: dict[str, str] = Field(default_factory=dict)
+    proposal: Proposal = Field(default_factory=Proposal)
+    customer_ease: CustomerEase = Field(default_factory=CustomerEase)
+    motives: dict[str, Motive] = Field(default_factory=dict)
+    secondary_markers: list[Cue] = Field(default_factory=list)
+    scoring: Scoring = Field(default_factory=Scoring)
+    extract: Extract = Field(default_factory=Extract)
+    goal_rewrites: list[dict[str, str]] = Field(default_factory=list)
+    reframes: dict[str, list[str]] = Field(default_factory=dict)
+    questions: dict[str, list[str]] = Field(default_factory=dict)
+    exemplars: list[Exemplar] = Field(default_factory=list)
+
+    @field_validator("motives")
+    @classmethod
+    def _known_motives(cls, motives: dict[str, Motive]) -> dict[str, Motive]:
+        for key in motives:
+            if key not in MOTIVE_IDS:
+                raise ValueError(f"unknown motive id {key!r}; use one of {', '.join(MOTIVE_IDS)}")
+        return motives
+
+    @field_validator("token_classes")
+    @classmethod
+    def _classes_compile(cls, classes: dict[str, str]) -> dict[str, str]:
+        for name, pattern in classes.items():
+            if not (name.startswith("<") and name.endswith(">")):
+                raise ValueError(f"token class {name!r} must look like <name>")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{name} is not a valid regular expression: {exc}") from None
+        return classes
+
+
+class Playbook:
+    """A validated, merged playbook and where it came from."""
+
+    def __init__(self, model: PlaybookModel, path: Path, data: dict[str, Any]) -> None:
+        self.model = model
+        self.path = path
+        self.data = data
+        self.name = model.name
+        self.version = str(model.version)
+        self.templates: dict[str, list[jinja2.Template]] = {}
+
+    @property
+    def ref(self) -> PlaybookRef:
+        return PlaybookRef(name=self.name, version=self.version)
+
+    def __repr__(self) -> str:
+        return f"Playbook({self.name!r}, {self.version!r}, {str(self.path)!r})"
+
+
+# -- YAML with line numbers ----------------------------------------------------------------------
+def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map each field path (keys and list indexes) to its 1-based line in the file."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _line_map(value_node, path + (key,), out)
+            out[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out)
+    return out
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlaybookError("file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlaybookError(f"cannot read: {exc}", str(path)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise PlaybookError(f"invalid YAML: {exc.problem or exc.context}", str(path), line) from None
+    except yaml.YAMLError as exc:
+        raise PlaybookError(f"invalid YAML: {exc}", str(path)) from None
+    if not isinstance(data, dict) or node is None:
+        raise PlaybookError("a playbook must be a YAML mapping (name:, version:, ...)", str(path), 1)
+    return data, _line_map(node)
+
+
+def _merge(parent: Any, child: Any) -> Any:
+    """Child over parent: mappings merge, lists append, scalars override."""
+    if isinstance(parent, dict) and isinstance(child, dict):
+        merged = dict(parent)
+        for key, value in child.items():
+            merged[key] = _merge(parent[key], value) if key in parent else value
+        return merged
+    if isinstance(parent, list) and isinstance(child, list):
+        return parent + child
+    return child
+
+
+def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+    """A playbook name (``outside-in``) or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml"} or "/" in name_or_path or candidate.exists():
+        if not candidate.is_absolute() and relative_to is not None and not candidate.exists():
+            candidate = relative_to / candidate
+        return candidate
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name_or_path):
+        raise PlaybookError(f"not a playbook name: {name_or_path!r}")
+    for base in ([relative_to] if relative_to else []) + [PLAYBOOKS_DIR]:
+        for ext in (".yaml", ".yml"):
+            if (base / f"{name_or_path}{ext}").exists():
+                return base / f"{name_or_path}{ext}"
+    known = ", ".join(sorted(p.stem for p in PLAYBOOKS_DIR.glob("*.y*ml")))
+    raise PlaybookError(f"no playbook named {name_or_path!r} (known: {known})")
+
+
+def _load_raw(path: Path, depth: int = 0) -> tuple[dict[str, Any], dict[tuple, int]]:
+    data, lines = _read_yaml(path)
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return data, lines
+    if depth >= _MAX_EXTENDS_DEPTH:
+        raise PlaybookError("extends chain is too deep (a cycle?)", str(path), lines.get(("extends",)))
+    if not isinstance(parent_name, str):
+        raise PlaybookError("extends must be a playbook name", str(path), lines.get(("extends",)))
+    try:
+        parent_path = resolve_path(parent_name, path.parent)
+        parent, _ = _load_raw(parent_path, depth + 1)
+    except PlaybookError as exc:
+        raise PlaybookError(f"extends {parent_name!r}: {exc.detail}", str(path), lines.get(("extends",))) from None
+    merged = _merge({k: v for k, v in parent.items() if k != "extends"}, data)
+    return merged, lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    loc = tuple(loc)
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return lines.get(())
+
+
+def _field_name(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> PlaybookModel:
+    try:
+        model = PlaybookModel.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        raise PlaybookError(f"{_field_name(loc)}: {msg}", str(path), _line_for(loc, lines)) from None
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    for kind, templates in model.reframes.items():
+        for i, source in enumerate(templates):
+            try:
+                env.parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise PlaybookError(f"reframes.{kind}[{i}]: template error: {exc.message}", str(path),
+                                    _line_for(("reframes", kind, i), lines)) from None
+    for i, rewrite in enumerate(model.goal_rewrites):
+        if set(rewrite) != {"pattern", "template"}:
+            raise PlaybookError(f"goal_rewrites[{i}]: needs exactly pattern and template", str(path),
+                                _line_for(("goal_rewrites", i), lines))
+        try:
+            re.compile(rewrite["pattern"])
+        except re.error as exc:
+            raise PlaybookError(f"goal_rewrites[{i}].pattern: not a valid regular expression: {exc}", str(path),
+                                _line_for(("goal_rewrites", i, "pattern"), lines)) from None
+    return model
+
+
+def load_playbook(name_or_path: str) -> Playbook:
+    """Load a playbook by name (from playbooks/) or path, merged with what it extends, validated."""
+    path = resolve_path(name_or_path)
+    data, lines = _load_raw(path)
+    model = validate(data, path, lines)
+    return Playbook(model, path, data)
