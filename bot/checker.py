@@ -12,7 +12,7 @@ from .engines.rules import RulesEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
-from .text import Prepared, prepare
+from .text import Prepared, fix_surrogates, prepare
 from .verdict import Usage, Verdict
 
 ENGINES = ("auto", "rules", "openai")
@@ -71,7 +71,7 @@ class Checker:
         if draft is None or not isinstance(draft, str):
             raise InputError("the draft must be text")
         book = playbook if isinstance(playbook, Playbook) else self.playbook(playbook)
-        prepared = prepare(draft, self.settings.max_chars)
+        prepared = prepare(fix_surrogates(draft), self.settings.max_chars)
         if prepared.is_blank:
             raise InputError("the draft is empty: give the text of a proposal to check")
         chosen = self.resolve_engine(engine)
@@ -90,6 +90,7 @@ class Checker:
               log: bool = False, source: str = "cli", **context: Any) -> CheckResult:
         """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
         started = time.perf_counter()
+        draft = fix_surrogates(draft) if isinstance(draft, str) else draft
         verdict, usage = self.assess(draft, engine=engine, playbook=playbook)
         latency_ms = (time.perf_counter() - started) * 1000
         check_id = None

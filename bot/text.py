@@ -114,3 +114,11 @@ def draft_hash(draft: str) -> str:
 def clean_for_display(draft: str) -> str:
     """Readable text of a draft for humans: markup blanked, whitespace collapsed."""
     return _WS.sub(" ", mask_markup(draft)).strip()
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def fix_surrogates(draft: str) -> str:
+    """Replace lone surrogates (from broken decoders) with U+FFFD so the text can be stored and sent."""
+    return _SURROGATE.sub("\ufffd", draft) if _SURROGATE.search(draft) else draft

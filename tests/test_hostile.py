@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hostile import HOSTILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +20,6 @@ from bot.errors import InputError
 from bot.store import Store
 from bot.text import draft_hash, mask_markup, normalise_for_hash, prepare
 from bot.verdict import Verdict
-
-from .hostile import HOSTILE
 
 ROOT = Path(__file__).resolve().parent.parent
 
