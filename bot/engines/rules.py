@@ -19,9 +19,12 @@ from ..text import Prepared, mask_markup
 from ..verdict import CUSTOMER_EASE, Evidence, Verdict
 from . import EngineResult
 
-_TOKEN = re.compile(r"[$€£]?[^\W_][\w'’%+&-]*(?:[.,]\d+%?)*")
+_TOKEN = re.compile(r"[$€£]?[^\W_](?:[\w'’%+&-]*[\w%])?(?:[.,]\d+%?)*")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
 _MAX_EVIDENCE = 12
+_DIGIT = re.compile(r"\d")
+_CACHE_MAX = 50_000
+_FACTS_WINDOW = 600  # the reframe rewrites the opening; facts come from it
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class RulesEngine:
         for cue in m.secondary_markers:
             self._add(cue, "secondary", None)
         self._prefix_lengths = sorted({len(k) for k in self._prefix})
+        self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
+        self._class_cache: dict[str, tuple[str, ...]] = {}
         self._common = set(m.language.common_words)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [env.from_string(t) for t in ts] for kind, ts in m.reframes.items()}
@@ -91,58 +96,64 @@ class RulesEngine:
         else:
             self._exact.setdefault(first, []).append(entry)
 
-    def _classes_of(self, token: str) -> list[str]:
-        if not any(c.isdigit() for c in token):
-            return []
-        return [name for name, rx in self._classes if rx.match(token)]
+    def _classes_of(self, token: str) -> tuple[str, ...]:
+        cached = self._class_cache.get(token)
+        if cached is None:
+            cached = tuple(name for name, rx in self._classes if rx.match(token)) if _DIGIT.search(token) else ()
+            if len(self._class_cache) < _CACHE_MAX:
+                self._class_cache[token] = cached
+        return cached
 
-    @staticmethod
-    def _word_matches(pattern: str, token: str, classes: list[str]) -> bool:
+    def _candidates(self, tok: str) -> tuple[_Entry, ...]:
+        """Cue entries whose first word matches ``tok`` (memoised: drafts share most words)."""
+        cached = self._cand_cache.get(tok)
+        if cached is None:
+            found = list(self._exact.get(tok, ()))
+            for length in self._prefix_lengths:
+                if length > len(tok):
+                    break
+                found.extend(self._prefix.get(tok[:length], ()))
+            for cls in self._classes_of(tok):
+                found.extend(self._class_first.get(cls, ()))
+            cached = tuple(found)
+            if len(self._cand_cache) < _CACHE_MAX:
+                self._cand_cache[tok] = cached
+        return cached
+
+    def _word_matches(self, pattern: str, token: str) -> bool:
         if pattern.endswith("*"):
             return token.startswith(pattern[:-1])
         if pattern.startswith("<") and pattern.endswith(">"):
-            return pattern in classes
+            return pattern in self._classes_of(token)
         return pattern == token
 
     # -- scanning ----------------------------------------------------------------------------
     def _scan(self, scan: str) -> tuple[list[_Hit], int, int]:
-        tokens: list[tuple[str, int, int]] = []
-        for mt in _TOKEN.finditer(scan):
-            tok = mt.group().replace("’", "'")
-            end = mt.end()
-            while tok and tok[-1] in "'-+&.,":
-                tok, end = tok[:-1], end - 1
-            if tok:
-                tokens.append((tok, mt.start(), end))
+        if "’" in scan:
+            scan = scan.replace("’", "'")  # same length: offsets stay valid
+        matches = list(_TOKEN.finditer(scan))
+        toks = [mt.group() for mt in matches]
+        n = len(toks)
+        n_common = sum(map(self._common.__contains__, toks))
+        # Only tokens that start some cue need Python-level work; find them per distinct word.
+        live = {t for t in set(toks) if self._candidates(t)}
+        if not live:
+            return [], n, n_common
         bounds = [m.end() for m in _SENTENCE_END.finditer(scan)]
-        classes_cache: dict[int, list[str]] = {}
-
-        def classes(i: int) -> list[str]:
-            if i not in classes_cache:
-                classes_cache[i] = self._classes_of(tokens[i][0])
-            return classes_cache[i]
-
         hits: list[_Hit] = []
-        common = 0
-        n = len(tokens)
-        for i, (tok, start, _end) in enumerate(tokens):
-            if tok in self._common:
-                common += 1
-            candidates = list(self._exact.get(tok, ()))
-            for length in self._prefix_lengths:
-                if length > len(tok):
-                    break
-                candidates.extend(self._prefix.get(tok[:length], ()))
-            if self._class_first:
-                for cls in classes(i):
-                    candidates.extend(self._class_first.get(cls, ()))
-            for entry in candidates:
+        for i in [i for i, t in enumerate(toks) if t in live]:
+            start = matches[i].start()
+            sentence = bisect_right(bounds, start)
+            nxt = toks[i + 1] if i + 1 < n else ""
+            for entry in self._candidates(toks[i]):
                 k = len(entry.words)
-                if i + k > n:
-                    continue
-                if all(self._word_matches(entry.words[j], tokens[i + j][0], classes(i + j)) for j in range(1, k)):
-                    hits.append(_Hit(start, tokens[i + k - 1][2], entry, bisect_right(bounds, start), i))
-        return hits, n, common
+                if k == 1:
+                    hits.append(_Hit(start, matches[i].end(), entry, sentence, i))
+                elif entry.words[1] != nxt and entry.words[1][-1] not in "*>":
+                    continue  # the common case for cues like "we should": cheap reject on the second word
+                elif i + k <= n and all(self._word_matches(entry.words[j], toks[i + j]) for j in range(1, k)):
+                    hits.append(_Hit(start, matches[i + k - 1].end(), entry, sentence, i))
+        return hits, n, n_common
 
     # -- the verdict -------------------------------------------------------------------------
     def assess(self, prepared: Prepared) -> EngineResult:
@@ -252,7 +263,8 @@ class RulesEngine:
             if len(chosen) >= _MAX_EVIDENCE:
                 break
         chosen.sort()
-        return [Evidence(quote=draft[s:e], start=s, end=e, shows=shows) for s, e, shows in chosen]
+        # model_construct: these spans are built from the draft itself, so validation would only cost time
+        return [Evidence.model_construct(quote=draft[s:e], start=s, end=e, shows=shows) for s, e, shows in chosen]
 
     # -- reframing ---------------------------------------------------------------------------
     def _first(self, kind: str, text: str) -> str | None:
@@ -263,7 +275,7 @@ class RulesEngine:
         return None
 
     def _facts(self, draft: str, motives: list[str]) -> dict[str, object]:
-        text = re.sub(r"\s+", " ", mask_markup(draft[:2000])).strip()
+        text = re.sub(r"\s+", " ", mask_markup(draft[:_FACTS_WINDOW])).strip()
         offering = self._first("offering", text)
         customer = self._first("customer", text) or "customers"
         if customer and customer.lower().startswith("our "):
