@@ -1,0 +1,86 @@
+"""Playbooks: loading, extends, and errors that name file, line and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import PlaybookError
+from bot.playbook import load_playbook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_default_playbook_loads():
+    book = load_playbook("outside-in")
+    assert book.name == "outside-in" and book.version
+    assert set(book.model.motives) == {"new-product", "acquisition", "upsell-crosssell", "revenue-profit",
+                                       "internal-metrics-bonuses", "cost-efficiency"}
+    assert book.model.reframes and book.model.exemplars
+
+
+def test_extends_merges_lists_and_keeps_parent(tmp_path):
+    child = tmp_path / "team.yaml"
+    child.write_text("name: team\nversion: 2\nextends: outside-in\nmotives:\n  revenue-profit:\n"
+                     "    title: money\n    cues:\n      - {phrase: take rate, weight: 3}\n")
+    book = load_playbook(str(child))
+    parent = load_playbook("outside-in")
+    phrases = [c.phrase for c in book.model.motives["revenue-profit"].cues]
+    assert "take rate" in phrases and "arr" in phrases
+    assert len(phrases) == len(parent.model.motives["revenue-profit"].cues) + 1
+    assert book.name == "team" and book.version == "2"
+    assert len(book.model.customer_ease.cues) == len(parent.model.customer_ease.cues)
+
+
+BAD = [
+    ("syntax", "name: x\nversion: 1\nmotives: {a: ]\nother: 1\n", 3, "invalid YAML"),
+    ("not-mapping", "- a\n- b\n", 1, "must be a YAML mapping"),
+    ("unknown-motive", "name: x\nversion: 1\nmotives:\n  world-peace:\n    title: t\n", 3, "unknown motive id"),
+    ("bad-weight", "name: x\nversion: 1\ncustomer_ease:\n  cues:\n    - {phrase: easy, weight: 1}\n"
+                   "    - {phrase: easier, weight: lots}\n", 6, "customer_ease.cues[1].weight"),
+    ("bad-regex", "name: x\nversion: 1\nextract:\n  goal:\n    - '(unclosed'\n", 4, "not a valid regular expression"),
+    ("bad-template", "name: x\nversion: 1\nreframes:\n  fallback:\n    - 'ok'\n    - '{{ customer '\n", 6,
+     "template error"),
+    ("unknown-field", "name: x\nversion: 1\nmotivs: {}\n", 3, "motivs"),
+    ("missing-version", "name: x\n", 1, "version"),
+    ("bad-extends", "name: x\nversion: 1\nextends: nope-nope\n", 3, "no playbook named"),
+]
+
+
+@pytest.mark.parametrize("name,text,line,message", BAD, ids=[b[0] for b in BAD])
+def test_errors_name_file_line_and_field(tmp_path, name, text, line, message):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(str(path))
+    assert info.value.path == str(path)
+    assert info.value.line == line, str(info.value)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_validate_command(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "bot", "playbook", "validate", "playbooks/example-team.yaml"],
+                        cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0 and "OK" in ok.stdout and "extends outside-in" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD[3][1])
+    r = subprocess.run([sys.executable, "-m", "bot", "playbook", "validate", str(bad)], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and f"{bad}:6:" in r.stderr and "Traceback" not in r.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abc:-[]{}'\" \n\t#&*!|>%@`0123456789")), max_size=120))
+def test_loader_raises_only_playbook_errors(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("pb") / "fuzz.yaml"
+    path.write_text(text)
+    try:
+        load_playbook(str(path))
+    except PlaybookError as exc:
+        assert str(path) in str(exc)
