@@ -195,7 +195,9 @@ class RulesEngine:
                 first_ease = h.start if first_ease is None else first_ease
                 evidence.append((h.start, h.end, CUSTOMER_EASE, e.weight))
             elif e.kind == "motive":
-                secondary = h.sentence in marker_at and h.start > marker_at[h.sentence]
+                # A gain introduced by a marker ("as a result ...", "... should follow") is a consequence,
+                # except in the opening sentence, where a trailing marker can't undo what leads.
+                secondary = h.sentence in marker_at and (h.start > marker_at[h.sentence] or h.sentence > 0)
                 w = e.weight * (sc.secondary_discount if secondary else lead)
                 motive_total[e.motive] = motive_total.get(e.motive, 0.0) + e.weight
                 if not secondary:
