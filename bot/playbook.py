@@ -55,6 +55,7 @@ class Scoring(BaseModel):
     lead_weight: float = 1.5
     ease_saturation: float = 4.0
     question_penalty: float = 1.0
+    company_leads_min: float = 3.0
 
 
 class Language(BaseModel):

@@ -108,3 +108,17 @@ def test_never_crashes_and_offsets_valid(engine, text):
     assert 0 <= v.customer_ease <= 100
     for e in v.evidence:
         assert prepared.draft[e.start:e.end] == e.quote
+
+
+def test_quality_gate_on_the_labelled_set():
+    """macro-F1 on tests/data/labelled.jsonl stays at or above 0.85 (the issue's target)."""
+    import json
+    from pathlib import Path
+
+    from bot.evaluation import evaluate
+
+    engine = RulesEngine(load_playbook("outside-in"))
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "labelled.jsonl").open()]
+    assert len(rows) >= 120 and {r["label"] for r in rows} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
+    metrics = evaluate((r["label"], engine.assess(prepare(r["text"])).verdict.label) for r in rows)
+    assert metrics["macro_f1"] >= 0.85, metrics["per_label"]

@@ -224,7 +224,7 @@ class RulesEngine:
             label = "inside-out"
         elif share >= sc.outside_in_min_share:
             company_leads = first_motive is not None and first_ease is not None and first_motive < first_ease
-            label = "mixed" if company_leads and company >= 3 else "outside-in"
+            label = "mixed" if company_leads and company >= sc.company_leads_min else "outside-in"
         elif share >= sc.mixed_min_share:
             label = "mixed"
         else:
