@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Settings
-from .engines import EngineResult
 from .engines.rules import RulesEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
-from .text import Prepared, fix_surrogates, prepare
+from .text import Prepared, draft_hash, fix_surrogates, prepare
 from .verdict import Usage, Verdict
 
 ENGINES = ("auto", "rules", "openai")
@@ -59,32 +60,91 @@ class Checker:
             raise InputError("the openai engine needs OPENAI_API_KEY (or use --engine rules)")
         return engine
 
-    def _llm_assess(self, prepared: Prepared, playbook: Playbook) -> EngineResult:
+    def _llm_engine(self, playbook: Playbook):  # noqa: ANN202 - the engine type lives in engines.llm
         from .engines.llm import llm_engine_for  # imported lazily: the rules path never loads openai
 
-        return llm_engine_for(self.settings, playbook).assess(prepared)
+        return llm_engine_for(self.settings, playbook)
 
-    # -- the check ---------------------------------------------------------------------------
-    def assess(self, draft: str, *, engine: str | None = None,
-               playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
-        """Return a verdict for ``draft`` without logging it."""
+    def _prepare(self, draft: str, playbook: str | Playbook | None) -> tuple[Playbook, Prepared]:
         if draft is None or not isinstance(draft, str):
             raise InputError("the draft must be text")
         book = playbook if isinstance(playbook, Playbook) else self.playbook(playbook)
         prepared = prepare(fix_surrogates(draft), self.settings.max_chars)
         if prepared.is_blank:
             raise InputError("the draft is empty: give the text of a proposal to check")
-        chosen = self.resolve_engine(engine)
-        if chosen == "openai":
-            try:
-                result = self._llm_assess(prepared, book)
-                return result.verdict, result.usage
-            except EngineError as exc:
-                verdict = self.rules_engine(book).assess(prepared).verdict
-                verdict.fallback = exc.reason
-                verdict.notes.append(f"The LLM did not answer ({exc.reason}); the rules engine answered instead.")
-                return verdict, Usage()
-        return self.rules_engine(book).assess(prepared).verdict, Usage()
+        return book, prepared
+
+    def _cache_key(self, prepared: Prepared, book: Playbook) -> str:
+        raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _cached(self, key: str) -> Verdict | None:
+        if self.store is None:
+            return None
+        raw = self.store.cache_get(key)
+        if raw is None:
+            return None
+        verdict = Verdict.model_validate_json(raw)
+        verdict.cached = True
+        return verdict
+
+    def _remember(self, key: str, verdict: Verdict) -> None:
+        if self.store is not None:
+            self.store.cache_put(key, verdict.model_dump_json())
+
+    def _fallback(self, book: Playbook, prepared: Prepared, reason: str) -> Verdict:
+        verdict = self.rules_engine(book).assess(prepared).verdict
+        verdict.fallback = reason
+        verdict.notes.append(f"The LLM did not answer ({reason}); the rules engine answered instead.")
+        return verdict
+
+    # -- the check ---------------------------------------------------------------------------
+    def assess(self, draft: str, *, engine: str | None = None,
+               playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
+        """Return a verdict for ``draft`` without logging it."""
+        book, prepared = self._prepare(draft, playbook)
+        if self.resolve_engine(engine) != "openai":
+            return self.rules_engine(book).assess(prepared).verdict, Usage()
+        key = self._cache_key(prepared, book)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached, Usage()
+        try:
+            result = self._llm_engine(book).assess(prepared)
+        except EngineError as exc:
+            return self._fallback(book, prepared, exc.reason), Usage()
+        self._remember(key, result.verdict)
+        return result.verdict, result.usage
+
+    async def aassess(self, draft: str, *, engine: str | None = None,
+                      playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
+        """Async twin of ``assess`` for the Slack app: the LLM call never blocks the event loop."""
+        book, prepared = self._prepare(draft, playbook)
+        if self.resolve_engine(engine) != "openai":
+            return self.rules_engine(book).assess(prepared).verdict, Usage()
+        key = self._cache_key(prepared, book)
+        cached = await asyncio.to_thread(self._cached, key)
+        if cached is not None:
+            return cached, Usage()
+        try:
+            result = await self._llm_engine(book).aassess(prepared)
+        except EngineError as exc:
+            return self._fallback(book, prepared, exc.reason), Usage()
+        await asyncio.to_thread(self._remember, key, result.verdict)
+        return result.verdict, result.usage
+
+    async def acheck(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
+                     log: bool = False, source: str = "slash", **context: Any) -> CheckResult:
+        """Async twin of ``check``."""
+        started = time.perf_counter()
+        draft = fix_surrogates(draft) if isinstance(draft, str) else draft
+        verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook)
+        latency_ms = (time.perf_counter() - started) * 1000
+        check_id = None
+        if log and self.store is not None:
+            check_id = await asyncio.to_thread(self.store.record_check, verdict, draft, source=source,
+                                               latency_ms=latency_ms, usage=usage, **context)
+        return CheckResult(verdict=verdict, check_id=check_id, latency_ms=latency_ms, usage=usage)
 
     def check(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
               log: bool = False, source: str = "cli", **context: Any) -> CheckResult:

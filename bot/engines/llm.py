@@ -1,0 +1,267 @@
+"""The LLM engine: one structured Chat Completions call per check, validated, within a deadline.
+
+Any OpenAI-compatible server works (OPENAI_BASE_URL). Failures raise EngineError with a short
+reason; the checker then falls back to the rules engine and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+import openai
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..config import Settings
+from ..errors import EngineError
+from ..playbook import Playbook
+from ..prompts import render
+from ..redact import redact, restore
+from ..text import Prepared
+from ..verdict import Evidence, Label, MotiveId, Shows, Usage, Verdict
+from . import EngineResult
+
+log = logging.getLogger(__name__)
+
+_clients: dict[tuple, Any] = {}
+_clients_lock = threading.Lock()
+_LEAK_WINDOW = 60  # an answer sharing this many consecutive characters with the system prompt is a leak
+
+
+class AnswerEvidence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quote: str = Field(description="text copied exactly from the draft")
+    shows: Shows
+
+
+class Answer(BaseModel):
+    """What the model returns: the Verdict's judgement fields, without offsets or bookkeeping."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: Label
+    customer_ease: int
+    motives: list[MotiveId]
+    evidence: list[AnswerEvidence]
+    reframe: str | None
+    questions: list[str]
+    measures: list[str]
+
+
+def _strict(node: Any) -> Any:
+    """Make a pydantic JSON schema strict: every property required, no extra keys, no titles."""
+    if isinstance(node, dict):
+        out = {k: _strict(v) for k, v in node.items() if k not in ("title", "default", "description")}
+        if out.get("type") == "object" and "properties" in out:
+            out["required"] = list(out["properties"])
+            out["additionalProperties"] = False
+        return out
+    if isinstance(node, list):
+        return [_strict(v) for v in node]
+    return node
+
+
+def answer_schema() -> dict[str, Any]:
+    """The strict JSON schema sent as response_format, derived from the pydantic Answer model."""
+    return _strict(Answer.model_json_schema())
+
+
+def response_format() -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "motive_verdict", "strict": True, "schema": answer_schema()}}
+
+
+def build_messages(playbook: Playbook, draft: str) -> list[dict[str, str]]:
+    """System prompt from the playbook (static, first: cacheable), then the delimited draft."""
+    m = playbook.model
+    system = render(
+        "system.j2",
+        playbook=playbook,
+        principle=m.principle.strip(),
+        motives=[(mid, mo.title) for mid, mo in m.motives.items()],
+        exemplars=m.exemplars[:4],
+    )
+    # A draft cannot close our delimiter early.
+    safe = draft.replace("</draft>", "</ draft>").replace("<draft>", "< draft>")
+    return [{"role": "system", "content": system}, {"role": "user", "content": render("user.j2", draft=safe)}]
+
+
+def get_client(settings: Settings, *, asynchronous: bool = False) -> Any:
+    """The one shared OpenAI client per (base URL, key): explicit timeout, our own retries."""
+    key = (asynchronous, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+            client = cls(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
+                         timeout=settings.llm_timeout, max_retries=0)
+            _clients[key] = client
+        return client
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate-limited"
+    if isinstance(exc, openai.APIStatusError):
+        return "server-error" if exc.status_code >= 500 else f"http-{exc.status_code}"
+    if isinstance(exc, EngineError):
+        return exc.reason
+    return "error"
+
+
+_RETRYABLE = {"timeout", "connection", "rate-limited", "server-error", "invalid-json", "truncated"}
+
+
+class LLMEngine:
+    """Assess drafts with an OpenAI-compatible chat model."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings, playbook: Playbook) -> None:
+        self.settings = settings
+        self.playbook = playbook
+        self.model = settings.model
+
+    # -- request and answer (pure) -------------------------------------------------------
+    def request(self, prepared: Prepared) -> tuple[dict[str, Any], dict[str, str], str]:
+        text, mapping = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
+        messages = build_messages(self.playbook, text)
+        body = {"model": self.model, "messages": messages, "response_format": response_format(),
+                "temperature": 0}
+        return body, mapping, messages[0]["content"]
+
+    def interpret(self, response: Any, prepared: Prepared, mapping: dict[str, str], system: str) -> EngineResult:
+        """Turn a completion into a validated Verdict, or raise EngineError."""
+        choice = response.choices[0] if response.choices else None
+        if choice is None:
+            raise EngineError("invalid-answer", "no choices in the answer")
+        if getattr(choice.message, "refusal", None):
+            raise EngineError("refusal", "the model refused")
+        if choice.finish_reason == "length":
+            raise EngineError("truncated", "the answer was cut off")
+        try:
+            answer = Answer.model_validate(json.loads(choice.message.content or ""))
+        except json.JSONDecodeError:
+            raise EngineError("invalid-json", "the answer was not JSON") from None
+        except ValidationError as exc:
+            raise EngineError("invalid-answer", f"the answer did not match the schema: {exc.errors()[0]['msg']}") \
+                from None
+        verdict = self._verdict(answer, prepared, mapping, system)
+        usage = Usage()
+        if getattr(response, "usage", None) is not None:
+            details = getattr(response.usage, "prompt_tokens_details", None)
+            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
+                          completion_tokens=response.usage.completion_tokens or 0,
+                          cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0)
+        return EngineResult(verdict, usage)
+
+    def _verdict(self, answer: Answer, prepared: Prepared, mapping: dict[str, str], system: str) -> Verdict:
+        draft = prepared.draft
+        produced = " ".join([answer.reframe or "", *answer.questions, *answer.measures])
+        if _leaks(produced, system):
+            raise EngineError("invalid-answer", "the answer repeated the system prompt")
+        evidence: list[Evidence] = []
+        taken: set[tuple[int, int]] = set()
+        for ev in answer.evidence:
+            quote = restore(ev.quote, mapping) or ""
+            start = draft.find(quote) if quote.strip() else -1
+            if start < 0:  # the model paraphrased: a quote that is not in the draft is dropped
+                continue
+            while (start, start + len(quote)) in taken:
+                nxt = draft.find(quote, start + 1)
+                if nxt < 0:
+                    break
+                start = nxt
+            taken.add((start, start + len(quote)))
+            evidence.append(Evidence(quote=quote, start=start, end=start + len(quote), shows=ev.shows))
+        label = answer.label
+        reframe = restore(answer.reframe, mapping) if label in ("inside-out", "mixed") else None
+        if label in ("inside-out", "mixed") and not (reframe or "").strip():
+            raise EngineError("invalid-answer", "an inside-out verdict needs a reframe")
+        return Verdict(
+            label=label,
+            customer_ease=max(0, min(100, answer.customer_ease)),
+            motives=list(dict.fromkeys(answer.motives)) if label != "not-a-proposal" else [],
+            evidence=evidence if label != "not-a-proposal" else [],
+            reframe=reframe,
+            questions=[restore(q, mapping) or "" for q in answer.questions if q.strip()][:3],
+            measures=[restore(q, mapping) or "" for q in answer.measures if q.strip()][:2],
+            engine=self.name,
+            model=self.model,
+            playbook=self.playbook.ref,
+            notes=list(prepared.notes),
+        )
+
+    # -- the calls -----------------------------------------------------------------------
+    def _backoff(self, attempt: int, remaining: float) -> float:
+        return min(remaining, 0.2 * (2 ** attempt) * (0.5 + random.random()))
+
+    def assess(self, prepared: Prepared) -> EngineResult:
+        body, mapping, system = self.request(prepared)
+        client = get_client(self.settings)
+        deadline = time.monotonic() + self.settings.llm_deadline
+        reason = "timeout"
+        for attempt in range(self.settings.llm_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                break
+            try:
+                response = client.chat.completions.create(**body, timeout=min(self.settings.llm_timeout, remaining))
+                return self.interpret(response, prepared, mapping, system)
+            except (openai.OpenAIError, EngineError) as exc:
+                reason = _reason(exc)
+                log.info("llm attempt %d failed: %s", attempt + 1, reason)
+                if reason not in _RETRYABLE:
+                    break
+                time.sleep(self._backoff(attempt, max(0.0, deadline - time.monotonic())))
+        raise EngineError(reason, f"the LLM failed: {reason}")
+
+    async def aassess(self, prepared: Prepared) -> EngineResult:
+        body, mapping, system = self.request(prepared)
+        client = get_client(self.settings, asynchronous=True)
+        deadline = time.monotonic() + self.settings.llm_deadline
+        reason = "timeout"
+        for attempt in range(self.settings.llm_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                break
+            try:
+                response = await asyncio.wait_for(
+                    client.chat.completions.create(**body, timeout=min(self.settings.llm_timeout, remaining)),
+                    timeout=remaining)
+                return self.interpret(response, prepared, mapping, system)
+            except TimeoutError:
+                reason = "timeout"
+            except (openai.OpenAIError, EngineError) as exc:
+                reason = _reason(exc)
+                if reason not in _RETRYABLE:
+                    break
+            log.info("llm attempt %d failed: %s", attempt + 1, reason)
+            await asyncio.sleep(self._backoff(attempt, max(0.0, deadline - time.monotonic())))
+        raise EngineError(reason, f"the LLM failed: {reason}")
+
+
+def _leaks(produced: str, system: str) -> bool:
+    if len(produced) < _LEAK_WINDOW:
+        return False
+    chunks = {system[i:i + _LEAK_WINDOW] for i in range(0, max(1, len(system) - _LEAK_WINDOW), 20)}
+    return any(chunk in produced for chunk in chunks if chunk.strip())
+
+
+_engines: dict[tuple, LLMEngine] = {}
+
+
+def llm_engine_for(settings: Settings, playbook: Playbook) -> LLMEngine:
+    """One engine per (settings, playbook); they share the client."""
+    key = (id(settings), playbook.name, playbook.version, str(playbook.path))
+    engine = _engines.get(key)
+    if engine is None:
+        engine = _engines[key] = LLMEngine(settings, playbook)
+    return engine
