@@ -174,3 +174,23 @@ def test_cli_uses_openai_and_says_so(server, tmp_path):
                          "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     metrics = json.loads(ev.stdout)
     assert metrics["engine"] == "openai" and metrics["agreement"] == 1.0 and metrics["accuracy"] == 1.0
+
+
+def test_stats_and_prompt_render(server, tmp_path):
+    env = dict(os.environ, OPENAI_API_KEY="sk-test-abcdefgh", OPENAI_BASE_URL=server.base_url,
+               MOTIVECHECK_DB=str(tmp_path / "s.db"), MOTIVECHECK_MODEL="gpt-4o-mini")
+    for i in range(3):
+        subprocess.run([sys.executable, "-m", "bot", "check", "--log", "--text", f"{PREMIUM} {i}"], cwd=ROOT,
+                       env=env, capture_output=True, timeout=60, check=True)
+    r = subprocess.run([sys.executable, "-m", "bot", "stats", "--json"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=60)
+    (row,) = json.loads(r.stdout)
+    assert (row["engine"], row["model"], row["checks"], row["prompt_tokens"]) == ("openai", "gpt-4o-mini", 3, 2700)
+    # 3 x (388 uncached x 0.15 + 512 cached x 0.075 + 120 x 0.60) per 1M tokens
+    assert row["estimated_cost_usd"] == pytest.approx(3 * (388 * 0.15 + 512 * 0.075 + 120 * 0.60) / 1e6, abs=1e-6)
+    shown = subprocess.run([sys.executable, "-m", "bot", "prompt", "render", "--json", "--text",
+                            "Email bob@example.com: we will upsell"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=60)
+    body = json.loads(shown.stdout)
+    assert body["messages"][0]["role"] == "system" and "[EMAIL_1]" in body["messages"][1]["content"]
+    assert body["response_format"]["json_schema"]["strict"] is True

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..checker import Checker
 from ..errors import InputError
-from .common import add_common, decode, make_checker, parse_iso_ts, read_input
+from .common import add_common, decode, make_checker, parse_iso_ts, read_input, settings_from
 from .render import format_verdict
 
 
@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     sources = [x for x in (args.file, args.text, args.jsonl) if x is not None]
     if len(sources) > 1:
         raise InputError("give one of FILE, --text or --jsonl")
-    checker = make_checker(args, with_store=args.log)
+    # With an LLM configured the store also holds the verdict cache, so open it even without --log.
+    checker = make_checker(args, with_store=args.log or settings_from(args).llm_configured)
     if args.jsonl:
         return run_jsonl(checker, args)
     if args.text is not None:
