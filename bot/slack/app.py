@@ -1,0 +1,163 @@
+"""Build and run the Bolt app: AsyncApp on aiohttp (HTTP mode) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from ..checker import Checker
+from ..config import Settings
+from ..errors import ConfigError
+from ..store import Store
+from .listeners import Deps, register
+
+log = logging.getLogger(__name__)
+DRAIN_SECONDS = 10.0
+
+
+def validate_slack_settings(settings: Settings) -> None:
+    """Stop start-up with one line naming the variable when Slack settings are missing or malformed."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your app's "
+                          "OAuth & Permissions page")
+    if not settings.slack_bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+    if settings.slack_app_token:
+        if not settings.slack_app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (or unset it for "
+                              "HTTP mode)")
+    elif not settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information → Signing "
+                          "Secret), or set SLACK_APP_TOKEN for Socket Mode")
+    if settings.slack_api_url and not settings.slack_api_url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    base = settings.slack_api_url or "https://slack.com/api/"
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base.rstrip("/") + "/")
+    client.retry_handlers.extend([AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                                  AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+    return client
+
+
+def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp, Deps]:
+    """The Bolt app with every listener registered, and its dependencies."""
+    validate_slack_settings(settings)
+    store = store or Store(settings.db_path, store_text=settings.store_text)
+    deps = Deps(settings=settings, checker=Checker(settings, store), store=store)
+    app = AsyncApp(
+        client=build_client(settings),
+        signing_secret=settings.slack_signing_secret or None,
+        process_before_response=False,
+        request_verification_enabled=not settings.slack_app_token or bool(settings.slack_signing_secret),
+    )
+    register(app, deps)
+    return app, deps
+
+
+def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
+    """aiohttp application: Bolt's /slack/events plus /healthz."""
+
+    async def events(request: web.Request) -> web.Response:
+        if not deps.accepting:
+            return web.Response(status=503, text="draining")
+        bolt_req = await to_bolt_request(request)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_req))
+
+    async def healthz(_request: web.Request) -> web.Response:
+        status = {"database": "ok", "config": "ok", "accepting": deps.accepting}
+        try:
+            await asyncio.to_thread(lambda: deps.store.db.execute("select count(*) from checks").fetchone())
+        except Exception as exc:  # noqa: BLE001 - report, don't raise
+            status["database"] = f"error: {type(exc).__name__}"
+        ok = status["database"] == "ok" and deps.accepting
+        return web.json_response(status, status=200 if ok else 503)
+
+    web_app = web.Application()
+    web_app.router.add_post("/slack/events", events)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
+
+
+async def recover_pending(deps: Deps, client: Any) -> int:
+    """After a crash: finish every accepted-but-unanswered check, or tell its author it failed."""
+    pending = await asyncio.to_thread(deps.store.pending_checks)
+    for row in pending:
+        try:
+            verdict, usage = await deps.checker.aassess(row["draft_text"] or "")
+            await asyncio.to_thread(deps.store.complete_check, row["id"], verdict, usage=usage)
+            if row["source"] == "channel" and verdict.label != "not-a-proposal" and row["message_ts"]:
+                from .listeners import _post_reply
+
+                await _post_reply(deps, client, row["id"], row["draft_text"] or "", verdict, row["channel"],
+                                  row["user"], row["message_ts"], row.get("reply_mode"))
+            elif row["source"] == "slash" and row["user"]:
+                await client.chat_postMessage(channel=row["user"], text=(
+                    "Sorry — Motive Coach restarted while checking your draft. Here is the result: "
+                    f"{verdict.label}, customer ease {verdict.customer_ease}/100."))
+        except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
+            await asyncio.to_thread(deps.store.update_check, row["id"], status="failed")
+            log.warning("could not recover check %s: %s", row["id"], type(exc).__name__)
+            if row["user"]:
+                try:
+                    await client.chat_postMessage(channel=row["user"], text=(
+                        "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
+                except Exception:  # noqa: BLE001
+                    pass
+    return len(pending)
+
+
+async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
+    """Stop taking new work and wait (bounded) for in-flight checks; the rest stay pending for restart."""
+    deps.accepting = False
+    if deps.tasks:
+        await asyncio.wait(list(deps.tasks), timeout=timeout)
+
+
+async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT: HTTP mode on PORT, or Socket Mode when SLACK_APP_TOKEN is set."""
+    app, deps = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await recover_pending(deps, app.client)
+    runner = None
+    handler = None
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+        await handler.connect_async()
+        log.info("Motive Coach connected in Socket Mode")
+    else:
+        runner = web.AppRunner(build_web_app(app, deps))
+        await runner.setup()
+        site = web.TCPSite(runner, host, settings.port)
+        await site.start()
+        log.info("Motive Coach listening on %s:%s/slack/events", host, settings.port)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("draining")
+    await drain(deps)
+    if handler is not None:
+        await handler.close_async()
+    if runner is not None:
+        await runner.cleanup()
+    log.info("stopped")

@@ -1,0 +1,397 @@
+"""Thin Bolt listeners: acknowledge at once, hand the work to plain coroutines, build blocks in blocks.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from ..checker import Checker
+from ..config import Settings
+from ..errors import InputError
+from ..logs import check_id_var
+from ..store import Store
+from ..verdict import Verdict
+from . import blocks
+
+log = logging.getLogger(__name__)
+OPT_OUT_MARKER = "[no-coach]"
+_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]+)$")
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    checker: Checker
+    store: Store
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    accepting: bool = True
+
+    def spawn(self, coro: Any) -> None:
+        """Run work after the ack; keep a reference so it is not collected and can be drained."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+def _channel_id(arg: str, default: str) -> str:
+    m = _CHANNEL_REF.search(arg.strip()) if arg.strip() else None
+    return (m.group(1) or m.group(2)) if m else default
+
+
+async def _is_admin(deps: Deps, client: Any, user: str) -> bool:
+    if user in deps.settings.admins:
+        return True
+    try:
+        info = await client.users_info(user=user)
+        u = info.get("user") or {}
+        return bool(u.get("is_admin") or u.get("is_owner"))
+    except Exception:  # noqa: BLE001 - unknown means no
+        return False
+
+
+def _watched(deps: Deps, team: str, channel: str) -> dict[str, Any] | None:
+    row = deps.store.channel_settings(team, channel)
+    if row is None and channel in deps.settings.watch_channels:
+        row = {"workspace": team, "channel": channel, "reply_mode": "thread", "playbook": None}
+    return row
+
+
+# -- /motivecheck ------------------------------------------------------------------------------
+async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: Deps) -> None:
+    text = (body.get("text") or "").strip()
+    team, user, channel = body.get("team_id", ""), body.get("user_id", ""), body.get("channel_id", "")
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if not text:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.build_draft_modal(channel))
+        return
+    if word == "help":
+        await ack(text=blocks.HELP)
+        return
+    if word in ("optout", "optin"):
+        await asyncio.to_thread(deps.store.set_optout, team, user, word == "optout")
+        await ack(text="You're opted out: your messages won't be checked or stored." if word == "optout"
+                  else "You're opted in again. Thanks!")
+        return
+    if word == "stats":
+        await ack(text=await asyncio.to_thread(_user_stats, deps.store, team, user))
+        return
+    if word in ("watch", "unwatch", "mode", "playbook", "digest"):
+        await ack()
+        deps.spawn(_admin_command(deps, client, respond, team, user, channel, word, rest))
+        return
+    if not deps.accepting:
+        await ack(text="Motive Coach is restarting; please try again in a minute.")
+        return
+    if await asyncio.to_thread(deps.store.is_opted_out, team, user):
+        await ack(text="You're opted out, so I won't check this. `/motivecheck optin` to resume.")
+        return
+    # Record the work before acknowledging, so a crash after the ack cannot lose it.
+    check_id = await asyncio.to_thread(deps.store.record_check, None, text, source="slash", workspace=team,
+                                       channel=channel, user=user, status="pending")
+    await ack(text="Checking your draft…")
+    deps.spawn(_answer_command(deps, respond, text, check_id, team, channel))
+
+
+async def _answer_command(deps: Deps, respond: Any, draft: str, check_id: int, team: str, channel: str) -> None:
+    check_id_var.set(str(check_id))
+    try:
+        verdict, usage = await deps.checker.aassess(draft, playbook=_playbook_for(deps, team, channel))
+    except InputError as exc:
+        await asyncio.to_thread(deps.store.update_check, check_id, status="failed")
+        await respond(text=f"I couldn't check that: {exc}", response_type="ephemeral")
+        return
+    await asyncio.to_thread(deps.store.complete_check, check_id, verdict, usage=usage)
+    log.info("slash check done", extra={"label": verdict.label, "engine": verdict.engine})
+    await respond(response_type="ephemeral", replace_original=True,
+                  **blocks.build_verdict_message(draft, verdict, check_id))
+
+
+def _playbook_for(deps: Deps, team: str, channel: str) -> str | None:
+    row = deps.store.channel_settings(team, channel)
+    return (row or {}).get("playbook") or None
+
+
+def _user_stats(store: Store, team: str, user: str) -> str:
+    rows = list(store.db.query(
+        "select label, count(*) as n from checks where workspace = ? and user = ? and status = 'done' "
+        "group by label", [team, user]))
+    counts = {r["label"]: r["n"] for r in rows}
+    proposals = sum(n for label, n in counts.items() if label != "not-a-proposal")
+    decisions = list(store.db.query(
+        "select action, count(*) as n from decisions where workspace = ? and user = ? group by action", [team, user]))
+    if not proposals:
+        return "No proposals checked yet. Try `/motivecheck <your draft>`."
+    share = counts.get("outside-in", 0) / proposals
+    used = {d["action"]: d["n"] for d in decisions}
+    return (f"You've checked {proposals} proposal(s): {share:.0%} outside-in, {counts.get('mixed', 0)} mixed, "
+            f"{counts.get('inside-out', 0)} inside-out. Reframes used: {used.get('accepted', 0)}, kept yours: "
+            f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
+
+
+async def _admin_command(deps: Deps, client: Any, respond: Any, team: str, user: str, channel: str, word: str,
+                         rest: str) -> None:
+    if not await _is_admin(deps, client, user):
+        await respond(text="Sorry — only workspace admins (or people in MOTIVECHECK_ADMINS) can change that.",
+                      response_type="ephemeral")
+        return
+    args = rest.split()
+    if word == "watch":
+        target = _channel_id(rest, channel)
+        await asyncio.to_thread(deps.store.watch, team, target, added_by=user)
+        msg = f"Watching <#{target}>: new drafts there get a threaded reply. Invite me to the channel if I'm not in it."
+    elif word == "unwatch":
+        target = _channel_id(rest, channel)
+        removed = await asyncio.to_thread(deps.store.unwatch, team, target)
+        msg = f"Stopped watching <#{target}>." if removed else f"<#{target}> wasn't watched."
+    elif word == "mode" and args and args[0] in ("thread", "private"):
+        target = _channel_id(" ".join(args[1:]), channel)
+        await asyncio.to_thread(deps.store.set_channel_option, team, target, reply_mode=args[0])
+        msg = f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
+    elif word == "playbook" and args:
+        target = _channel_id(" ".join(args[1:]), channel)
+        try:
+            deps.checker.playbook(args[0])
+        except Exception as exc:  # noqa: BLE001 - shown to the admin
+            await respond(text=f"Can't use that playbook: {exc}", response_type="ephemeral")
+            return
+        await asyncio.to_thread(deps.store.set_channel_option, team, target, playbook=args[0])
+        msg = f"<#{target}> now uses the `{args[0]}` playbook."
+    elif word == "digest" and len(args) >= 2 and args[0] == "channel":
+        target = _channel_id(" ".join(args[1:]), channel)
+        await asyncio.to_thread(deps.store.set_setting, team, "digest_channel", target)
+        msg = f"The weekly digest will go to <#{target}>."
+    else:
+        msg = "I didn't understand that. " + blocks.HELP
+    await respond(text=msg, response_type="ephemeral")
+
+
+# -- channel messages --------------------------------------------------------------------------
+async def handle_message(body: dict, client: Any, deps: Deps) -> None:
+    event = body.get("event") or {}
+    subtype = event.get("subtype")
+    team = body.get("team_id") or event.get("team") or ""
+    channel = event.get("channel", "")
+    if subtype == "message_changed":
+        await _handle_edit(deps, client, team, channel, event)
+        return
+    if subtype is not None or event.get("bot_id") or event.get("bot_profile"):
+        return  # joins, bots (ours included), deletions, broadcasts...
+    ts = event.get("ts", "")
+    if event.get("thread_ts") and event.get("thread_ts") != ts:
+        return  # thread replies are conversation, not drafts
+    settings_row = await asyncio.to_thread(_watched, deps, team, channel)
+    if settings_row is None or not deps.accepting:
+        return
+    text = event.get("text") or ""
+    user = event.get("user", "")
+    if OPT_OUT_MARKER in text.lower() or await asyncio.to_thread(deps.store.is_opted_out, team, user):
+        return  # opted out: neither checked nor stored
+    # Exactly once per message, across Slack's retries, duplicate deliveries and restarts.
+    if not await asyncio.to_thread(deps.store.claim_event, f"msg:{team}:{channel}:{ts}"):
+        return
+    if not text.strip():
+        return
+    check_id = await asyncio.to_thread(
+        deps.store.record_check, None, text, source="channel", workspace=team, channel=channel,
+        channel_type=_channel_type(event), user=user, message_ts=ts, status="pending",
+        reply_mode=settings_row.get("reply_mode") or "thread")
+    deps.spawn(_answer_message(deps, client, check_id, text, team, channel, user, ts, settings_row))
+
+
+def _channel_type(event: dict) -> str:
+    kind = event.get("channel_type") or ""
+    return {"channel": "public", "group": "private"}.get(kind, kind)
+
+
+async def _answer_message(deps: Deps, client: Any, check_id: int, text: str, team: str, channel: str, user: str,
+                          ts: str, settings_row: dict) -> None:
+    check_id_var.set(str(check_id))
+    try:
+        verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None)
+    except InputError:
+        await asyncio.to_thread(deps.store.update_check, check_id, status="failed")
+        return
+    await asyncio.to_thread(deps.store.complete_check, check_id, verdict, usage=usage)
+    if verdict.label == "not-a-proposal":
+        return
+    await _post_reply(deps, client, check_id, text, verdict, channel, user, ts, settings_row.get("reply_mode"))
+
+
+async def _post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict: Verdict, channel: str, user: str,
+                      ts: str, mode: str | None) -> None:
+    try:
+        if mode == "private":
+            msg = blocks.build_verdict_message(text, verdict, check_id, share=True)
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, **msg)
+            return
+        msg = blocks.build_verdict_message(text, verdict, check_id)
+        resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
+        await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
+    except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
+        log.warning("could not reply in %s: %s", channel, getattr(exc, "response", {}) and
+                    exc.response.get("error") or type(exc).__name__)
+
+
+async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: dict) -> None:
+    message = event.get("message") or {}
+    if message.get("bot_id") or not message.get("ts"):
+        return
+    previous = await asyncio.to_thread(deps.store.find_check_by_message, team, channel, message["ts"])
+    if previous is None or not previous.get("reply_ts"):
+        return
+    text = message.get("text") or ""
+    if not text.strip() or OPT_OUT_MARKER in text.lower():
+        return
+    edit_key = f"edit:{team}:{channel}:{message['ts']}:{message.get('edited', {}).get('ts') or event.get('event_ts')}"
+    if not await asyncio.to_thread(deps.store.claim_event, edit_key):
+        return
+    settings_row = _watched(deps, team, channel) or {}
+    verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None)
+    before = previous.get("customer_ease") or 0
+    await asyncio.to_thread(deps.store.complete_check, previous["id"], verdict, usage=usage, draft=text)
+    change = f"edited: score {before} → {verdict.customer_ease}"
+    msg = blocks.build_verdict_message(text, verdict, previous["id"], change=change)
+    await client.chat_update(channel=previous["reply_channel"], ts=previous["reply_ts"], **msg)
+
+
+# -- buttons and modals ------------------------------------------------------------------------
+_ACTIONS = {"mc_accept": "accepted", "mc_keep": "kept-original", "mc_disagree": "disputed", "mc_why": "why",
+            "mc_share": "shared"}
+
+
+async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: Deps) -> None:
+    await ack()
+    action = body["actions"][0]
+    kind = _ACTIONS.get(action.get("action_id", ""))
+    try:
+        check_id = int(action.get("value") or 0)
+    except ValueError:
+        return
+    user = (body.get("user") or {}).get("id", "")
+    check = await asyncio.to_thread(deps.store.get_check, check_id)
+    if kind is None or check is None:
+        await respond(text="That check is no longer available.", response_type="ephemeral", replace_original=False)
+        return
+    decision_id = await asyncio.to_thread(deps.store.record_decision, check_id, kind, user=user)
+    verdict = Verdict.model_validate_json(check["verdict_json"]) if check.get("verdict_json") else None
+    if kind in ("kept-original", "disputed") and body.get("trigger_id"):
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.build_reason_modal(decision_id, kind))
+    elif kind == "why" and verdict is not None:
+        await respond(text=blocks.build_why(verdict), response_type="ephemeral", replace_original=False)
+    elif kind == "accepted" and verdict is not None and verdict.reframe:
+        await respond(text=f"Here's the reframing to paste into your draft:\n```{verdict.reframe}```",
+                      response_type="ephemeral", replace_original=False)
+    elif kind == "shared" and verdict is not None:
+        msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check_id)
+        await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
+
+
+async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps) -> None:
+    await ack()
+    reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("text", {}).get("value")
+    if reason:
+        await asyncio.to_thread(_set_reason, deps.store, int(view.get("private_metadata") or 0), reason[:1000])
+
+
+def _set_reason(store: Store, decision_id: int, reason: str) -> None:
+    with store.write() as db:
+        db.conn.execute("update decisions set reason = ? where id = ?", [reason, decision_id])
+
+
+async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any, deps: Deps) -> None:
+    text = (((view.get("state") or {}).get("values") or {}).get("draft") or {}).get("text", {}).get("value") or ""
+    if not text.strip():
+        await ack(response_action="errors", errors={"draft": "Paste a draft to check."})
+        return
+    await ack()
+    user = (body.get("user") or {}).get("id", "")
+    team = (body.get("team") or {}).get("id", "")
+    channel = view.get("private_metadata") or user
+    deps.spawn(_answer_modal(deps, client, text, team, channel, user))
+
+
+async def _answer_modal(deps: Deps, client: Any, text: str, team: str, channel: str, user: str) -> None:
+    result = await deps.checker.acheck(text, log=True, source="slash", workspace=team, channel=channel, user=user)
+    msg = blocks.build_verdict_message(text, result.verdict, result.check_id)
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, **msg)
+    except Exception:  # noqa: BLE001 - e.g. not in channel: fall back to a DM
+        await client.chat_postMessage(channel=user, **msg)
+
+
+# -- App Home and the workflow step ------------------------------------------------------------
+async def handle_home(body: dict, client: Any, deps: Deps) -> None:
+    event = body.get("event") or {}
+    if event.get("tab") not in (None, "home"):
+        return
+    user, team = event.get("user", ""), body.get("team_id", "")
+    checks = await asyncio.to_thread(deps.store.recent_checks, 20, workspace=team, user=user)
+    proposals = [c for c in checks if c.get("label") not in (None, "not-a-proposal")]
+    share = sum(c["label"] == "outside-in" for c in proposals) / len(proposals) if proposals else None
+    admin_lines: list[str] = []
+    if await _is_admin(deps, client, user):
+        watched = await asyncio.to_thread(deps.store.watched_channels, team)
+        names = [f"<#{w['channel']}> ({w.get('reply_mode') or 'thread'})" for w in watched]
+        names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in deps.settings.watch_channels]
+        digest = await asyncio.to_thread(deps.store.get_setting, team, "digest_channel", deps.settings.digest_channel)
+        admin_lines = [f"Watched channels: {', '.join(names) or 'none yet'}",
+                       f"Digest channel: {('<#' + digest + '>') if digest else 'not set'}; "
+                       f"{deps.settings.digest_day} {deps.settings.digest_time} {deps.settings.timezone}"]
+    view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines)
+    await client.views_publish(user_id=user, view=view)
+
+
+async def handle_check_function(inputs: dict, complete: Any, fail: Any, deps: Deps) -> None:
+    draft = inputs.get("draft") or ""
+    try:
+        result = await deps.checker.acheck(draft, log=True, source="workflow")
+    except InputError as exc:
+        await fail(error=str(exc))
+        return
+    v = result.verdict
+    await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Wire every listener in one table. Bolt injects arguments by name, so each wrapper names its own."""
+
+    async def on_command(ack, body, client, respond):  # noqa: ANN001
+        await handle_command(ack, body, client, respond, deps)
+
+    async def on_message(body, client):  # noqa: ANN001
+        await handle_message(body, client, deps)
+
+    async def on_home(body, client):  # noqa: ANN001
+        await handle_home(body, client, deps)
+
+    async def on_action(ack, body, client, respond):  # noqa: ANN001
+        await handle_action(ack, body, client, respond, deps)
+
+    async def on_reason(ack, body, view):  # noqa: ANN001
+        await handle_reason_submission(ack, body, view, deps)
+
+    async def on_draft(ack, body, view, client):  # noqa: ANN001
+        await handle_draft_submission(ack, body, view, client, deps)
+
+    async def on_function(inputs, complete, fail):  # noqa: ANN001
+        await handle_check_function(inputs, complete, fail, deps)
+
+    async def on_ignored(ack=None):  # noqa: ANN001
+        return None
+
+    app.command("/motivecheck")(on_command)
+    app.event("message")(on_message)
+    app.event("app_home_opened")(on_home)
+    for action_id in _ACTIONS:
+        app.action(action_id)(on_action)
+    app.view("mc_reason_modal")(on_reason)
+    app.view("mc_draft_modal")(on_draft)
+    app.function("check_draft")(on_function)
+    app.event("app_mention")(on_ignored)

@@ -1,0 +1,125 @@
+"""A local Slack Web API stand-in: records every call, answers like Slack, scriptable errors.
+
+    with FakeSlack(admins={"UADMIN"}) as slack:
+        env SLACK_API_URL=slack.api_url; response_url = slack.response_url("r1")
+        slack.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        slack.calls("chat.postMessage") -> list of params dicts
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+class FakeSlack:
+    def __init__(self, admins: set[str] | None = None) -> None:
+        self.admins = admins or set()
+        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - some Web API methods (users.info) are GETs
+                path, _, query = self.path.partition("?")
+                self._reply(path, {k: v[0] for k, v in parse_qs(query).items()})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "view"):
+                        if isinstance(params.get(key), str):
+                            try:
+                                params[key] = json.loads(params[key])
+                            except ValueError:
+                                pass
+                self._reply(self.path, params)
+
+            def _reply(self, path: str, params: dict[str, Any]) -> None:
+                code, body, headers = fake._handle(path.partition("?")[0], params)
+                payload = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.api_url = self.base + "/api/"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base}/response/{name}"
+
+    def fail(self, method: str, status: int, body: dict, headers: dict | None = None, times: int = 1) -> None:
+        with self._lock:
+            self._failures.setdefault(method, []).extend([(status, body, headers or {})] * times)
+
+    def _handle(self, path: str, params: dict[str, Any]) -> tuple[int, dict, dict]:
+        with self._cond:
+            if path.startswith("/response/"):
+                self.responses.append((path.rsplit("/", 1)[1], params))
+                self._cond.notify_all()
+                return 200, {"ok": True}, {}
+            method = path.rsplit("/", 1)[1]
+            self.log.append((method, params))
+            self._cond.notify_all()
+            if self._failures.get(method):
+                return self._failures[method].pop(0)
+        if method == "auth.test":
+            return 200, {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "coach",
+                         "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}, {}
+        if method == "chat.postMessage":
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
+                         "message": {"text": params.get("text")}}, {}
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if method == "users.info":
+            uid = params.get("user", "")
+            return 200, {"ok": True, "user": {"id": uid, "is_admin": uid in self.admins, "is_owner": False}}, {}
+        return 200, {"ok": True}, {}
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [p for m, p in self.log if m == method]
+
+    def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
+        """Wait until predicate() is true (checked whenever a call arrives)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.1))
+            return True
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

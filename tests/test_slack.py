@@ -1,0 +1,273 @@
+"""The Slack app over real HTTP: signed requests in, Web API calls out to a local stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from aiohttp import web
+from openai_server import FakeOpenAI, status
+from slack_server import FakeSlack
+
+from bot.config import load_settings
+from bot.errors import ConfigError
+from bot.slack.app import build_app, build_web_app, validate_slack_settings
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "slack-fixtures"
+PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
+
+
+class RunningApp:
+    """The Bolt app on aiohttp in a background thread, on a loopback port."""
+
+    def __init__(self, settings) -> None:
+        self.app, self.deps = build_app(settings)
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.runner = web.AppRunner(build_web_app(self.app, self.deps))
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.ready.set()
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            if self.deps.tasks:
+                await asyncio.wait(list(self.deps.tasks), timeout=5)
+            await self.runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
+             headers: dict | None = None) -> tuple[int, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), method="POST",
+                                     headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                                              "X-Slack-Signature": sig, **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def command(self, text: str, *, user: str = "U111", response_url: str, **kw) -> tuple[int, str]:
+        form = {"token": "x", "team_id": "T111", "team_domain": "example", "channel_id": "C111",
+                "channel_name": "proposals", "user_id": user, "user_name": "ana", "command": "/motivecheck",
+                "text": text, "api_app_id": "A111", "response_url": response_url, "trigger_id": "123.456.abc"}
+        return self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    def event(self, event: dict, event_id: str = "Ev001", **kw) -> tuple[int, str]:
+        body = {"token": "x", "team_id": "T111", "api_app_id": "A111", "type": "event_callback",
+                "event_id": event_id, "event_time": int(time.time()), "event": event}
+        return self.post(json.dumps(body), "application/json", **kw)
+
+    def action(self, action_id: str, check_id: int, *, response_url: str, user: str = "U111") -> tuple[int, str]:
+        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T111"}, "api_app_id": "A111",
+                   "trigger_id": "999.888.xyz", "response_url": response_url, "container": {"type": "message"},
+                   "channel": {"id": "C111"},
+                   "actions": [{"action_id": action_id, "block_id": f"mc_decide_{check_id}", "value": str(check_id),
+                                "type": "button", "action_ts": str(time.time())}]}
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def submit_view(self, callback_id: str, values: dict, private_metadata: str) -> tuple[int, str]:
+        payload = {"type": "view_submission", "team": {"id": "T111"}, "user": {"id": "U111"}, "api_app_id": "A111",
+                   "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+                            "state": {"values": values}}}
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def slack():
+    with FakeSlack(admins={"UADMIN"}) as s:
+        yield s
+
+
+def settings_for(slack: FakeSlack, tmp_path: Path, **env: str):
+    base = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
+            "MOTIVECHECK_WATCH_CHANNELS": "C111"}
+    base.update(env)
+    return load_settings(env=base, db_path=str(tmp_path / "slack.db"))
+
+
+@pytest.fixture
+def running(slack, tmp_path):
+    app = RunningApp(settings_for(slack, tmp_path))
+    yield app
+    app.stop()
+
+
+def channel_message(text: str, ts: str = "1700000100.000100", **extra) -> dict:
+    return {"type": "message", "channel": "C111", "user": "U222", "text": text, "ts": ts, "channel_type": "channel",
+            **extra}
+
+
+def test_slash_command_acks_then_answers_privately_with_buttons(running, slack):
+    started = time.monotonic()
+    code, body = running.command(PREMIUM, response_url=slack.response_url("r1"))
+    assert code == 200 and time.monotonic() - started < 1.0
+    assert "Checking your draft" in body
+    assert slack.wait_for(lambda: slack.responses)
+    (name, msg), = slack.responses
+    assert name == "r1" and msg["response_type"] == "ephemeral"
+    assert "inside-out" in msg["text"]
+    actions = [b for b in msg["blocks"] if b["type"] == "actions"][0]
+    assert [e["text"]["text"] for e in actions["elements"]] == ["Use this reframing", "Keep mine", "Disagree", "Why?"]
+    check_id = int(actions["elements"][0]["value"])
+    row = running.deps.store.get_check(check_id)
+    assert row["status"] == "done" and row["source"] == "slash" and row["user"] == "U111"
+
+    assert running.action("mc_accept", check_id, response_url=slack.response_url("r2"))[0] == 200
+    assert running.action("mc_disagree", check_id, response_url=slack.response_url("r3"))[0] == 200
+    assert slack.wait_for(lambda: slack.calls("views.open"))
+    modal = slack.calls("views.open")[0]["view"]
+    assert modal["callback_id"] == "mc_reason_modal"
+    assert running.submit_view("mc_reason_modal", {"reason": {"text": {"type": "plain_text_input",
+                                                                       "value": "numbers are the point"}}},
+                               modal["private_metadata"])[0] == 200
+    assert slack.wait_for(lambda: len(running.deps.store.decisions_for(check_id)) == 2
+                          and running.deps.store.decisions_for(check_id)[1]["reason"])
+    decisions = running.deps.store.decisions_for(check_id)
+    assert [d["action"] for d in decisions] == ["accepted", "disputed"]
+    assert decisions[1]["reason"] == "numbers are the point"
+
+
+@pytest.mark.parametrize("kind", ["bad-signature", "stale"])
+def test_unsigned_or_stale_requests_are_rejected(running, slack, kind):
+    kw = {"secret": "wrong-secret"} if kind == "bad-signature" else {"timestamp": int(time.time()) - 600}
+    code, _ = running.command(PREMIUM, response_url=slack.response_url("x"), **kw)
+    assert code == 401
+    time.sleep(0.3)
+    assert slack.responses == [] and running.deps.store.count("checks") == 0
+
+
+def test_channel_draft_gets_exactly_one_threaded_reply_despite_retries(running, slack):
+    event = channel_message(PREMIUM)
+    assert running.event(event, "Ev100")[0] == 200
+    assert running.event(event, "Ev100", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"})[0] == 200
+    assert running.event(event, "Ev101")[0] == 200  # the same message delivered twice
+    assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+    time.sleep(0.5)
+    posts = slack.calls("chat.postMessage")
+    assert len(posts) == 1 and posts[0]["thread_ts"] == event["ts"] and posts[0]["channel"] == "C111"
+    assert running.deps.store.count("checks") == 1
+
+
+@pytest.mark.parametrize("event", [
+    channel_message("We'll upsell everyone", bot_id="B999", ts="1.1"),
+    channel_message("We'll upsell everyone", subtype="bot_message", ts="1.2"),
+    channel_message("We'll upsell everyone", subtype="channel_join", ts="1.3"),
+    channel_message("We'll upsell everyone", thread_ts="1.0", ts="1.4"),
+    channel_message("anyone up for lunch at 12:30?", ts="1.5"),
+    channel_message(PREMIUM + " [no-coach]", ts="1.6"),
+    {**channel_message(PREMIUM, ts="1.7"), "channel": "C999"},  # not a watched channel
+], ids=["bot", "bot-subtype", "join", "thread-reply", "chat", "marker", "unwatched"])
+def test_no_reply(running, slack, event):
+    assert running.event(event, f"Ev-{event['ts']}")[0] == 200
+    time.sleep(0.4)
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_opted_out_drafts_are_neither_checked_nor_stored(running, slack):
+    assert "opted out" in running.command("optout", user="U222", response_url=slack.response_url("o"))[1]
+    running.event(channel_message(PREMIUM, ts="2.1"), "Ev2")
+    time.sleep(0.4)
+    assert slack.calls("chat.postMessage") == [] and running.deps.store.count("checks") == 0
+
+
+def test_edit_updates_the_existing_reply(running, slack):
+    running.event(channel_message(PREMIUM, ts="3.1"), "Ev3")
+    assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+    reply_ts = None
+    assert slack.wait_for(lambda: running.deps.store.recent_checks(1)[0]["reply_ts"] is not None)
+    reply_ts = running.deps.store.recent_checks(1)[0]["reply_ts"]
+    edited = {"type": "message", "subtype": "message_changed", "channel": "C111", "hidden": True, "ts": "3.2",
+              "message": {"type": "message", "user": "U222", "ts": "3.1", "edited": {"user": "U222", "ts": "3.2"},
+                          "text": "Customers tell us exports are painful. Let's add scheduled exports so they don't "
+                                  "have to do it by hand; if it works we expect ARR to grow as a result."},
+              "previous_message": {"type": "message", "user": "U222", "ts": "3.1", "text": PREMIUM}}
+    running.event(edited, "Ev4")
+    assert slack.wait_for(lambda: slack.calls("chat.update"))
+    (update,) = slack.calls("chat.update")
+    assert update["ts"] == reply_ts and "score 0 →" in json.dumps(update["blocks"], ensure_ascii=False)
+    assert len(slack.calls("chat.postMessage")) == 1
+
+
+def test_llm_failure_still_posts_a_fallback_verdict(slack, tmp_path):
+    with FakeOpenAI(default=status(500)) as llm:
+        settings = settings_for(slack, tmp_path, OPENAI_API_KEY="sk-x", OPENAI_BASE_URL=llm.base_url,
+                                MOTIVECHECK_LLM_DEADLINE="1", MOTIVECHECK_LLM_RETRIES="1")
+        app = RunningApp(settings)
+        try:
+            app.command(PREMIUM, response_url=slack.response_url("f"))
+            assert slack.wait_for(lambda: slack.responses, timeout=8)
+            msg = slack.responses[0][1]
+            assert "engine: rules" in json.dumps(msg["blocks"]) and "server-error" in json.dumps(msg["blocks"])
+            assert len(llm.requests) == 2
+        finally:
+            app.stop()
+
+
+def test_admin_commands_refuse_others_and_watch_is_stored(running, slack):
+    running.command("watch <#C555|ideas>", user="U111", response_url=slack.response_url("w1"))
+    assert slack.wait_for(lambda: slack.responses)
+    assert "only workspace admins" in slack.responses[0][1]["text"]
+    running.command("watch <#C555|ideas>", user="UADMIN", response_url=slack.response_url("w2"))
+    assert slack.wait_for(lambda: len(slack.responses) == 2)
+    assert [w["channel"] for w in running.deps.store.watched_channels("T111")] == ["C555"]
+    help_code, help_text = running.command("help", response_url=slack.response_url("h"))
+    assert help_code == 200 and "/motivecheck watch" in help_text
+
+
+def test_empty_command_opens_a_modal(running, slack):
+    running.command("", response_url=slack.response_url("m"))
+    assert slack.wait_for(lambda: slack.calls("views.open"))
+    assert slack.calls("views.open")[0]["view"]["callback_id"] == "mc_draft_modal"
+
+
+def test_healthz(running):
+    with urllib.request.urlopen(f"http://127.0.0.1:{running.port}/healthz", timeout=5) as resp:
+        assert resp.status == 200 and json.loads(resp.read())["database"] == "ok"
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user"}, "SLACK_BOT_TOKEN must be a bot token"),
+    ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET is not set"),
+    ({"SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN must be an app-level token"),
+])
+def test_bad_settings_name_the_variable(slack, tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_slack_settings(settings_for(slack, tmp_path, **env))
+
+
+def test_fixture_payloads_are_accepted(running, slack):
+    for name in ("event_message_changed.bolt.json", "event_bot_message_subtype.bolt.json",
+                 "event_message_thread_broadcast.bolt.json", "event_app_mention.bolt.json"):
+        path = FIXTURES / name
+        if not path.exists():
+            pytest.skip("shared fixtures not present")
+        body = json.loads(path.read_text())
+        body = body.get("body", body)
+        code, _ = running.post(json.dumps(body), "application/json")
+        assert code == 200, name
