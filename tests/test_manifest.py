@@ -1,0 +1,23 @@
+"""manifest.yml is a valid app manifest that matches what the code listens for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_manifest_declares_what_the_app_uses():
+    m = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert [c["command"] for c in m["features"]["slash_commands"]] == ["/motivecheck"]
+    events = set(m["settings"]["event_subscriptions"]["bot_events"])
+    assert {"message.channels", "app_home_opened"} <= events
+    scopes = set(m["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "channels:history", "users:read", "files:write"} <= scopes
+    assert not any(s.endswith(":write") and s.startswith(("channels", "users", "admin")) for s in scopes)
+    assert m["settings"]["interactivity"]["is_enabled"] and m["settings"]["socket_mode_enabled"]
+    fn = m["functions"]["check_draft"]
+    assert set(fn["input_parameters"]) == {"draft"}
+    assert set(fn["output_parameters"]) == {"label", "score", "reframe"}
