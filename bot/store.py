@@ -125,6 +125,32 @@ class Store:
         with self.write() as db:
             return int(db["checks"].insert(row).last_pk)
 
+    def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
+                  **context: Any) -> dict[str, Any]:
+        """The row ``record_check`` would insert, for callers that insert many at once."""
+        row: dict[str, Any] = {"ts": context.pop("ts", None) or time.time(), "source": source, "status": "done",
+                               "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None}
+        row.update({k: v for k, v in context.items() if v is not None})
+        row.update(self._verdict_columns(verdict, usage))
+        return row
+
+    def insert_checks(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many check rows in one transaction (imports)."""
+        if not rows:
+            return 0
+        with self.write() as db:
+            db["checks"].insert_all(rows, batch_size=500)
+        return len(rows)
+
+    def existing_external_ids(self, source: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r["external_id"] for r in self.db.query(
+                f"select external_id from checks where source = ? and external_id in ({marks})", [source, *chunk]))
+        return found
+
     @staticmethod
     def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> dict[str, Any]:
         if verdict is None:

@@ -1,0 +1,100 @@
+"""What is kept and for how long: retention, purge, erasure and export."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from .config import Settings
+from .errors import InputError
+from .store import Store
+
+_AGE = re.compile(r"^(\d+)\s*([dwmy])$")
+_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_cutoff(value: str, now: float | None = None) -> float:
+    """'90d', '12w', '6m', '1y' or a date (2026-01-01) → epoch seconds; older than that is affected."""
+    now = time.time() if now is None else now
+    value = value.strip().lower()
+    m = _AGE.match(value)
+    if m:
+        return now - int(m.group(1)) * _DAYS[m.group(2)] * 86400
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"not an age or date: {value!r} (use 90d, 12w, 6m, 1y or 2026-01-01)") from None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _strip_verdict(raw: str | None) -> str | None:
+    """Keep the judgement (label, score, motives), drop what quotes or paraphrases the draft."""
+    if not raw:
+        return raw
+    data = json.loads(raw)
+    data["evidence"] = []
+    data["reframe"] = None
+    data["questions"] = []
+    return json.dumps(data)
+
+
+def purge_texts(store: Store, older_than: float) -> int:
+    """Remove draft texts (and quotes derived from them) of checks older than ``older_than``."""
+    rows = list(store.db.query(
+        "select id, verdict_json from checks where ts < ? and (draft_text is not null or verdict_json like "
+        "'%\"quote\"%')", [older_than]))
+    with store.write() as db:
+        for row in rows:
+            db.conn.execute("update checks set draft_text = null, verdict_json = ? where id = ?",
+                            [_strip_verdict(row["verdict_json"]), row["id"]])
+        db.conn.execute("delete from verdict_cache where ts < ?", [older_than])
+    return len(rows)
+
+
+def apply_retention(store: Store, settings: Settings, now: float | None = None) -> int:
+    """Purge per MOTIVECHECK_RETENTION_DAYS (0 keeps everything)."""
+    if settings.retention_days <= 0:
+        return 0
+    now = time.time() if now is None else now
+    return purge_texts(store, now - settings.retention_days * 86400)
+
+
+def forget_user(store: Store, user: str) -> dict[str, int]:
+    """Right to erasure: drop a person's drafts, quotes and decisions; counts stay, unattributed."""
+    if not user.strip():
+        raise InputError("give a user ID, e.g. --user U123ABC")
+    checks = list(store.db.query("select id, verdict_json from checks where user = ?", [user]))
+    with store.write() as db:
+        decisions = db.conn.execute(
+            "delete from decisions where user = ? or check_id in (select id from checks where user = ?)",
+            [user, user]).rowcount
+        for row in checks:
+            db.conn.execute("update checks set draft_text = null, verdict_json = ?, user = '', message_ts = null "
+                            "where id = ?", [_strip_verdict(row["verdict_json"]), row["id"]])
+        optouts = db.conn.execute("delete from optouts where user = ?", [user]).rowcount
+    return {"checks_erased": len(checks), "decisions_deleted": decisions, "optouts_deleted": optouts}
+
+
+EXPORT_FIELDS = ("id", "time", "source", "workspace", "channel", "user", "label", "motives", "score", "engine",
+                 "decision")
+
+
+def export_rows(store: Store, since: float | None = None, with_text: bool = False) -> Iterator[dict[str, Any]]:
+    """One row per check with its latest decision; draft text only when asked."""
+    sql = ("select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
+           "as decision from checks c where c.status = 'done' and c.ts >= ? order by c.ts, c.id")
+    for row in store.db.query(sql, [since or 0]):
+        out = {
+            "id": row["id"],
+            "time": datetime.fromtimestamp(row["ts"], tz=UTC).isoformat(),
+            "source": row["source"], "workspace": row["workspace"], "channel": row["channel"], "user": row["user"],
+            "label": row["label"], "motives": ",".join(json.loads(row["motives"] or "[]")),
+            "score": row["customer_ease"], "engine": row["engine"], "decision": row["decision"] or "",
+        }
+        if with_text:
+            out["text"] = row["draft_text"] or ""
+        yield out

@@ -1,0 +1,130 @@
+"""Slack export import and data controls, on real database files through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.datacontrols import apply_retention, forget_user, parse_cutoff, purge_texts
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
+
+
+def make_export(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "channels.json").write_text(json.dumps([{"id": "C1", "name": "proposals"}, {"id": "C2", "name": "random"}]))
+    (root / "users.json").write_text(json.dumps([{"id": "U1", "name": "ana"}]))
+    (root / "proposals").mkdir()
+    (root / "proposals" / "2026-11-16.json").write_text(json.dumps([
+        {"type": "message", "user": "U1", "text": PREMIUM, "ts": "1794823200.000100"},
+        {"type": "message", "user": "U2", "text": "anyone up for lunch?", "ts": "1794823300.000100"},
+        {"type": "message", "subtype": "channel_join", "user": "U3", "text": "joined", "ts": "1794823400.000100"},
+        {"type": "message", "bot_id": "B1", "text": "We'll upsell", "ts": "1794823500.000100"},
+        {"type": "message", "user": "U2", "text": "reply", "ts": "1794823600.000100",
+         "thread_ts": "1794823200.000100"},
+        "not a message",
+    ]))
+    (root / "proposals" / "2026-11-17.json").write_text("{broken json")
+    (root / "random").mkdir()
+    (root / "random" / "2026-11-18.json").write_text(json.dumps([
+        {"type": "message", "user": "U2", "text": "Let's make invoices easier to find so customers don't have to "
+                                                  "call us.", "ts": "1795000000.000100"}]))
+    return root
+
+
+def cli(*args: str, db: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, MOTIVECHECK_DB=str(db)), timeout=60)
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_import_is_idempotent_and_reports_what_it_skipped(tmp_path, zipped):
+    export = make_export(tmp_path / "export")
+    if zipped:
+        z = tmp_path / "export.zip"
+        with zipfile.ZipFile(z, "w") as zf:
+            for p in export.rglob("*"):
+                if p.is_file():
+                    zf.write(p, "My Workspace Slack export/" + str(p.relative_to(export)))
+        export = z
+    db = tmp_path / "i.db"
+    r = cli("import", str(export), "--json", "--workspace", "T1", db=db)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["checked"] == 3 and s["messages_read"] == 7
+    assert s["skipped"] == {"subtype channel_join": 1, "bot message": 1, "thread reply": 1}
+    assert any("2026-11-17.json" in p for p in s["problems"]) and any("[5]" in p for p in s["problems"])
+    again = json.loads(cli("import", str(export), "--json", "--workspace", "T1", db=db).stdout)
+    assert again["checked"] == 0 and again["already_imported"] == 3
+    rows = {r["external_id"]: r for r in Store(db).db.query("select * from checks")}
+    assert len(rows) == 3
+    premium = rows["C1:1794823200.000100"]
+    assert premium["source"] == "import" and premium["user"] == "U1" and premium["ts"] == 1794823200.0001
+    assert premium["label"] == "inside-out" and premium["workspace"] == "T1"
+    only = json.loads(cli("import", str(export), "--json", "--channels", "random", db=tmp_path / "j.db").stdout)
+    assert only["checked"] == 1
+
+
+def test_purge_keeps_verdicts_and_counts(tmp_path):
+    db = tmp_path / "p.db"
+    cli("import", str(make_export(tmp_path / "e")), db=db)
+    store = Store(db)
+    before = list(store.db.query("select label, count(*) n from checks group by label order by label"))
+    assert purge_texts(store, parse_cutoff("2026-11-17")) == 2
+    after = list(store.db.query("select label, count(*) n from checks group by label order by label"))
+    assert before == after
+    texts = [r["draft_text"] for r in store.db.query("select draft_text from checks order by ts")]
+    assert texts[:2] == [None, None] and texts[2]
+    assert all("Premium" not in (r["verdict_json"] or "") for r in store.db.query("select verdict_json from checks"))
+    out = cli("purge", "--older-than", "1d", db=db)
+    assert out.returncode == 0 and "Removed the draft text of 1 check(s)" in out.stdout
+
+
+def test_retention_setting(tmp_path):
+    store = Store(tmp_path / "r.db")
+    from bot.checker import Checker
+    checker = Checker(load_settings(env={}), store)
+    checker.check(PREMIUM, log=True, ts=1_000_000.0)
+    checker.check(PREMIUM + " now", log=True)
+    assert apply_retention(store, load_settings(env={"MOTIVECHECK_RETENTION_DAYS": "30"})) == 1
+    assert apply_retention(store, load_settings(env={})) == 0
+    assert [r["draft_text"] is None for r in store.db.query("select draft_text from checks order by ts")] == [True, False]
+
+
+def test_forget_and_export(tmp_path):
+    db = tmp_path / "f.db"
+    cli("import", str(make_export(tmp_path / "e")), db=db)
+    store = Store(db)
+    cid = next(store.db.query("select id from checks where user = 'U1'"))["id"]
+    store.record_decision(cid, "kept-original", user="U1", reason="mine is fine")
+    exported = cli("export", "--format", "csv", db=db).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert len(rows) == 3 and "text" not in rows[0]
+    assert next(r for r in rows if r["user"] == "U1")["decision"] == "kept-original"
+    with_text = [json.loads(x) for x in cli("export", "--format", "jsonl", "--with-text", db=db).stdout.splitlines()]
+    assert any(r["text"] == PREMIUM for r in with_text)
+    r = cli("forget", "--user", "U1", db=db)
+    assert r.returncode == 0 and "erased the drafts of 1 check(s), deleted 1 decision(s)" in r.stdout
+    assert not list(store.db.query("select * from checks where user = 'U1' or draft_text = ?", [PREMIUM]))
+    assert store.count("checks") == 3 and store.count("decisions") == 0
+    assert forget_user(store, "U1")["checks_erased"] == 0
+
+
+def test_hash_only_storage(tmp_path):
+    from bot.checker import Checker
+    settings = load_settings(env={"MOTIVECHECK_STORE_TEXT": "off"}, db_path=str(tmp_path / "h.db"))
+    store = Store(settings.db_path, store_text=settings.store_text)
+    result = Checker(settings, store).check(PREMIUM, log=True)
+    row = store.get_check(result.check_id)
+    assert row["draft_text"] is None and row["label"] == "inside-out" and len(row["draft_hash"]) == 64
