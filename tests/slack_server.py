@@ -22,6 +22,7 @@ class FakeSlack:
         self.admins = admins or set()
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.uploads: list[tuple[str, bytes]] = []
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
@@ -40,7 +41,13 @@ class FakeSlack:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode()
+                data = self.rfile.read(length)
+                if self.path.startswith("/upload/"):  # files_upload_v2 sends the bytes here
+                    with fake._lock:
+                        fake.uploads.append((self.path, data))
+                    self._reply("/upload/ok", {})
+                    return
+                raw = data.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -79,6 +86,8 @@ class FakeSlack:
 
     def _handle(self, path: str, params: dict[str, Any]) -> tuple[int, dict, dict]:
         with self._cond:
+            if path == "/upload/ok":
+                return 200, {"ok": True}, {}
             if path.startswith("/response/"):
                 self.responses.append((path.rsplit("/", 1)[1], params))
                 self._cond.notify_all()
@@ -96,6 +105,10 @@ class FakeSlack:
                          "message": {"text": params.get("text")}}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if method == "files.getUploadURLExternal":
+            return 200, {"ok": True, "upload_url": f"{self.base}/upload/F123", "file_id": "F123"}, {}
+        if method == "files.completeUploadExternal":
+            return 200, {"ok": True, "files": [{"id": "F123", "title": "chart"}]}, {}
         if method == "users.info":
             uid = params.get("user", "")
             return 200, {"ok": True, "user": {"id": uid, "is_admin": uid in self.admins, "is_owner": False}}, {}

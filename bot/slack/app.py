@@ -151,9 +151,13 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
         site = web.TCPSite(runner, host, settings.port)
         await site.start()
         log.info("Motive Coach listening on %s:%s/slack/events", host, settings.port)
+    from ..digest_post import run_digest_scheduler
+
+    scheduler = asyncio.create_task(run_digest_scheduler(app.client, deps.store, settings, stop))
     if ready is not None:
         ready.set()
     await stop.wait()
+    await asyncio.wait([scheduler], timeout=5)
     log.info("draining")
     await drain(deps)
     if handler is not None:

@@ -1,0 +1,55 @@
+"""``motivecheck digest``: preview (markdown, json, blocks), write the chart, or post now."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from ..errors import ConfigError
+from .common import add_common, open_store, settings_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("digest", help="preview or post the weekly leadership digest")
+    p.add_argument("--week", default=None, help="ISO week, e.g. 2026-W47 (default: the last full week)")
+    p.add_argument("--workspace", default="", help="workspace ID (default: checks logged without one)")
+    p.add_argument("--format", choices=("markdown", "json", "blocks"), default="markdown")
+    p.add_argument("--chart", default=None, metavar="FILE.png", help="also write the trend chart")
+    p.add_argument("--post", action="store_true", help="post it to Slack now (needs SLACK_BOT_TOKEN)")
+    p.add_argument("--channel", default=None, help="channel to post to (default: the digest channel setting)")
+    add_common(p, engine=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..chart import alt_text, render_chart
+    from ..digest import last_full_week, parse_week, to_blocks, to_json, to_markdown
+    from ..digest_post import build, post_digest
+
+    settings = settings_from(args)
+    store = open_store(settings)
+    year, week = parse_week(args.week) if args.week else last_full_week(time.time(), settings.timezone)
+    if args.post:
+        from ..slack.app import build_client
+
+        if not settings.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must be set (xoxb-...) to --post the digest")
+        result = asyncio.run(post_digest(build_client(settings), store, settings, args.workspace, year, week,
+                                         args.channel))
+        print({"posted": f"Posted the {year}-W{week:02d} digest.",
+               "already": f"The {year}-W{week:02d} digest was already posted there; nothing sent.",
+               "no-channel": "No digest channel: set MOTIVECHECK_DIGEST_CHANNEL or pass --channel."}[result])
+        return 0 if result != "no-channel" else 2
+    d = build(store, settings, args.workspace, year, week)
+    if args.format == "json":
+        print(to_json(d))
+    elif args.format == "blocks":
+        print(json.dumps(to_blocks(d), indent=2, ensure_ascii=False))
+    else:
+        print(to_markdown(d))
+    if args.chart:
+        path = render_chart(d, args.chart)
+        print(f"\nChart written to {path} (alt text: {alt_text(d)})")
+    return 0

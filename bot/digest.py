@@ -1,0 +1,261 @@
+"""The weekly digest: pure figures from the store, rendered as markdown, JSON or Block Kit. No Slack here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .errors import InputError
+from .store import Store
+
+MIN_POSTERS = 3  # a channel's own figures appear only with at least this many different people
+PROPOSALS = ("outside-in", "mixed", "inside-out")
+
+
+def parse_week(value: str) -> tuple[int, int]:
+    """'2026-W47' → (2026, 47)."""
+    try:
+        year, week = value.upper().split("-W")
+        d = date.fromisocalendar(int(year), int(week), 1)
+        return d.isocalendar()[0], d.isocalendar()[1]
+    except (ValueError, TypeError):
+        raise InputError(f"not an ISO week: {value!r} (use e.g. 2026-W47)") from None
+
+
+def week_label(year: int, week: int) -> str:
+    return f"{year}-W{week:02d}"
+
+
+def week_bounds(year: int, week: int, tz: str) -> tuple[float, float]:
+    """Epoch seconds of Monday 00:00 and the next Monday 00:00, in the workspace timezone."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(date.fromisocalendar(year, week, 1), datetime.min.time(), tzinfo=zone)
+    return start.timestamp(), (start + timedelta(days=7)).timestamp()
+
+
+def previous_week(year: int, week: int) -> tuple[int, int]:
+    d = date.fromisocalendar(year, week, 1) - timedelta(days=7)
+    return d.isocalendar()[0], d.isocalendar()[1]
+
+
+def last_full_week(now: float, tz: str) -> tuple[int, int]:
+    today = datetime.fromtimestamp(now, ZoneInfo(tz)).date()
+    d = today - timedelta(days=7)
+    return d.isocalendar()[0], d.isocalendar()[1]
+
+
+@dataclass
+class Digest:
+    workspace: str
+    week: str
+    timezone: str
+    checked: int = 0
+    shares: dict[str, float] = field(default_factory=dict)
+    previous_shares: dict[str, float] = field(default_factory=dict)
+    trend: list[dict[str, Any]] = field(default_factory=list)  # 8 weeks: {week, overall, channels: {..}}
+    motives: list[tuple[str, int]] = field(default_factory=list)
+    adoption: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disagree_share: float = 0.0
+    examples: list[dict[str, str]] = field(default_factory=list)
+    note: str = ""
+    note_source: str = "template"
+
+    @property
+    def quiet(self) -> bool:
+        return self.checked == 0
+
+
+def _shares(counts: Counter) -> dict[str, float]:
+    total = sum(counts[label] for label in PROPOSALS)
+    return {label: (counts[label] / total if total else 0.0) for label in PROPOSALS}
+
+
+def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, names: bool = False,
+            team_domain: str = "") -> Digest:
+    """Every figure of one week's digest, with the privacy rules applied."""
+    start, end = week_bounds(year, week, tz)
+    digest = Digest(workspace=workspace, week=week_label(year, week), timezone=tz)
+    rows = list(store.db.query(
+        "select label, channel, user, channel_type from checks indexed by idx_checks_ws_ts_cover "
+        "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end]))
+    proposals = [r for r in rows if r["label"] in PROPOSALS]
+    digest.checked = len(proposals)
+    digest.shares = _shares(Counter(r["label"] for r in proposals))
+    py, pw = previous_week(year, week)
+    ps, pe = week_bounds(py, pw, tz)
+    prev = store.db.query(
+        "select label, count(*) as n from checks indexed by idx_checks_ws_ts_cover where workspace = ? and ts >= ? "
+        "and ts < ? and label in ('outside-in', 'mixed', 'inside-out') group by label", [workspace, ps, pe])
+    digest.previous_shares = _shares(Counter({r["label"]: r["n"] for r in prev}))
+
+    # Which channels may be named: at least MIN_POSTERS different people this week.
+    posters: dict[str, set[str]] = {}
+    for r in proposals:
+        posters.setdefault(r["channel"] or "", set()).add(r["user"] or "")
+    visible = {c for c, people in posters.items() if len(people) >= MIN_POSTERS and c}
+
+    # Trend: 8 weeks of outside-in share, overall and per visible channel.
+    trend_start = week_bounds(*_weeks_back(year, week, 7), tz)[0]
+    trend_rows = store.db.query(
+        "select ts, label, channel from checks indexed by idx_checks_ws_ts_cover where workspace = ? and ts >= ? "
+        "and ts < ? and label in ('outside-in', 'mixed', 'inside-out')", [workspace, trend_start, end])
+    weeks = [_weeks_back(year, week, k) for k in range(7, -1, -1)]
+    bounds = [week_bounds(y, w, tz) for y, w in weeks]
+    buckets: list[dict[str, Counter]] = [dict() for _ in weeks]
+    for r in trend_rows:
+        for i, (s, e) in enumerate(bounds):
+            if s <= r["ts"] < e:
+                key = r["channel"] if r["channel"] in visible else "other"
+                for k in ("__all__", key):
+                    buckets[i].setdefault(k, Counter())[r["label"]] += 1
+                break
+    for (y, w), bucket in zip(weeks, buckets, strict=True):
+        overall = bucket.get("__all__", Counter())
+        n = sum(overall.values())
+        digest.trend.append({
+            "week": week_label(y, w), "n": n,
+            "overall": overall["outside-in"] / n if n else None,
+            "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in bucket.items() if c != "__all__"},
+        })
+
+    motive_rows = store.db.query(
+        "select motives from checks where workspace = ? and ts >= ? and ts < ? and label in ('inside-out', 'mixed')",
+        [workspace, start, end])
+    counter: Counter = Counter()
+    for r in motive_rows:
+        counter.update(json.loads(r["motives"] or "[]"))
+    digest.motives = counter.most_common(5)
+
+    decisions = list(store.db.query(
+        "select d.check_id, d.action, d.reason, c.channel from decisions d join checks c on c.id = d.check_id "
+        "where c.workspace = ? and c.ts >= ? and c.ts < ?", [workspace, start, end]))
+    suggested = Counter((r["channel"] if r["channel"] in visible else "other")
+                        for r in proposals if r["label"] in ("inside-out", "mixed"))
+    for chan in sorted(set(suggested) | {(r["channel"] if r["channel"] in visible else "other") for r in decisions}):
+        mine = [d for d in decisions if (d["channel"] if d["channel"] in visible else "other") == chan]
+        reasons = Counter(d["reason"].strip().lower() for d in mine if d["action"] == "kept-original" and d["reason"])
+        digest.adoption[chan] = {
+            "suggested": suggested.get(chan, 0),
+            "used": sum(d["action"] == "accepted" for d in mine),
+            "kept": sum(d["action"] == "kept-original" for d in mine),
+            "reasons": [r for r, _ in reasons.most_common(3)],
+        }
+    disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed"})
+    digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
+
+    examples = store.db.query(
+        "select c.channel, c.message_ts, c.draft_text, c.verdict_json, c.user from decisions d "
+        "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
+        "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
+        "order by d.ts desc limit 3", [workspace, start, end])
+    for r in examples:
+        verdict = json.loads(r["verdict_json"] or "{}")
+        if not verdict.get("reframe"):
+            continue
+        link = ""
+        if r["message_ts"] and r["channel"]:
+            base = f"https://{team_domain}.slack.com" if team_domain else "https://slack.com"
+            link = f"{base}/archives/{r['channel']}/p{r['message_ts'].replace('.', '')}"
+        example = {"before": r["draft_text"][:300], "after": verdict["reframe"][:300], "link": link}
+        if names and r["user"]:
+            example["author"] = r["user"]
+        digest.examples.append(example)
+    return digest
+
+
+def _weeks_back(year: int, week: int, k: int) -> tuple[int, int]:
+    d = date.fromisocalendar(year, week, 1) - timedelta(days=7 * k)
+    return d.isocalendar()[0], d.isocalendar()[1]
+
+
+def template_note(d: Digest) -> str:
+    """The coaching note when no LLM is configured."""
+    if d.quiet:
+        return "A quiet week: no proposals were checked."
+    if d.motives:
+        top = d.motives[0][0].replace("-", " ")
+        return (f"This week the most common lead was {top}. Before posting, try asking: what gets easier for the "
+                "customer, and could that be the first sentence — with the business goal as the result?")
+    return "Keep leading with what gets easier for customers; the business results can follow in the second line."
+
+
+def change(d: Digest) -> float:
+    return d.shares.get("outside-in", 0.0) - d.previous_shares.get("outside-in", 0.0)
+
+
+def to_markdown(d: Digest) -> str:
+    if d.quiet:
+        return f"*Motive Coach weekly digest — {d.week}*\nA quiet week: no proposals were checked."
+    s = d.shares
+    lines = [
+        f"*Motive Coach weekly digest — {d.week}*",
+        f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
+        f"{s['inside-out']:.0%} inside-out ({change(d):+.0%} outside-in vs last week).",
+    ]
+    if d.motives:
+        lines.append("*Patterns:* " + ", ".join(f"{m} ({n})" for m, n in d.motives))
+    if d.adoption:
+        lines.append("*Adoption:*")
+        for chan, a in d.adoption.items():
+            name = "other channels" if chan == "other" else f"<#{chan}>"
+            reasons = f"; kept because: {', '.join(a['reasons'])}" if a["reasons"] else ""
+            lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept "
+                         f"the original{reasons}")
+    lines.append(f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts.")
+    for ex in d.examples:
+        author = f" ({ex['author']})" if ex.get("author") else ""
+        link = f" <{ex['link']}|thread>" if ex["link"] else ""
+        lines.append(f"*Before:* {ex['before']}\n*After:* {ex['after']}{author}{link}")
+    lines.append(f"*Note for the coming week* ({d.note_source}): {d.note}")
+    return "\n".join(lines)
+
+
+def to_json(d: Digest) -> str:
+    data = asdict(d)
+    data["quiet"] = d.quiet
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def to_blocks(d: Digest) -> dict[str, Any]:
+    text = to_markdown(d)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": part[:3000]}}
+              for part in text.split("\n*")[:45]]
+    for b in blocks[1:]:
+        b["text"]["text"] = "*" + b["text"]["text"]
+    return {"text": text[:3900], "blocks": blocks}
+
+
+def claim(store: Store, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
+    """Claim the right to post one digest; False when it was posted or another process holds a fresh claim."""
+    now = time.time()
+    with store.write() as db:
+        row = db.execute("select status, claimed_at from digests where workspace=? and channel=? and week=?",
+                         [workspace, channel, week]).fetchone()
+        if row is None:
+            db.execute("insert into digests (workspace, channel, week, status, claimed_by, claimed_at) "
+                       "values (?, ?, ?, 'claimed', ?, ?)", [workspace, channel, week, owner, now])
+            return True
+        status, claimed_at = row
+        if status == "claimed" and now - (claimed_at or 0) > stale_after:
+            db.execute("update digests set claimed_by=?, claimed_at=? where workspace=? and channel=? and week=?",
+                       [owner, now, workspace, channel, week])
+            return True
+        return False
+
+
+def mark_posted(store: Store, workspace: str, channel: str, week: str, message_ts: str = "") -> None:
+    with store.write() as db:
+        db.execute("update digests set status='posted', posted_at=?, message_ts=? where workspace=? and channel=? "
+                   "and week=?", [time.time(), message_ts, workspace, channel, week])
+
+
+def release(store: Store, workspace: str, channel: str, week: str) -> None:
+    """Give a claim back after a failed post, so the next run retries."""
+    with store.write() as db:
+        db.execute("delete from digests where workspace=? and channel=? and week=? and status='claimed'",
+                   [workspace, channel, week])

@@ -1,0 +1,146 @@
+"""The weekly digest: figures, week boundaries in the workspace timezone, privacy, chart, once-only posting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_server import FakeSlack
+
+from bot.config import load_settings
+from bot.digest import claim, compute, parse_week, to_markdown, week_bounds
+from bot.digest_post import due_week, post_digest
+from bot.slack.app import build_client
+from bot.store import Store
+from bot.verdict import PlaybookRef, Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = "America/New_York"
+
+
+def local(y: int, mo: int, d: int, h: int = 12, mi: int = 0) -> float:
+    return datetime(y, mo, d, h, mi, tzinfo=ZoneInfo(TZ)).timestamp()
+
+
+def add(store: Store, label: str, ts: float, *, channel: str = "C1", user: str = "U1", kind: str = "public",
+        motives: list[str] | None = None, reframe: str | None = None, text: str = "draft") -> int:
+    v = Verdict(label=label, customer_ease=50, motives=motives or [], engine="rules", reframe=reframe,
+                playbook=PlaybookRef(name="outside-in", version="1"))
+    return store.record_check(v, text, source="channel", workspace="T1", channel=channel, channel_type=kind,
+                              user=user, ts=ts, message_ts=f"{int(ts)}.000100")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "d.db")
+    # Week 2026-W47 (Mon 16 Nov - Sun 22 Nov, New York time); three posters in C1, one in C2 (private).
+    add(s, "outside-in", local(2026, 11, 16, 9), user="U1")
+    add(s, "inside-out", local(2026, 11, 17), user="U2", motives=["revenue-profit", "upsell-crosssell"],
+        reframe="Premium Plus lets accounts [..]. If it does, we expect ARR to grow.", text="We'll upsell for ARR")
+    add(s, "mixed", local(2026, 11, 22, 23, 30), user="U3", motives=["revenue-profit"])  # Sunday 23:30 local
+    add(s, "inside-out", local(2026, 11, 18), channel="C2", user="U9", kind="private", motives=["cost-efficiency"],
+        reframe="secret reframe", text="SECRET private plan")
+    add(s, "not-a-proposal", local(2026, 11, 18), user="U4")
+    add(s, "outside-in", local(2026, 11, 23, 0, 30), user="U1")  # Monday 00:30: next week
+    add(s, "inside-out", local(2026, 11, 10), user="U1", motives=["new-product"])  # previous week
+    return s
+
+
+def test_figures_and_week_boundaries(store):
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert d.checked == 4
+    assert d.shares == pytest.approx({"outside-in": 0.25, "mixed": 0.25, "inside-out": 0.5})
+    assert d.previous_shares["inside-out"] == 1.0 and d.previous_shares["outside-in"] == 0.0
+    assert dict(d.motives) == {"revenue-profit": 2, "upsell-crosssell": 1, "cost-efficiency": 1}
+    assert d.trend[-1]["week"] == "2026-W47" and d.trend[-1]["overall"] == pytest.approx(0.25)
+    assert len(d.trend) == 8 and d.trend[-2]["overall"] == 0.0
+    # in UTC the Sunday-23:30 check falls into the next week
+    assert compute(store, "T1", 2026, 47, "UTC").checked == 3
+
+
+def test_privacy_rules(store):
+    cid = list(store.db.query("select id from checks where channel = 'C1' and label = 'inside-out' order by id"))[0]["id"]
+    private = list(store.db.query("select id from checks where channel = 'C2'"))[0]["id"]
+    store.record_decision(cid, "accepted", user="U2")
+    store.record_decision(private, "accepted", user="U9")
+    store.record_decision(private, "disputed", user="U9")
+    d = compute(store, "T1", 2026, 47, TZ, team_domain="acme")
+    text = to_markdown(d)
+    assert "SECRET" not in text and "secret reframe" not in text  # private content is never quoted
+    assert set(d.adoption) == {"C1", "other"}  # C2 had one poster: folded into other
+    assert d.adoption["C1"]["used"] == 1 and d.adoption["other"]["used"] == 1
+    assert d.disagree_share == pytest.approx(0.25)
+    (example,) = d.examples
+    assert example["link"].startswith("https://acme.slack.com/archives/C1/p") and "author" not in example
+    assert "U2" not in text
+    assert "author" in compute(store, "T1", 2026, 47, TZ, names=True).examples[0]
+
+
+def test_quiet_week_and_week_parsing(store):
+    d = compute(store, "T1", 2026, 30, TZ)
+    assert d.quiet and "quiet week" in to_markdown(d)
+    assert parse_week("2026-w05") == (2026, 5)
+    start, end = week_bounds(2026, 47, TZ)
+    assert end - start == 7 * 86400
+
+
+def test_cli_preview_and_chart(store, tmp_path):
+    env = dict(os.environ, MOTIVECHECK_DB=str(store.path), MOTIVECHECK_TIMEZONE=TZ)
+    r = subprocess.run([sys.executable, "-m", "bot", "digest", "--week", "2026-W47", "--workspace", "T1",
+                        "--format", "json", "--chart", str(tmp_path / "c.png")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout.split("\nChart written")[0])
+    assert data["checked"] == 4 and data["note_source"] == "template"
+    png = (tmp_path / "c.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+    assert matplotlib.image.imread(str(tmp_path / "c.png")).shape[2] in (3, 4)
+
+
+def test_once_only_with_racing_schedulers(store):
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def race() -> None:
+        barrier.wait()
+        results.append(claim(Store(store.path), "T1", "CLEAD", "2026-W47", threading.current_thread().name))
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 1
+
+
+def test_post_once_with_chart_upload(store, tmp_path):
+    with FakeSlack() as slack:
+        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
+                                      "MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_CHANNEL": "CLEAD"},
+                                 db_path=str(store.path))
+        client = build_client(settings)
+
+        async def twice() -> list[str]:
+            return [await post_digest(client, store, settings, "T1", 2026, 47),
+                    await post_digest(client, store, settings, "T1", 2026, 47)]
+
+        assert asyncio.run(twice()) == ["posted", "already"]
+        (post,) = slack.calls("chat.postMessage")
+        assert post["channel"] == "CLEAD" and "2026-W47" in post["text"]
+        assert slack.calls("files.getUploadURLExternal") and slack.calls("files.completeUploadExternal")
+
+
+def test_due_week_follows_the_schedule():
+    s = load_settings(env={"MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_DAY": "mon", "MOTIVECHECK_DIGEST_TIME": "09:00"})
+    assert due_week(s, local(2026, 11, 23, 8, 59)) is None
+    assert due_week(s, local(2026, 11, 23, 9, 1)) == (2026, 47)
+    assert due_week(s, local(2026, 11, 26, 15)) == (2026, 47)  # after downtime: the latest week, once
