@@ -99,28 +99,22 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
         posters.setdefault(r["channel"] or "", set()).add(r["user"] or "")
     visible = {c for c, people in posters.items() if len(people) >= MIN_POSTERS and c}
 
-    # Trend: 8 weeks of outside-in share, overall and per visible channel.
-    trend_start = week_bounds(*_weeks_back(year, week, 7), tz)[0]
-    trend_rows = store.db.query(
-        "select ts, label, channel from checks indexed by idx_checks_ws_ts_cover where workspace = ? and ts >= ? "
-        "and ts < ? and label in ('outside-in', 'mixed', 'inside-out')", [workspace, trend_start, end])
-    weeks = [_weeks_back(year, week, k) for k in range(7, -1, -1)]
-    bounds = [week_bounds(y, w, tz) for y, w in weeks]
-    buckets: list[dict[str, Counter]] = [dict() for _ in weeks]
-    for r in trend_rows:
-        for i, (s, e) in enumerate(bounds):
-            if s <= r["ts"] < e:
-                key = r["channel"] if r["channel"] in visible else "other"
-                for k in ("__all__", key):
-                    buckets[i].setdefault(k, Counter())[r["label"]] += 1
-                break
-    for (y, w), bucket in zip(weeks, buckets, strict=True):
-        overall = bucket.get("__all__", Counter())
+    # Trend: 8 weeks of outside-in share, overall and per visible channel (grouped in SQLite, per week).
+    for k in range(7, -1, -1):
+        y, w = _weeks_back(year, week, k)
+        ws, we = week_bounds(y, w, tz)
+        per: dict[str, Counter] = {}
+        for r in store.db.query(
+                "select channel, label, count(*) as n from checks indexed by idx_checks_ws_ts_cover "
+                "where workspace = ? and ts >= ? and ts < ? and label in ('outside-in', 'mixed', 'inside-out') "
+                "group by channel, label", [workspace, ws, we]):
+            per.setdefault(r["channel"] if r["channel"] in visible else "other", Counter())[r["label"]] += r["n"]
+        overall: Counter = sum(per.values(), Counter())
         n = sum(overall.values())
         digest.trend.append({
             "week": week_label(y, w), "n": n,
             "overall": overall["outside-in"] / n if n else None,
-            "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in bucket.items() if c != "__all__"},
+            "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in per.items()},
         })
 
     motive_rows = store.db.query(
