@@ -17,6 +17,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # load tests open many connections at once
+
 class FakeSlack:
     def __init__(self, admins: set[str] | None = None) -> None:
         self.admins = admins or set()
@@ -71,7 +74,7 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.api_url = self.base + "/api/"

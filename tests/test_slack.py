@@ -20,7 +20,7 @@ from slack_server import FakeSlack
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.slack.app import build_app, build_web_app, validate_slack_settings
+from bot.slack.app import build_app, build_web_app, use_executor, validate_slack_settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "slack-fixtures"
@@ -40,6 +40,7 @@ class RunningApp:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        use_executor(self.loop, self.deps.settings)
         self.runner = web.AppRunner(build_web_app(self.app, self.deps))
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

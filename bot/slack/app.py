@@ -91,6 +91,13 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     return web_app
 
 
+def use_executor(loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
+    """SQLite work runs in threads; size the pool so a burst of commands never queues behind six threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mc"))
+
+
 async def recover_pending(deps: Deps, client: Any) -> int:
     """After a crash: finish every accepted-but-unanswered check, or tell its author it failed."""
     pending = await asyncio.to_thread(deps.store.pending_checks)
@@ -131,6 +138,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
     app, deps = build_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    use_executor(loop, settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             loop.add_signal_handler(sig, stop.set)
