@@ -26,6 +26,7 @@ class FakeSlack:
         self.log: list[tuple[str, dict[str, Any]]] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.uploads: list[tuple[str, bytes]] = []
+        self.socket_url = ""  # set by a Socket Mode test to its local websocket server
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
@@ -108,6 +109,8 @@ class FakeSlack:
                          "message": {"text": params.get("text")}}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.socket_url}, {}
         if method == "files.getUploadURLExternal":
             return 200, {"ok": True, "upload_url": f"{self.base}/upload/F123", "file_id": "F123"}, {}
         if method == "files.completeUploadExternal":

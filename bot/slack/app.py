@@ -133,10 +133,11 @@ async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
         await asyncio.wait(list(deps.tasks), timeout=timeout)
 
 
-async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT: HTTP mode on PORT, or Socket Mode when SLACK_APP_TOKEN is set."""
+async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None,
+                      stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop``): HTTP mode on PORT, or Socket Mode when SLACK_APP_TOKEN is set."""
     app, deps = build_app(settings)
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     use_executor(loop, settings)
     for sig in (signal.SIGTERM, signal.SIGINT):
