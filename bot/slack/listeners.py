@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,8 +236,12 @@ async def _post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict
         resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
         await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
     except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
-        log.warning("could not reply in %s: %s", channel, getattr(exc, "response", {}) and
-                    exc.response.get("error") or type(exc).__name__)
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        log.warning("could not reply in %s: %s", channel, error)
+        # Admins see the last delivery problem on App Home (e.g. not_in_channel: invite the bot).
+        team = (await asyncio.to_thread(deps.store.get_check, check_id) or {}).get("workspace", "")
+        await asyncio.to_thread(deps.store.set_setting, team, "last_delivery_error",
+                                f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
 
 
 async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: dict) -> None:
@@ -341,9 +346,12 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
         names = [f"<#{w['channel']}> ({w.get('reply_mode') or 'thread'})" for w in watched]
         names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in deps.settings.watch_channels]
         digest = await asyncio.to_thread(deps.store.get_setting, team, "digest_channel", deps.settings.digest_channel)
+        problem = await asyncio.to_thread(deps.store.get_setting, team, "last_delivery_error")
         admin_lines = [f"Watched channels: {', '.join(names) or 'none yet'}",
                        f"Digest channel: {('<#' + digest + '>') if digest else 'not set'}; "
                        f"{deps.settings.digest_day} {deps.settings.digest_time} {deps.settings.timezone}"]
+        if problem:
+            admin_lines.append(f"Last delivery problem: {problem}")
     view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines)
     await client.views_publish(user_id=user, view=view)
 
