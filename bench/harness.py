@@ -1,0 +1,80 @@
+"""Shared bench plumbing: the real `motivecheck serve` in its own process, with loopback Slack and LLM stand-ins."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+SECRET = "bench-signing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServedApp:
+    """`motivecheck serve` in HTTP mode as a child process; really signed requests to it."""
+
+    def __init__(self, slack_api_url: str, llm_url: str, db: str, **env: str) -> None:
+        self.port = free_port()
+        full = dict(os.environ, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
+                    SLACK_API_URL=slack_api_url, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=llm_url,
+                    MOTIVECHECK_DB=db, MOTIVECHECK_LLM_TIMEOUT="15", MOTIVECHECK_LLM_DEADLINE="20",
+                    MOTIVECHECK_LOG_LEVEL="warning", **env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port",
+                                      str(self.port)], cwd=ROOT, env=full, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("serve did not start")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def post(self, body: str, content_type: str) -> int:
+        ts = str(int(time.time()))
+        sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), method="POST",
+                                     headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                                              "X-Slack-Signature": sig})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def command(self, text: str, user: str, response_url: str) -> int:
+        return self.post(urlencode({"team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/motivecheck",
+                                    "text": text, "response_url": response_url, "trigger_id": "1.2.3"}),
+                         "application/x-www-form-urlencoded")
+
+    def message(self, text: str, ts: str, event_id: str, channel: str = "C1") -> int:
+        body = {"type": "event_callback", "team_id": "T1", "event_id": event_id, "event_time": int(time.time()),
+                "event": {"type": "message", "channel": channel, "user": "U9", "text": text, "ts": ts,
+                          "channel_type": "channel"}}
+        return self.post(json.dumps(body), "application/json")
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
