@@ -11,6 +11,7 @@ import re
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jinja2
 
@@ -36,8 +37,7 @@ class _Entry:
     phrase: str
 
 
-@dataclass
-class _Hit:
+class _Hit(NamedTuple):
     start: int
     end: int
     entry: _Entry
@@ -231,7 +231,8 @@ class RulesEngine:
             label = "inside-out"
 
         ev = self._evidence(prepared.draft, evidence)
-        verdict = Verdict(
+        # model_construct: every field is built here from validated parts; validation would only cost time
+        verdict = Verdict.model_construct(
             label=label,
             customer_ease=max(0, min(100, customer_ease)),
             motives=motives if label != "not-a-proposal" else [],
@@ -239,6 +240,7 @@ class RulesEngine:
             engine=self.name,
             playbook=self.playbook.ref,
             notes=notes,
+            reframe=None, questions=[], measures=[], model=None, fallback=None, cached=False,
         )
         if label in ("inside-out", "mixed"):
             facts = self._facts(prepared.draft, motives)
