@@ -45,6 +45,9 @@ class Store:
         self.path = Path(path)
         self.store_text = store_text
         self._local = threading.local()
+        # Threads of this process queue here (instant hand-over) instead of in SQLite's busy handler,
+        # which sleeps in growing steps; other processes still wait on the busy timeout.
+        self._write_lock = threading.Lock()
         try:
             _create_private(self.path)
             db = self.db
@@ -77,14 +80,15 @@ class Store:
     def write(self) -> Iterator[Database]:
         """A short IMMEDIATE transaction: takes the write lock up front, so it waits, never fails midway."""
         db = self.db
-        db.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.conn.execute("ROLLBACK")
-            raise
-        else:
-            db.conn.execute("COMMIT")
+        with self._write_lock:
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.conn.execute("ROLLBACK")
+                raise
+            else:
+                db.conn.execute("COMMIT")
 
     # -- checks ------------------------------------------------------------------------------
     def record_check(
