@@ -41,6 +41,8 @@ def _blank(text: str, start: int, end: int) -> str:
 
 def mask_markup(draft: str) -> str:
     """Return ``draft`` with code, mentions, link targets and emoji codes replaced by spaces."""
+    if not any(c in draft for c in "`<:&") and not _CONTROL.search(draft):
+        return draft  # plain prose: nothing to blank (the common case, kept cheap)
     out = list(draft)
 
     def blank(a: int, b: int) -> None:

@@ -25,7 +25,7 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
 _MAX_EVIDENCE = 12
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
-_FACTS_WINDOW = 600  # the reframe rewrites the opening; facts come from it
+_FACTS_WINDOW = 400  # the reframe rewrites the opening; facts come from it
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class RulesEngine:
         self._prefix_lengths = sorted({len(k) for k in self._prefix})
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
+        self._group_cache: dict[str, tuple] = {}
         self._common = set(m.language.common_words)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [env.from_string(t) for t in ts] for kind, ts in m.reframes.items()}
@@ -120,6 +121,24 @@ class RulesEngine:
                 self._cand_cache[tok] = cached
         return cached
 
+    def _grouped(self, tok: str) -> tuple[tuple[_Entry, ...], dict[str, tuple[_Entry, ...]], tuple[_Entry, ...]]:
+        """Candidates split into single-word cues, multi-word cues by literal second word, and the rest."""
+        cached = self._group_cache.get(tok)
+        if cached is None:
+            singles, wild = [], []
+            by_second: dict[str, list[_Entry]] = {}
+            for entry in self._candidates(tok):
+                if len(entry.words) == 1:
+                    singles.append(entry)
+                elif entry.words[1][-1] in "*>":
+                    wild.append(entry)
+                else:
+                    by_second.setdefault(entry.words[1], []).append(entry)
+            cached = (tuple(singles), {k: tuple(v) for k, v in by_second.items()}, tuple(wild))
+            if len(self._group_cache) < _CACHE_MAX:
+                self._group_cache[tok] = cached
+        return cached
+
     def _word_matches(self, pattern: str, token: str) -> bool:
         if pattern.endswith("*"):
             return token.startswith(pattern[:-1])
@@ -144,15 +163,15 @@ class RulesEngine:
         for i in [i for i, t in enumerate(toks) if t in live]:
             start = matches[i].start()
             sentence = bisect_right(bounds, start)
-            nxt = toks[i + 1] if i + 1 < n else ""
-            for entry in self._candidates(toks[i]):
-                k = len(entry.words)
-                if k == 1:
-                    hits.append(_Hit(start, matches[i].end(), entry, sentence, i))
-                elif entry.words[1] != nxt and entry.words[1][-1] not in "*>":
-                    continue  # the common case for cues like "we should": cheap reject on the second word
-                elif i + k <= n and all(self._word_matches(entry.words[j], toks[i + j]) for j in range(1, k)):
-                    hits.append(_Hit(start, matches[i + k - 1].end(), entry, sentence, i))
+            singles, by_second, wild = self._grouped(toks[i])
+            for entry in singles:
+                hits.append(_Hit(start, matches[i].end(), entry, sentence, i))
+            if i + 1 < n:
+                # Multi-word cues ("we should") are indexed by their second word: one dict lookup rejects most.
+                for entry in by_second.get(toks[i + 1], ()) + wild:
+                    k = len(entry.words)
+                    if i + k <= n and all(self._word_matches(entry.words[j], toks[i + j]) for j in range(1, k)):
+                        hits.append(_Hit(start, matches[i + k - 1].end(), entry, sentence, i))
         return hits, n, n_common
 
     # -- the verdict -------------------------------------------------------------------------
