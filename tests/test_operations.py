@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,11 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI, answer, verdict_answer
-from slack_server import FakeSlack
+from slack_server import FakeSlack, free_port
 from test_slack import SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
