@@ -70,7 +70,9 @@ class FakeSlack:
                                 params[key] = json.loads(params[key])
                             except ValueError:
                                 pass
-                self._reply(self.path, params)
+                # slack_sdk's async client sends some methods' arguments (functions.complete*) in the query string
+                query = parse_qs(self.path.partition("?")[2])
+                self._reply(self.path, {**{k: v[0] for k, v in query.items()}, **params})
 
             def _reply(self, path: str, params: dict[str, Any]) -> None:
                 code, body, headers = fake._handle(path.partition("?")[0], params)

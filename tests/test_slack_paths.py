@@ -1,0 +1,205 @@
+"""Slack paths beyond the basics: the Workflow Builder step, private reply mode with "Share in thread", and
+per-channel playbooks. Real signed HTTP requests to the app; assertions on the Web API calls FakeSlack recorded
+and on the SQLite store."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from slack_server import FakeSlack
+from test_slack import PREMIUM, RunningApp, settings_for
+
+BOSS = "UBOSS"  # an admin through MOTIVECHECK_ADMINS only (FakeSlack's users.info says "not an admin")
+TEAM = "T111"
+
+
+@pytest.fixture
+def slack():
+    with FakeSlack(admins={"UADMIN"}) as s:
+        yield s
+
+
+@pytest.fixture
+def running(slack, tmp_path):
+    app = RunningApp(settings_for(slack, tmp_path, MOTIVECHECK_ADMINS=BOSS))
+    yield app
+    app.stop()
+
+
+def blocks_of(params: dict) -> list[dict]:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def buttons_of(params: dict) -> list[dict]:
+    return [e for b in blocks_of(params) if b["type"] == "actions" for e in b["elements"]]
+
+
+def admin(running: RunningApp, slack, text: str, name: str, user: str = BOSS) -> str:
+    """Run an admin command and return the private answer it posts to its response_url."""
+    code, _ = running.command(text, user=user, response_url=slack.response_url(name))
+    assert code == 200
+    assert slack.wait_for(lambda: any(n == name for n, _ in slack.responses)), f"no answer to {text!r}"
+    return next(m for n, m in slack.responses if n == name)["text"]
+
+
+def message_in(channel: str, text: str, ts: str, user: str = "U222") -> dict:
+    return {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts, "channel_type": "channel"}
+
+
+# -- Workflow Builder custom step ------------------------------------------------------------------
+def function_executed(draft: object, execution_id: str = "Fx123", callback_id: str = "check_draft") -> dict:
+    """A function_executed event as Slack sends it (shape as in bolt-python's scenario tests)."""
+    inputs = {} if draft is None else {"draft": draft}
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn123", "callback_id": callback_id, "title": "Check a draft",
+            "description": "Say whether a draft leads with customer ease", "type": "app", "app_id": "A111",
+            "input_parameters": [{"type": "string", "name": "draft", "title": "Draft", "is_required": True}],
+            "output_parameters": [{"type": "string", "name": "label", "title": "Verdict", "is_required": True},
+                                  {"type": "integer", "name": "score", "title": "Customer ease score",
+                                   "is_required": True},
+                                  {"type": "string", "name": "reframe", "title": "Reframed opening",
+                                   "is_required": False}],
+            "date_updated": 1700000000,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": "Wx1",
+        "event_ts": "1700000300.000100",
+        "bot_access_token": "xwfp-workflow-token",
+    }
+
+
+def test_workflow_step_completes_with_label_score_and_reframe(running, slack):
+    code, _ = running.event(function_executed(PREMIUM), "EvF1")
+    assert code == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
+    (done,) = slack.calls("functions.completeSuccess")
+    assert done["function_execution_id"] == "Fx123"
+    outputs = json.loads(done["outputs"]) if isinstance(done["outputs"], str) else done["outputs"]
+    assert set(outputs) == {"label", "score", "reframe"}  # exactly the manifest's output_parameters
+    assert outputs["label"] == "inside-out"
+    assert isinstance(outputs["score"], int) and 0 <= outputs["score"] < 50
+    assert isinstance(outputs["reframe"], str) and len(outputs["reframe"]) > 20
+    assert slack.calls("functions.completeError") == []
+    (row,) = running.deps.store.recent_checks(5)
+    assert row["source"] == "workflow" and row["label"] == "inside-out" and row["status"] == "done"
+    assert row["customer_ease"] == outputs["score"]
+
+
+@pytest.mark.parametrize("draft", ["   ", "", None], ids=["blank", "empty", "missing"])
+def test_workflow_step_with_no_draft_fails_the_step_instead_of_crashing(running, slack, draft):
+    code, _ = running.event(function_executed(draft, execution_id="FxEmpty"), "EvF2")
+    assert code == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeError"))
+    (failed,) = slack.calls("functions.completeError")
+    assert failed["function_execution_id"] == "FxEmpty" and "empty" in failed["error"]
+    assert slack.calls("functions.completeSuccess") == []
+    assert running.deps.store.count("checks") == 0
+
+
+def test_other_functions_are_not_ours(running, slack):
+    code, _ = running.event(function_executed(PREMIUM, callback_id="someone_elses_step"), "EvF3")
+    assert code == 404  # Bolt: no listener matched
+    time.sleep(0.3)
+    assert slack.calls("functions.completeSuccess") == [] and slack.calls("functions.completeError") == []
+
+
+# -- private reply mode ----------------------------------------------------------------------------
+def test_private_mode_answers_the_author_only_until_they_share(running, slack):
+    assert "Watching <#C222>" in admin(running, slack, "watch <#C222|proposals>", "w")
+    assert "private to the author" in admin(running, slack, "mode private <#C222|proposals>", "m")
+    assert running.deps.store.channel_settings(TEAM, "C222")["reply_mode"] == "private"
+
+    draft_ts = "1700000200.000100"
+    assert running.event(message_in("C222", PREMIUM, draft_ts), "EvP1")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+    time.sleep(0.3)
+    assert slack.calls("chat.postMessage") == []  # nothing in the channel for everyone to see
+    (eph,) = slack.calls("chat.postEphemeral")
+    assert eph["channel"] == "C222" and eph["user"] == "U222" and eph["thread_ts"] == draft_ts
+    assert "inside-out" in eph["text"]
+    share = [b for b in buttons_of(eph) if b["action_id"] == "mc_share"]
+    assert len(share) == 1 and share[0]["text"]["text"] == "Share in thread"
+    check_id = int(share[0]["value"])
+    row = running.deps.store.get_check(check_id)
+    assert row["channel"] == "C222" and row["message_ts"] == draft_ts and row["reply_mode"] == "private"
+    assert row["status"] == "done" and row["label"] == "inside-out"
+
+    assert running.action("mc_share", check_id, response_url=slack.response_url("s"), user="U222")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+    (shared,) = slack.calls("chat.postMessage")
+    assert shared["channel"] == "C222" and shared["thread_ts"] == draft_ts
+    assert "inside-out" in shared["text"]
+    assert "mc_share" not in [b["action_id"] for b in buttons_of(shared)]  # the public copy has no Share button
+    assert slack.wait_for(lambda: running.deps.store.decisions_for(check_id))
+    (decision,) = running.deps.store.decisions_for(check_id)
+    assert decision["action"] == "shared" and decision["user"] == "U222" and decision["channel"] == "C222"
+
+
+def test_thread_mode_channel_never_posts_ephemerals(running, slack):
+    admin(running, slack, "watch <#C222|proposals>", "w")
+    admin(running, slack, "mode private <#C222|proposals>", "m1")
+    assert "in thread" in admin(running, slack, "mode thread <#C222|proposals>", "m2")
+    running.event(message_in("C222", PREMIUM, "1700000201.000100"), "EvP2")
+    assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+    time.sleep(0.2)
+    assert slack.calls("chat.postEphemeral") == []
+    assert "mc_share" not in [b["action_id"] for b in buttons_of(slack.calls("chat.postMessage")[0])]
+
+
+# -- per-channel playbooks -------------------------------------------------------------------------
+# example-team adds "fewer declined payments" (weight 3) to outside-in's customer-ease cues.
+PAYMENTS_DRAFT = "We should add smart retries so merchants get fewer declined payments."
+
+
+def test_channel_playbook_changes_the_verdict_there_only(running, slack):
+    assert "now uses the `example-team` playbook" in admin(running, slack, "playbook example-team <#C333|payments>",
+                                                           "p")
+    settings = running.deps.store.channel_settings(TEAM, "C333")
+    assert settings["playbook"] == "example-team" and settings["reply_mode"] == "thread"
+
+    running.event(message_in("C333", PAYMENTS_DRAFT, "1700000400.000100"), "EvT1")  # example-team
+    running.event(message_in("C111", PAYMENTS_DRAFT, "1700000401.000100"), "EvT2")  # default playbook
+    assert slack.wait_for(lambda: len(slack.calls("chat.postMessage")) == 2)
+    team = running.deps.store.find_check_by_message(TEAM, "C333", "1700000400.000100")
+    default = running.deps.store.find_check_by_message(TEAM, "C111", "1700000401.000100")
+    assert team["playbook"] == "example-team" and json.loads(team["verdict_json"])["playbook"]["name"] == "example-team"
+    assert default["playbook"] == "outside-in"
+    assert team["customer_ease"] > default["customer_ease"]  # the team's own words for customer ease count
+    replies = {p["channel"]: json.dumps(blocks_of(p)) for p in slack.calls("chat.postMessage")}
+    assert "playbook example-team" in replies["C333"] and "playbook outside-in" in replies["C111"]
+
+
+def test_slash_command_in_a_playbook_channel_uses_that_playbook(running, slack):
+    admin(running, slack, "playbook example-team <#C333|payments>", "p")
+    form = {"token": "x", "team_id": TEAM, "team_domain": "example", "channel_id": "C333", "channel_name": "payments",
+            "user_id": "U111", "user_name": "ana", "command": "/motivecheck", "text": PAYMENTS_DRAFT,
+            "api_app_id": "A111", "response_url": slack.response_url("c"), "trigger_id": "1.2.3"}
+    assert running.post(urlencode(form), "application/x-www-form-urlencoded")[0] == 200
+    assert slack.wait_for(lambda: any(n == "c" for n, _ in slack.responses))
+    answer = next(m for n, m in slack.responses if n == "c")
+    assert "playbook example-team" in json.dumps(answer["blocks"])
+
+
+def test_unknown_playbook_is_refused_politely_and_changes_nothing(running, slack):
+    admin(running, slack, "playbook example-team <#C333|payments>", "p1")
+    answer = admin(running, slack, "playbook no-such-playbook <#C333|payments>", "p2")
+    assert answer.startswith("Can't use that playbook") and "no-such-playbook" in answer
+    assert "Traceback" not in answer
+    assert running.deps.store.channel_settings(TEAM, "C333")["playbook"] == "example-team"
+    admin(running, slack, "playbook no-such-playbook <#C444|other>", "p3")
+    assert running.deps.store.channel_settings(TEAM, "C444") is None  # not watched as a side effect
+    assert [w["channel"] for w in running.deps.store.watched_channels(TEAM)] == ["C333"]
+
+
+def test_non_admins_cannot_change_mode_or_playbook(running, slack):
+    assert "only workspace admins" in admin(running, slack, "mode private <#C111|proposals>", "n1", user="U111")
+    assert "only workspace admins" in admin(running, slack, "playbook example-team <#C111|proposals>", "n2",
+                                            user="U111")
+    assert running.deps.store.watched_channels(TEAM) == []
