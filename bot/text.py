@@ -26,6 +26,7 @@ class Prepared:
 
     draft: str  # what the engine assesses (possibly cut); offsets refer to it
     scan: str  # same length as draft: lower-cased, markup blanked
+    masked: str = ""  # same length as draft: markup blanked, case kept (for quoting names back)
     truncated: bool = False
     original_length: int = 0
     notes: list[str] = field(default_factory=list)
@@ -35,45 +36,41 @@ class Prepared:
         return not self.scan.strip()
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
+_MARKUP = re.compile(
+    # The leading lookahead lists every character a construct can start with, so the regex engine
+    # skips ordinary prose in C instead of trying five alternatives at every position (5x faster).
+    r"(?=[`<:" + _CONTROL.pattern[1:-1] + r"])"
+    r"(?:(```.*?(?:```|\Z))"  # 1: code block (may be left open)
+    r"|(`[^`\n]*`)"  # 2: inline code
+    r"|<([^<>\n]*)>"  # 3: mention, channel, link or special (<!here>)
+    r"|(:[a-z0-9_+\-']+:)"  # 4: emoji code
+    r"|(" + _CONTROL.pattern + r"+))",  # 5: control and zero-width characters
+    re.S,
+)
+_NOT_NEWLINE = re.compile(r"[^\n]")
 
 
-def mask_markup(draft: str) -> str:
-    """Return ``draft`` with code, mentions, link targets and emoji codes replaced by spaces."""
-    if not any(c in draft for c in "`<:&") and not _CONTROL.search(draft):
-        return draft  # plain prose: nothing to blank (the common case, kept cheap)
-    out = list(draft)
-
-    def blank(a: int, b: int) -> None:
-        for i in range(a, b):
-            if out[i] != "\n":
-                out[i] = " "
-
-    for m in _CODE_BLOCK.finditer(draft):
-        blank(m.start(), m.end())
-    masked = "".join(out)
-    for m in _INLINE_CODE.finditer(masked):
-        blank(m.start(), m.end())
-    masked = "".join(out)
-    for m in _ANGLE.finditer(masked):
-        inner = m.group(1)
+def _mask_one(m: re.Match[str]) -> str:
+    inner = m.group(3)
+    if inner is not None:
         bar = inner.find("|")
         if bar >= 0 and not inner.startswith(("@", "#", "!")):
             # <https://x|label>: keep the label, blank the URL and brackets
-            blank(m.start(), m.start() + 1 + bar + 1)
-            blank(m.end() - 1, m.end())
-        else:
-            blank(m.start(), m.end())
-    masked = "".join(out)
-    for m in _EMOJI.finditer(masked):
-        blank(m.start(), m.end())
-    masked = "".join(out)
-    for m in _CONTROL.finditer(masked):
-        blank(m.start(), m.end())
-    masked = "".join(out)
-    # Slack escapes: &amp; &lt; &gt; keep their length; make them spaces except the symbol
-    masked = masked.replace("&amp;", "&    ").replace("&lt;", "<   ").replace("&gt;", ">   ")
+            return " " * (bar + 2) + inner[bar + 1:] + " "
+        return " " * len(m.group())
+    return _NOT_NEWLINE.sub(" ", m.group())  # code keeps its line breaks: they still end sentences
+
+
+def mask_markup(draft: str) -> str:
+    """Return ``draft`` with code, mentions, link targets and emoji codes replaced by spaces.
+
+    One left-to-right pass: at each position the first construct that starts there wins, so a
+    mention inside a code block is blanked with the code, and nothing changes length.
+    """
+    masked = _MARKUP.sub(_mask_one, draft)
+    if "&" in masked:
+        # Slack escapes: &amp; &lt; &gt; keep their length; make them spaces except the symbol
+        masked = masked.replace("&amp;", "&    ").replace("&lt;", "<   ").replace("&gt;", ">   ")
     return masked
 
 
@@ -97,8 +94,9 @@ def prepare(draft: str, max_chars: int = 8000) -> Prepared:
         notes.append(
             f"The draft is {original_length:,} characters; only the first {len(draft):,} were checked."
         )
-    scan = _lower_same_length(mask_markup(draft))
-    return Prepared(draft=draft, scan=scan, truncated=truncated, original_length=original_length, notes=notes)
+    masked = mask_markup(draft)
+    return Prepared(draft=draft, scan=_lower_same_length(masked), masked=masked, truncated=truncated,
+                    original_length=original_length, notes=notes)
 
 
 def normalise_for_hash(draft: str) -> str:
