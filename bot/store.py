@@ -254,6 +254,11 @@ class Store:
                 [key, time.time(), check_id])
             return cur.rowcount == 1
 
+    def release_event(self, key: str) -> None:
+        """Forget a claim whose work failed, so a later attempt may act on ``key`` again."""
+        with self.write() as db:
+            db.conn.execute("delete from seen_events where key = ?", [key])
+
     def watch(self, workspace: str, channel: str, *, added_by: str = "", reply_mode: str = "thread",
               playbook: str | None = None) -> None:
         with self.write() as db:

@@ -5,6 +5,7 @@ and on the SQLite store."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -140,6 +141,38 @@ def test_private_mode_answers_the_author_only_until_they_share(running, slack):
     assert slack.wait_for(lambda: running.deps.store.decisions_for(check_id))
     (decision,) = running.deps.store.decisions_for(check_id)
     assert decision["action"] == "shared" and decision["user"] == "U222" and decision["channel"] == "C222"
+
+
+def private_draft(running, slack, draft_ts: str = "1700000200.000100", event_id: str = "EvP1") -> int:
+    """Watch C222 in private mode, post PREMIUM there and return the check id from the author's ephemeral."""
+    admin(running, slack, "watch <#C222|proposals>", "w")
+    admin(running, slack, "mode private <#C222|proposals>", "m")
+    assert running.event(message_in("C222", PREMIUM, draft_ts), event_id)[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+    share = [b for b in buttons_of(slack.calls("chat.postEphemeral")[0]) if b["action_id"] == "mc_share"]
+    return int(share[0]["value"])
+
+
+def test_share_is_idempotent_even_on_a_double_click(running, slack):
+    draft_ts = "1700000210.000100"
+    check_id = private_draft(running, slack, draft_ts)
+    clicks = [threading.Thread(target=running.action, args=("mc_share", check_id),
+                               kwargs={"response_url": slack.response_url(f"s{i}"), "user": "U222"}) for i in (1, 2)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join(10)
+    assert slack.wait_for(lambda: any("Already shared" in m.get("text", "") for _, m in slack.responses))
+    running.action("mc_share", check_id, response_url=slack.response_url("s3"), user="U222")  # a later third click
+    assert slack.wait_for(lambda: any(n == "s3" for n, _ in slack.responses))
+    time.sleep(0.2)
+    (shared,) = slack.calls("chat.postMessage")  # one public reply, not two
+    assert shared["channel"] == "C222" and shared["thread_ts"] == draft_ts
+    notes = [m for _, m in slack.responses if "Already shared" in m.get("text", "")]
+    assert len(notes) == 2 and all(m["response_type"] == "ephemeral" for m in notes)
+    assert [d["action"] for d in running.deps.store.decisions_for(check_id)] == ["shared"]
+    row = running.deps.store.get_check(check_id)
+    assert row["reply_channel"] == "C222" and row["reply_ts"].startswith("1700000000.")  # the shared reply
 
 
 def test_thread_mode_channel_never_posts_ephemerals(running, slack):

@@ -284,8 +284,12 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
     if kind is None or check is None:
         await respond(text="That check is no longer available.", response_type="ephemeral", replace_original=False)
         return
-    decision_id = await asyncio.to_thread(deps.store.record_decision, check_id, kind, user=user)
     verdict = Verdict.model_validate_json(check["verdict_json"]) if check.get("verdict_json") else None
+    if kind == "shared":
+        if verdict is not None:
+            await _share(deps, client, respond, check, verdict, user)
+        return
+    decision_id = await asyncio.to_thread(deps.store.record_decision, check_id, kind, user=user)
     if kind in ("kept-original", "disputed") and body.get("trigger_id"):
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.build_reason_modal(decision_id, kind))
     elif kind == "why" and verdict is not None:
@@ -293,9 +297,27 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
     elif kind == "accepted" and verdict is not None and verdict.reframe:
         await respond(text=f"Here's the reframing to paste into your draft:\n```{verdict.reframe}```",
                       response_type="ephemeral", replace_original=False)
-    elif kind == "shared" and verdict is not None:
-        msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check_id)
-        await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
+
+
+async def _share(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
+    """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
+    key = f"share:{check['id']}"
+    if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
+        await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)
+        return
+    msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check["id"])
+    try:
+        resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
+    except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry
+        await asyncio.to_thread(deps.store.release_event, key)
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        log.warning("could not share in %s: %s", check["channel"], error)
+        await respond(text=f"I couldn't share that in the thread ({error}).", response_type="ephemeral",
+                      replace_original=False)
+        return
+    # Remember the shared reply: a second click is refused and an edit of the draft updates this reply.
+    await asyncio.to_thread(deps.store.update_check, check["id"], reply_channel=check["channel"], reply_ts=resp["ts"])
+    await asyncio.to_thread(deps.store.record_decision, check["id"], "shared", user=user)
 
 
 async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps) -> None:
