@@ -175,6 +175,50 @@ def test_share_is_idempotent_even_on_a_double_click(running, slack):
     assert row["reply_channel"] == "C222" and row["reply_ts"].startswith("1700000000.")  # the shared reply
 
 
+OUTSIDE_IN = ("Customers tell us exports are painful. Let's add scheduled exports so they don't have to do it by "
+              "hand; if it works we expect ARR to grow as a result.")
+
+
+def edit_of(channel: str, draft_ts: str, text: str, edited_ts: str, user: str = "U222") -> dict:
+    return {"type": "message", "subtype": "message_changed", "channel": channel, "hidden": True, "ts": edited_ts,
+            "message": {"type": "message", "user": user, "ts": draft_ts, "edited": {"user": user, "ts": edited_ts},
+                        "text": text},
+            "previous_message": {"type": "message", "user": user, "ts": draft_ts, "text": PREMIUM}}
+
+
+def test_private_mode_edit_before_sharing_sends_the_author_a_fresh_verdict(running, slack):
+    draft_ts = "1700000220.000100"
+    check_id = private_draft(running, slack, draft_ts)
+    before = running.deps.store.get_check(check_id)["customer_ease"]
+    assert running.event(edit_of("C222", draft_ts, OUTSIDE_IN, "1700000221.000100"), "EvE1")[0] == 200
+    assert slack.wait_for(lambda: len(slack.calls("chat.postEphemeral")) == 2)
+    time.sleep(0.2)
+    fresh = slack.calls("chat.postEphemeral")[1]
+    assert fresh["channel"] == "C222" and fresh["user"] == "U222" and fresh["thread_ts"] == draft_ts
+    row = running.deps.store.get_check(check_id)
+    assert row["customer_ease"] > before and row["draft_text"] == OUTSIDE_IN
+    assert f"score {before} → {row['customer_ease']}" in json.dumps(blocks_of(fresh), ensure_ascii=False)
+    assert slack.calls("chat.postMessage") == [] and slack.calls("chat.update") == []  # still private
+
+
+def test_private_mode_edit_after_sharing_updates_the_shared_reply(running, slack):
+    draft_ts = "1700000230.000100"
+    check_id = private_draft(running, slack, draft_ts)
+    before = running.deps.store.get_check(check_id)["customer_ease"]
+    running.action("mc_share", check_id, response_url=slack.response_url("s"), user="U222")
+    assert slack.wait_for(lambda: running.deps.store.get_check(check_id)["reply_ts"])
+    shared_ts = running.deps.store.get_check(check_id)["reply_ts"]
+    assert running.event(edit_of("C222", draft_ts, OUTSIDE_IN, "1700000231.000100"), "EvE2")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.update"))
+    time.sleep(0.2)
+    (update,) = slack.calls("chat.update")
+    assert update["channel"] == "C222" and update["ts"] == shared_ts
+    after = running.deps.store.get_check(check_id)["customer_ease"]
+    assert after > before and f"score {before} → {after}" in json.dumps(blocks_of(update), ensure_ascii=False)
+    assert "mc_share" not in [b["action_id"] for b in buttons_of(update)]  # the public copy has no Share button
+    assert len(slack.calls("chat.postEphemeral")) == 1 and len(slack.calls("chat.postMessage")) == 1
+
+
 def test_thread_mode_channel_never_posts_ephemerals(running, slack):
     admin(running, slack, "watch <#C222|proposals>", "w")
     admin(running, slack, "mode private <#C222|proposals>", "m1")

@@ -249,7 +249,10 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     if message.get("bot_id") or not message.get("ts"):
         return
     previous = await asyncio.to_thread(deps.store.find_check_by_message, team, channel, message["ts"])
-    if previous is None or not previous.get("reply_ts"):
+    # Re-check only drafts that got a reply: a threaded (or shared) one, or, in private mode, an ephemeral.
+    private = (previous or {}).get("reply_mode") == "private" and (previous or {}).get("label") not in (
+        None, "not-a-proposal")
+    if previous is None or not (previous.get("reply_ts") or private):
         return
     text = message.get("text") or ""
     if not text.strip() or OPT_OUT_MARKER in text.lower():
@@ -262,8 +265,13 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     before = previous.get("customer_ease") or 0
     await asyncio.to_thread(deps.store.complete_check, previous["id"], verdict, usage=usage, draft=text)
     change = f"edited: score {before} → {verdict.customer_ease}"
-    msg = blocks.build_verdict_message(text, verdict, previous["id"], change=change)
-    await client.chat_update(channel=previous["reply_channel"], ts=previous["reply_ts"], **msg)
+    if previous.get("reply_ts"):
+        msg = blocks.build_verdict_message(text, verdict, previous["id"], change=change)
+        await client.chat_update(channel=previous["reply_channel"], ts=previous["reply_ts"], **msg)
+        return
+    # Private mode, not shared: an ephemeral cannot be updated, so the author gets a fresh one.
+    msg = blocks.build_verdict_message(text, verdict, previous["id"], share=True, change=change)
+    await client.chat_postEphemeral(channel=channel, user=previous["user"], thread_ts=message["ts"], **msg)
 
 
 # -- buttons and modals ------------------------------------------------------------------------
