@@ -55,7 +55,7 @@ def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, s
 
 def engine_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]]:
     hits, _, _ = engine._scan(scan)
-    return {(start, end, entry.phrase, entry.kind) for start, end, entry, _ in hits}
+    return {(start, end, entry.phrase, entry.kind) for start, end, entry in hits}
 
 
 def corpus() -> list[str]:

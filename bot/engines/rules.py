@@ -18,12 +18,15 @@ import jinja2
 from ..playbook import Cue, Playbook
 from ..templating import Renderable, compile_template
 from ..text import Prepared
-from ..verdict import CUSTOMER_EASE, Evidence, Verdict
+from ..verdict import CUSTOMER_EASE, Verdict
 from . import EngineResult
 
 # Characters that always separate words (mapped to a space, so offsets are kept) and the edge
 # patterns whose connector is punctuation, not part of a word. Apostrophes are normalised.
 _SEPARATORS = str.maketrans({**{c: " " for c in "\t\n\r\x0b\x0c\xa0!\"#()*/:;<=>?@[\\]^`{|}~“”„‟«»‹›–—―…•·¡¿、。，：；！？（）【】「」『』\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u3000"}, "’": "'"})
+# An action phrase ends before a dangling link word ("we'll add exports to" -> "we'll add exports").
+_ACTION_LINK = re.compile(r"\s+(?:to|so|in order to|which|because|and then)\s*$")
+_ACTION_TAIL = re.compile(r"\s+(?:to|so that|so|in order to|and|which|that)$")
 _CONNECTORS = re.compile(r"[-.,'+&$€£]+")
 _EDGE_AFTER = re.compile(r"[-.,'+&$€£] ")
 _EDGE_BEFORE = re.compile(r" [-.,'+&]")
@@ -42,6 +45,15 @@ def _blank_edges(text: str) -> str:
         last = b
     out.append(text[last:])
     return "".join(out)
+
+
+def _first_sentence_end(scan: str) -> int:
+    """Offset just past the opening sentence (or past the end when there is one sentence)."""
+    n = len(scan)
+    for m in _STOPS.finditer(scan):
+        if m.group() == "\n" or m.end() == n or scan[m.end()].isspace():
+            return m.end()
+    return n + 1
 
 
 def _sentence_ends(scan: str) -> list[int]:
@@ -64,8 +76,8 @@ class _Entry:
     phrase: str
 
 
-# A cue found in a draft: (start, end, entry, sentence index). A plain tuple: thousands are made per second.
-_Hit = tuple[int, int, _Entry, int]
+# A cue found in a draft: (start, end, entry). A plain tuple: thousands are made per second.
+_Hit = tuple[int, int, _Entry]
 
 
 class RulesEngine:
@@ -207,36 +219,33 @@ class RulesEngine:
         if not look:
             return [], n, n_common
         positions = list(compress(range(n), map(look.__contains__, words)))
-        # Offsets only now, and only for words that matched: chunk j starts at cum[j] - len(chunk) + j.
+        # Offsets only now, and only for words that matched: word i (chunk j = where[i]) ends at cum[j] + j.
         cum = list(accumulate(map(len, chunks)))
         where = list(compress(range(len(chunks)), chunks))
-        bounds = _sentence_ends(scan)
-
-        def span(i: int) -> tuple[int, int]:
-            j = where[i]
-            return cum[j] - len(chunks[j]) + j, cum[j] + j
-
         hits: list[_Hit] = []
         append = hits.append
         grouped = self._group_cache
+        rest_matches = self._rest_matches
         for i in positions:
-            start, end = span(i)
-            sentence = bisect_right(bounds, start)
-            singles, by_second, wild = grouped.get(words[i]) or self._grouped(words[i])
+            word = words[i]
+            j = where[i]
+            end = cum[j] + j
+            start = end - len(word)
+            singles, by_second, wild = grouped.get(word) or self._grouped(word)
             for entry in singles:
-                append((start, end, entry, sentence))
+                append((start, end, entry))
             if i + 1 < n:
                 # Multi-word cues ("we should") are indexed by their second word: one dict lookup rejects most.
                 for entry in by_second.get(words[i + 1], ()):
                     k = len(entry.words)
-                    if k == 2:
-                        append((start, span(i + 1)[1], entry, sentence))
-                    elif i + k <= n and self._rest_matches(entry, words, i, 2):
-                        append((start, span(i + k - 1)[1], entry, sentence))
+                    if k == 2 or (i + k <= n and rest_matches(entry, words, i, 2)):
+                        jk = where[i + k - 1]
+                        append((start, cum[jk] + jk, entry))
                 for entry in wild:
                     k = len(entry.words)
-                    if i + k <= n and self._rest_matches(entry, words, i, 1):
-                        append((start, span(i + k - 1)[1], entry, sentence))
+                    if i + k <= n and rest_matches(entry, words, i, 1):
+                        jk = where[i + k - 1]
+                        append((start, cum[jk] + jk, entry))
         return hits, n, n_common
 
     def _classify(self, word: str) -> None:
@@ -259,17 +268,27 @@ class RulesEngine:
             notes.append(f"The rules engine reads {lang.name}; this draft looks like another language, "
                          "so treat the verdict with care.")
 
-        # Secondary context: a marker makes later motive cues in its sentence count less.
-        marker_at: dict[int, int] = {}
         proposal = chatter = 0.0
-        for start, _end, e, sentence in hits:
+        markers: list[int] = []
+        for start, _end, e in hits:
             kind = e.kind
             if kind == "proposal":
                 proposal += e.weight
             elif kind == "not":
                 chatter += e.weight
-            elif kind == "secondary" and (sentence not in marker_at or start < marker_at[sentence]):
-                marker_at[sentence] = start
+            elif kind == "secondary":
+                markers.append(start)
+        # Secondary context: a marker makes later motive cues in its sentence count less. Sentence
+        # numbers are only worked out when there is a marker; otherwise only "opening or not" matters.
+        lead_end = _first_sentence_end(prepared.scan)
+        bounds: list[int] = []
+        marker_at: dict[int, int] = {}
+        if markers:
+            bounds = _sentence_ends(prepared.scan)
+            for start in markers:
+                sentence = bisect_right(bounds, start)
+                if sentence not in marker_at or start < marker_at[sentence]:
+                    marker_at[sentence] = start
         stripped = prepared.scan.rstrip()
         if stripped.endswith("?"):
             chatter += sc.question_penalty
@@ -282,21 +301,24 @@ class RulesEngine:
         first_ease = first_motive = None
         evidence: list[tuple[int, int, str, float]] = []
         lead_weight, discount = sc.lead_weight, sc.secondary_discount
-        for start, end, e, sentence in hits:
+        for start, end, e in hits:
             kind = e.kind
             if kind == "ease":
-                ease += e.weight * (lead_weight if sentence == 0 else 1.0)
+                ease += e.weight * (lead_weight if start < lead_end else 1.0)
                 if first_ease is None:
                     first_ease = start
                 evidence.append((start, end, CUSTOMER_EASE, e.weight))
             elif kind == "motive":
                 # A gain introduced by a marker ("as a result ...", "... should follow") is a consequence,
                 # except in the opening sentence, where a trailing marker can't undo what leads.
-                secondary = sentence in marker_at and (start > marker_at[sentence] or sentence > 0)
+                secondary = False
+                if marker_at:
+                    sentence = bisect_right(bounds, start)
+                    secondary = sentence in marker_at and (start > marker_at[sentence] or sentence > 0)
                 if secondary:
                     w = e.weight * discount
                 else:
-                    w = e.weight * (lead_weight if sentence == 0 else 1.0)
+                    w = e.weight * (lead_weight if start < lead_end else 1.0)
                     if first_motive is None and e.weight >= 1.0:
                         first_motive = start
                 motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
@@ -323,35 +345,40 @@ class RulesEngine:
         else:
             label = "inside-out"
 
-        ev = self._evidence(prepared.draft, evidence)
-        # model_construct: every field is built here from validated parts; validation would only cost time
-        verdict = Verdict.model_construct(
-            label=label,
-            customer_ease=max(0, min(100, customer_ease)),
-            motives=motives if label != "not-a-proposal" else [],
-            evidence=ev if label != "not-a-proposal" else [],
-            engine=self.name,
-            playbook=self.playbook.ref,
-            notes=notes,
-            reframe=None, questions=[], measures=[], model=None, fallback=None, cached=False,
-        )
+        reframe: str | None = None
+        questions: list[str] = []
+        measures: list[str] = []
         if label in ("inside-out", "mixed"):
             facts = self._facts(prepared.masked or prepared.draft, motives)
-            verdict.reframe = self._reframe(prepared.draft, facts)
-            verdict.questions = self._render_list(
+            reframe = self._reframe(prepared.draft, facts)
+            questions = self._render_list(
                 [q for mid in motives[:1] for q in self._motive_questions.get(mid, [])] + self._ease_questions,
                 facts, 3)
-            verdict.measures = self._render_list(
+            measures = self._render_list(
                 [q for mid in motives[:1] for q in self._motive_measures.get(mid, [])[:1]] + self._ease_measures,
                 facts, 2)
         elif label == "outside-in":
             facts = self._facts(prepared.masked or prepared.draft, motives)
-            verdict.questions = self._render_list(self._ease_questions, facts, 1)
-            verdict.measures = self._render_list(self._ease_measures, facts, 1)
+            questions = self._render_list(self._ease_questions, facts, 1)
+            measures = self._render_list(self._ease_measures, facts, 1)
+        proposal_found = label != "not-a-proposal"
+        # One validation of the whole verdict (pydantic-core) is cheaper than building parts one by one.
+        verdict = Verdict.model_validate({
+            "label": label,
+            "customer_ease": max(0, min(100, customer_ease)),
+            "motives": motives if proposal_found else [],
+            "evidence": self._evidence(prepared.draft, evidence) if proposal_found else [],
+            "reframe": reframe,
+            "questions": questions,
+            "measures": measures,
+            "engine": self.name,
+            "playbook": self.playbook.ref,
+            "notes": notes,
+        })
         return EngineResult(verdict)
 
     @staticmethod
-    def _evidence(draft: str, found: list[tuple[int, int, str, float]]) -> list[Evidence]:
+    def _evidence(draft: str, found: list[tuple[int, int, str, float]]) -> list[dict[str, object]]:
         """The strongest non-overlapping spans, at most _MAX_EVIDENCE, in draft order."""
         chosen: list[tuple[int, int, str]] = []
         for start, end, shows, _w in sorted(found, key=lambda f: (-f[3], f[0])):
@@ -363,7 +390,7 @@ class RulesEngine:
                 if len(chosen) >= _MAX_EVIDENCE:
                     break
         chosen.sort()
-        return [Evidence(quote=draft[s:e], start=s, end=e, shows=shows) for s, e, shows in chosen]
+        return [{"quote": draft[s:e], "start": s, "end": e, "shows": shows} for s, e, shows in chosen]
 
     # -- reframing ---------------------------------------------------------------------------
     def _first(self, kind: str, text: str) -> str | None:
@@ -384,8 +411,7 @@ class RulesEngine:
         if action and goal and goal in action:
             action = action[: action.find(goal)]
         if action:
-            action = re.split(r"\s+(?:to|so|in order to|which|because|and then)\s*$", action.strip())[0]
-            action = re.sub(r"\s+(?:to|so that|so|in order to|and|which|that)$", "", action.strip(" ,"))
+            action = _ACTION_TAIL.sub("", _ACTION_LINK.split(action.strip())[0].strip(" ,"))
         outcome = self._outcome(goal) if goal else None
         titles = [self.playbook.model.motives[mid].title for mid in motives if mid in self.playbook.model.motives]
         return {
