@@ -104,6 +104,39 @@ def test_workflow_step_with_no_draft_fails_the_step_instead_of_crashing(running,
     assert running.deps.store.count("checks") == 0
 
 
+def run_step(running, event: dict, event_id: str, **body) -> int:
+    """Deliver a function_executed event; ``body`` replaces the envelope's team fields (e.g. authorizations)."""
+    envelope = {"token": "x", "team_id": TEAM, "api_app_id": "A111", "type": "event_callback", "event_id": event_id,
+                "event_time": int(time.time()), "event": event, **body}
+    return running.post(json.dumps({k: v for k, v in envelope.items() if v is not None}), "application/json")[0]
+
+
+@pytest.mark.parametrize("envelope,workspace", [
+    ({}, TEAM),
+    ({"team_id": None, "authorizations": [{"team_id": "T999", "enterprise_id": None, "is_bot": True}]}, "T999"),
+    ({"team_id": None, "enterprise_id": "E111",
+      "authorizations": [{"team_id": None, "enterprise_id": "E111", "is_enterprise_install": True}]}, "E111"),
+], ids=["team_id", "authorizations", "enterprise"])
+def test_workflow_check_is_stored_with_workspace_user_and_channel(running, slack, envelope, workspace):
+    event = function_executed(PREMIUM, execution_id="FxCtx")
+    event["inputs"].update(user="U222", channel="C222")
+    assert run_step(running, event, "EvF4", **envelope) == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
+    (row,) = running.deps.store.recent_checks(5)
+    assert (row["source"], row["workspace"], row["user"], row["channel"]) == ("workflow", workspace, "U222", "C222")
+
+
+def test_workflow_step_respects_the_authors_opt_out(running, slack):
+    assert "opted out" in running.command("optout", user="U222", response_url=slack.response_url("o"))[1]
+    event = function_executed(PREMIUM, execution_id="FxOpt")
+    event["inputs"]["user"] = "U222"
+    assert run_step(running, event, "EvF5") == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeError"))
+    (failed,) = slack.calls("functions.completeError")
+    assert failed["function_execution_id"] == "FxOpt" and "opted out" in failed["error"]
+    assert slack.calls("functions.completeSuccess") == [] and running.deps.store.count("checks") == 0
+
+
 def test_other_functions_are_not_ours(running, slack):
     code, _ = running.event(function_executed(PREMIUM, callback_id="someone_elses_step"), "EvF3")
     assert code == 404  # Bolt: no listener matched

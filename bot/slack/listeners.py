@@ -386,10 +386,37 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
     await client.views_publish(user_id=user, view=view)
 
 
-async def handle_check_function(inputs: dict, complete: Any, fail: Any, deps: Deps) -> None:
+def _team_of(body: dict) -> str:
+    """The workspace an event belongs to: its team id, else its authorization's, else the enterprise (org-wide)."""
+    auth = (body.get("authorizations") or [{}])[0] or {}
+    return body.get("team_id") or auth.get("team_id") or body.get("enterprise_id") or auth.get("enterprise_id") or ""
+
+
+def _step_id(inputs: dict, event: dict, name: str) -> str:
+    for value in (inputs.get(name), inputs.get(f"{name}_id"), event.get(name)):
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: Any, deps: Deps) -> None:
+    """The Workflow Builder step ``check_draft``: complete with label, score and reframe, or fail; never hang.
+
+    The check is stored with the workspace (see ``_team_of``) and with the user and channel when the step's inputs
+    (``user``/``user_id``, ``channel``/``channel_id``) or the event name them. If that user has opted out, the
+    draft is neither checked nor stored and the step *fails* saying so: completing would need a made-up label and
+    score that later steps would act on. Any unexpected error is logged (by type, never the draft) and fails the
+    step with a short message.
+    """
+    event = body.get("event") or {}
     draft = inputs.get("draft") or ""
+    team, user, channel = _team_of(body), _step_id(inputs, event, "user"), _step_id(inputs, event, "channel")
     try:
-        result = await deps.checker.acheck(draft, log=True, source="workflow")
+        if user and await asyncio.to_thread(deps.store.is_opted_out, team, user):
+            await fail(error="Not checked: the author has opted out of Motive Coach (`/motivecheck optin` resumes).")
+            return
+        result = await deps.checker.acheck(draft, log=True, source="workflow", workspace=team, user=user,
+                                           channel=channel)
     except InputError as exc:
         await fail(error=str(exc))
         return
@@ -418,8 +445,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_draft(ack, body, view, client):  # noqa: ANN001
         await handle_draft_submission(ack, body, view, client, deps)
 
-    async def on_function(inputs, complete, fail):  # noqa: ANN001
-        await handle_check_function(inputs, complete, fail, deps)
+    async def on_function(body, inputs, complete, fail):  # noqa: ANN001
+        await handle_check_function(body, inputs, complete, fail, deps)
 
     async def on_ignored(ack=None):  # noqa: ANN001
         return None
