@@ -137,6 +137,20 @@ def test_workflow_step_respects_the_authors_opt_out(running, slack):
     assert slack.calls("functions.completeSuccess") == [] and running.deps.store.count("checks") == 0
 
 
+def test_workflow_step_fails_on_an_unexpected_error_instead_of_hanging(running, slack, monkeypatch, caplog):
+    async def broken(draft, **kw):  # noqa: ANN001, ANN003
+        raise RuntimeError(f"engine exploded on {draft!r}")
+
+    monkeypatch.setattr(running.deps.checker, "acheck", broken)
+    assert running.event(function_executed(PREMIUM, execution_id="FxBoom"), "EvF6")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeError"))
+    (failed,) = slack.calls("functions.completeError")
+    assert failed["function_execution_id"] == "FxBoom" and "couldn't check" in failed["error"]
+    assert PREMIUM not in failed["error"] and "exploded" not in failed["error"]
+    assert slack.calls("functions.completeSuccess") == []
+    assert "RuntimeError" in caplog.text and "Premium Plus" not in caplog.text  # logged, without the draft
+
+
 def test_other_functions_are_not_ours(running, slack):
     code, _ = running.event(function_executed(PREMIUM, callback_id="someone_elses_step"), "EvF3")
     assert code == 404  # Bolt: no listener matched

@@ -417,11 +417,13 @@ async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: A
             return
         result = await deps.checker.acheck(draft, log=True, source="workflow", workspace=team, user=user,
                                            channel=channel)
+        v = result.verdict
+        await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
     except InputError as exc:
         await fail(error=str(exc))
-        return
-    v = result.verdict
-    await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
+    except Exception as exc:  # noqa: BLE001 - the step must end; the message may quote the draft, so log the type
+        log.error("workflow check failed: %s", type(exc).__name__)
+        await fail(error="Motive Coach couldn't check this draft (an internal error). Please try again later.")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
