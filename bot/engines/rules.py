@@ -181,12 +181,6 @@ class RulesEngine:
                 self._group_cache[tok] = cached
         return cached
 
-    def _rest_matches(self, entry: _Entry, words: list[str], i: int, first: int) -> bool:
-        for j in range(first, len(entry.words)):
-            if not self._word_matches(entry.words[j], words[i + j]):
-                return False
-        return True
-
     def _word_matches(self, pattern: str, token: str) -> bool:
         if pattern.endswith("*"):
             return token.startswith(pattern[:-1])
@@ -210,42 +204,56 @@ class RulesEngine:
         n = len(words)
         n_common = sum(map(self._common.__contains__, words))
         distinct = set(words)
-        for w in distinct - self._classified:
-            self._classify(w)
+        if not distinct <= self._classified:
+            for w in distinct - self._classified:
+                self._classify(w)
         # Positions worth a look, found in C: words that start a cue alone, or the first word of a literal
         # pair ("we should") that occurs in the draft. Everything else never reaches Python.
         present = set(zip(words, words[1:], strict=False)) & self._pairs
         look = (distinct & self._starters) | {first for first, _ in present}
         if not look:
             return [], n, n_common
-        positions = list(compress(range(n), map(look.__contains__, words)))
-        # Offsets only now, and only for words that matched: word i (chunk j = where[i]) ends at cum[j] + j.
+        # Work in chunk space (empty chunks are runs of spaces), so chunk j ends at offset cum[j] + j.
+        positions = list(compress(range(len(chunks)), map(look.__contains__, chunks)))
         cum = list(accumulate(map(len, chunks)))
-        where = list(compress(range(len(chunks)), chunks))
+        last = len(chunks)
         hits: list[_Hit] = []
         append = hits.append
         grouped = self._group_cache
-        rest_matches = self._rest_matches
-        for i in positions:
-            word = words[i]
-            j = where[i]
+        for j in positions:
+            word = chunks[j]
             end = cum[j] + j
             start = end - len(word)
             singles, by_second, wild = grouped.get(word) or self._grouped(word)
             for entry in singles:
                 append((start, end, entry))
-            if i + 1 < n:
-                # Multi-word cues ("we should") are indexed by their second word: one dict lookup rejects most.
-                for entry in by_second.get(words[i + 1], ()):
-                    k = len(entry.words)
-                    if k == 2 or (i + k <= n and rest_matches(entry, words, i, 2)):
-                        jk = where[i + k - 1]
-                        append((start, cum[jk] + jk, entry))
-                for entry in wild:
-                    k = len(entry.words)
-                    if i + k <= n and rest_matches(entry, words, i, 1):
-                        jk = where[i + k - 1]
-                        append((start, cum[jk] + jk, entry))
+            if not by_second and not wild:
+                continue
+            j2 = j + 1
+            while j2 < last and not chunks[j2]:
+                j2 += 1
+            if j2 >= last:
+                continue
+            # Multi-word cues ("we should") are indexed by their second word: one dict lookup rejects most.
+            candidates = by_second.get(chunks[j2], ())
+            if wild:
+                candidates = candidates + wild
+            for entry in candidates:
+                k = len(entry.words)
+                if k == 2 and entry.words[1] == chunks[j2]:
+                    append((start, cum[j2] + j2, entry))
+                    continue
+                # Longer or wildcard cues: walk the following words.
+                jk, ok = j, True
+                for pattern in entry.words[1:]:
+                    jk += 1
+                    while jk < last and not chunks[jk]:
+                        jk += 1
+                    if jk >= last or not self._word_matches(pattern, chunks[jk]):
+                        ok = False
+                        break
+                if ok:
+                    append((start, cum[jk] + jk, entry))
         return hits, n, n_common
 
     def _classify(self, word: str) -> None:
