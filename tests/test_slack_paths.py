@@ -13,6 +13,8 @@ import pytest
 from slack_server import FakeSlack
 from test_slack import PREMIUM, RunningApp, settings_for
 
+from bot.config import PLAYBOOKS_DIR
+
 BOSS = "UBOSS"  # an admin through MOTIVECHECK_ADMINS only (FakeSlack's users.info says "not an admin")
 TEAM = "T111"
 
@@ -320,6 +322,19 @@ def test_unknown_playbook_is_refused_politely_and_changes_nothing(running, slack
     admin(running, slack, "playbook no-such-playbook <#C444|other>", "p3")
     assert running.deps.store.channel_settings(TEAM, "C444") is None  # not watched as a side effect
     assert [w["channel"] for w in running.deps.store.watched_channels(TEAM)] == ["C333"]
+
+
+def test_playbook_takes_names_only_never_file_paths(running, slack, tmp_path):
+    evil = tmp_path / "evil.yaml"  # a valid playbook, but outside the playbook directory
+    evil.write_text((PLAYBOOKS_DIR / "example-team.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    attempts = [str(evil), str(PLAYBOOKS_DIR / "example-team.yaml"), "playbooks/example-team.yaml",
+                "example-team.yaml", "../playbooks/example-team", "..\\playbooks\\example-team", "..", "."]
+    for i, attempt in enumerate(attempts):
+        answer = admin(running, slack, f"playbook {attempt} <#C333|payments>", f"x{i}")
+        assert answer.startswith("Can't use that playbook"), attempt
+        assert "`outside-in`" in answer and "Traceback" not in answer  # names the playbooks to choose from
+    assert running.deps.store.watched_channels(TEAM) == []  # nothing changed, nothing watched
+    assert "now uses the `outside-in` playbook" in admin(running, slack, "playbook outside-in <#C333|payments>", "ok")
 
 
 def test_non_admins_cannot_change_mode_or_playbook(running, slack):

@@ -12,15 +12,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from ..checker import Checker
-from ..config import Settings
-from ..errors import InputError
+from ..config import PLAYBOOKS_DIR, Settings
+from ..errors import InputError, PlaybookError
 from ..logs import check_id_var
+from ..playbook import resolve_path
 from ..store import Store
 from ..verdict import Verdict
 from . import blocks
 
 log = logging.getLogger(__name__)
 OPT_OUT_MARKER = "[no-coach]"
+_PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]+)$")
 
 
@@ -119,6 +121,23 @@ def _playbook_for(deps: Deps, team: str, channel: str) -> str | None:
     return (row or {}).get("playbook") or None
 
 
+def _playbook_name_problem(name: str) -> str | None:
+    """Why ``name`` can't be a channel's playbook, or None. Channels take names of playbooks in the playbook
+    directory only, never file paths (the CLI's ``--playbook`` still takes paths: that is the server's owner)."""
+    known = sorted(p.stem for p in PLAYBOOKS_DIR.glob("*.y*ml"))
+    hint = "Give a playbook name: " + ", ".join(f"`{k}`" for k in known) + "."
+    if any(bad in name for bad in ("/", "\\", "..")) or not _PLAYBOOK_NAME.fullmatch(name) \
+            or name.lower().endswith((".yaml", ".yml")):
+        return f"`{blocks.escape(name)}` is not a playbook name. {hint}"
+    try:
+        path = resolve_path(name)
+    except PlaybookError:
+        return f"there's no playbook named `{blocks.escape(name)}`. {hint}"
+    if path.parent.resolve() != PLAYBOOKS_DIR.resolve():  # e.g. a same-named file in the working directory
+        return f"`{blocks.escape(name)}` is not one of the installed playbooks. {hint}"
+    return None
+
+
 def _user_stats(store: Store, team: str, user: str) -> str:
     rows = list(store.db.query(
         "select label, count(*) as n from checks where workspace = ? and user = ? and status = 'done' "
@@ -157,6 +176,10 @@ async def _admin_command(deps: Deps, client: Any, respond: Any, team: str, user:
         msg = f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
     elif word == "playbook" and args:
         target = _channel_id(" ".join(args[1:]), channel)
+        problem = _playbook_name_problem(args[0])
+        if problem:
+            await respond(text=f"Can't use that playbook: {problem}", response_type="ephemeral")
+            return
         try:
             deps.checker.playbook(args[0])
         except Exception as exc:  # noqa: BLE001 - shown to the admin
