@@ -129,6 +129,20 @@ class Store:
         with self.write() as db:
             return int(db["checks"].insert(row).last_pk)
 
+    def record_pending(self, items: list[dict[str, Any]]) -> list[int]:
+        """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields."""
+        now = time.time()
+        rows = []
+        for item in items:
+            fields = dict(item)
+            draft = fields.pop("draft")
+            rows.append({"ts": fields.pop("ts", None) or now, "source": fields.pop("source"),
+                         "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None,
+                         "status": fields.pop("status", "pending"), **fields})
+        with self.write() as db:
+            table = db["checks"]
+            return [int(table.insert(row).last_pk) for row in rows]
+
     def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
                   **context: Any) -> dict[str, Any]:
         """The row ``record_check`` would insert, for callers that insert many at once."""
