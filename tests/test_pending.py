@@ -1,0 +1,58 @@
+"""Group commit of pending checks: every request gets its own committed row, in few transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.pending import PendingWriter
+from bot.store import Store
+
+
+def test_a_burst_is_recorded_in_few_transactions(tmp_path):
+    store = Store(tmp_path / "p.db")
+    writer = PendingWriter(store)
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(writer.record(f"draft {i}", source="slash", workspace="T1", user=f"U{i}",
+                                                    channel="C1") for i in range(200)))
+
+    ids = asyncio.run(burst())
+    writer.close()
+    assert len(set(ids)) == 200
+    rows = {r["id"]: r for r in Store(tmp_path / "p.db").db["checks"].rows}
+    assert all(rows[i]["status"] == "pending" and rows[i]["source"] == "slash" for i in ids)
+    assert [rows[i]["user"] for i in ids] == [f"U{i}" for i in range(200)]  # each request got its own row
+    assert 1 <= writer.batches < 200
+
+
+def test_drafts_are_not_stored_when_retention_says_so(tmp_path):
+    store = Store(tmp_path / "p.db", store_text=False)
+    writer = PendingWriter(store)
+    check_id = asyncio.run(writer.record("secret plan", source="slash"))
+    writer.close()
+    row = store.get_check(check_id)
+    assert row["draft_text"] is None and row["draft_hash"]
+
+
+def test_a_failed_write_reaches_every_waiter_and_the_writer_survives(tmp_path):
+    store = Store(tmp_path / "p.db")
+    writer = PendingWriter(store)
+
+    async def go() -> list:
+        return await asyncio.gather(writer.record("a", source="slash", no_such_column=1),
+                                    return_exceptions=True)
+
+    (result,) = asyncio.run(go())
+    assert isinstance(result, (sqlite3.Error, Exception)) and not isinstance(result, int)
+    assert asyncio.run(writer.record("b", source="slash")) > 0  # still writing
+    writer.close()
+
+
+@pytest.mark.timeout(10)
+def test_close_stops_the_thread(tmp_path):
+    writer = PendingWriter(Store(tmp_path / "p.db"))
+    writer.close()
+    assert not writer._thread.is_alive()
