@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -22,17 +23,32 @@ SECRET = "bench-signing-secret"
 from slack_server import free_port  # noqa: E402
 
 
-class ServedApp:
-    """`motivecheck serve` in HTTP mode as a child process; really signed requests to it."""
+def signed(body: str, content_type: str) -> dict[str, str]:
+    """Headers Slack would send with ``body``, signed with the bench secret."""
+    ts = str(int(time.time()))
+    sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
 
-    def __init__(self, slack_api_url: str, llm_url: str, db: str, **env: str) -> None:
+
+def command_body(text: str, user: str, response_url: str) -> str:
+    return urlencode({"team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/motivecheck",
+                      "text": text, "response_url": response_url, "trigger_id": "1.2.3"})
+
+
+class ServedApp:
+    """`motivecheck serve` as a child process (HTTP mode, or Socket Mode with SLACK_APP_TOKEN in env)."""
+
+    def __init__(self, slack_api_url: str, llm_url: str, db: str, *, wait_healthz: bool = True, **env: str) -> None:
         self.port = free_port()
         full = dict(os.environ, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
                     SLACK_API_URL=slack_api_url, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=llm_url,
                     MOTIVECHECK_DB=db, MOTIVECHECK_LLM_TIMEOUT="15", MOTIVECHECK_LLM_DEADLINE="20",
-                    MOTIVECHECK_LOG_LEVEL="warning", **env)
+                    MOTIVECHECK_LOG_LEVEL="warning")
+        full.update(env)
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port",
                                       str(self.port)], cwd=ROOT, env=full, stderr=subprocess.DEVNULL)
+        if not wait_healthz:
+            return
         for _ in range(200):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1).close()
@@ -48,11 +64,8 @@ class ServedApp:
         return 0.0
 
     def post(self, body: str, content_type: str) -> int:
-        ts = str(int(time.time()))
-        sig = "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), method="POST",
-                                     headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-                                              "X-Slack-Signature": sig})
+                                     headers=signed(body, content_type))
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status
@@ -60,9 +73,27 @@ class ServedApp:
             return exc.code
 
     def command(self, text: str, user: str, response_url: str) -> int:
-        return self.post(urlencode({"team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/motivecheck",
-                                    "text": text, "response_url": response_url, "trigger_id": "1.2.3"}),
-                         "application/x-www-form-urlencoded")
+        return self.post(command_body(text, user, response_url), "application/x-www-form-urlencoded")
+
+    async def burst(self, bodies: list[str]) -> list[tuple[int, float]]:
+        """POST every (pre-signed) command body at once from one event loop; (status, ms to the ack) each.
+
+        An asyncio client keeps the load generator's own cost per request far below a thread's, so
+        the figures measure the app rather than the client.
+        """
+        import aiohttp
+
+        requests = [(body, signed(body, "application/x-www-form-urlencoded")) for body in bodies]
+        url = f"http://127.0.0.1:{self.port}/slack/events"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def one(body: str, headers: dict[str, str]) -> tuple[int, float]:
+                t = time.perf_counter()
+                async with session.post(url, data=body.encode(), headers=headers) as resp:
+                    await resp.read()
+                    return resp.status, (time.perf_counter() - t) * 1000
+
+            return await asyncio.gather(*(one(b, h) for b, h in requests))
 
     def message(self, text: str, ts: str, event_id: str, channel: str = "C1") -> int:
         body = {"type": "event_callback", "team_id": "T1", "event_id": event_id, "event_time": int(time.time()),
@@ -73,3 +104,63 @@ class ServedApp:
     def stop(self) -> int:
         self.proc.terminate()
         return self.proc.wait(timeout=30)
+
+
+class SocketPeer:
+    """Slack's side of a Socket Mode websocket, on loopback: hello, then envelopes; times each ack.
+
+    Point FakeSlack.socket_url at ``url`` so apps.connections.open hands it to the app.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sent_at: dict[str, float] = {}
+        self.acked_at: dict[str, float] = {}
+        self.connected = threading.Event()
+        self._ws = None
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        assert ready.wait(10)
+
+    def _run(self, ready) -> None:  # noqa: ANN001
+        from aiohttp import WSMsgType, web
+
+        asyncio.set_event_loop(self.loop)
+
+        async def link(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+            self._ws = ws
+            self.connected.set()
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    envelope_id = json.loads(msg.data).get("envelope_id")
+                    if envelope_id and envelope_id not in self.acked_at:
+                        self.acked_at[envelope_id] = time.perf_counter()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/link", link)
+        runner = web.AppRunner(app)
+        self.loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self.loop.run_until_complete(site.start())
+        self.url = f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/link"
+        ready.set()
+        self.loop.run_forever()
+
+    def send_all(self, envelopes: list[dict]) -> None:
+        """Send every envelope back to back, noting when each left."""
+
+        async def go() -> None:
+            for env in envelopes:
+                self.sent_at[env["envelope_id"]] = time.perf_counter()
+                await self._ws.send_json(env)
+
+        asyncio.run_coroutine_threadsafe(go(), self.loop).result(30)
+
+    def ack_ms(self) -> list[float]:
+        return sorted((self.acked_at[k] - t) * 1000 for k, t in self.sent_at.items() if k in self.acked_at)

@@ -130,18 +130,25 @@ class Store:
             return int(db["checks"].insert(row).last_pk)
 
     def record_pending(self, items: list[dict[str, Any]]) -> list[int]:
-        """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields."""
+        """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields.
+
+        Plain parameterised INSERTs rather than sqlite-utils' per-row machinery: this runs on the ack
+        path, where its Python time competes with the event loop for the GIL.
+        """
         now = time.time()
-        rows = []
-        for item in items:
-            fields = dict(item)
-            draft = fields.pop("draft")
-            rows.append({"ts": fields.pop("ts", None) or now, "source": fields.pop("source"),
-                         "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None,
-                         "status": fields.pop("status", "pending"), **fields})
+        ids: list[int] = []
         with self.write() as db:
-            table = db["checks"]
-            return [int(table.insert(row).last_pk) for row in rows]
+            for item in items:
+                fields = dict(item)
+                draft = fields.pop("draft")
+                row = {"ts": fields.pop("ts", None) or now, "source": fields.pop("source"),
+                       "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None,
+                       "status": fields.pop("status", "pending"), **fields}
+                columns = ", ".join(f"[{c}]" for c in row)
+                marks = ", ".join("?" * len(row))
+                cursor = db.conn.execute(f"insert into checks ({columns}) values ({marks})", list(row.values()))
+                ids.append(int(cursor.lastrowid))
+        return ids
 
     def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
                   **context: Any) -> dict[str, Any]:
@@ -313,6 +320,10 @@ class Store:
                                 [workspace, user, time.time()])
             else:
                 db.conn.execute("delete from optouts where workspace=? and user=?", [workspace, user])
+
+    def optouts(self) -> set[tuple[str, str]]:
+        """Every (workspace, user) that has opted out: small, so the Slack app keeps it in memory."""
+        return {(r["workspace"], r["user"]) for r in self.db.query("select workspace, user from optouts")}
 
     def is_opted_out(self, workspace: str, user: str) -> bool:
         return bool(list(self.db.query("select 1 from optouts where workspace=? and user=?",

@@ -131,6 +131,8 @@ async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
     deps.accepting = False
     if deps.tasks:
         await asyncio.wait(list(deps.tasks), timeout=timeout)
+    if deps.pending is not None:
+        await asyncio.to_thread(deps.pending.close)
 
 
 async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None,

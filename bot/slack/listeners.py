@@ -15,6 +15,7 @@ from ..checker import Checker
 from ..config import PLAYBOOKS_DIR, Settings
 from ..errors import InputError, PlaybookError
 from ..logs import check_id_var
+from ..pending import PendingWriter
 from ..playbook import resolve_path
 from ..store import Store
 from ..verdict import Verdict
@@ -22,6 +23,9 @@ from . import blocks
 
 log = logging.getLogger(__name__)
 OPT_OUT_MARKER = "[no-coach]"
+OPTOUT_TTL = 30.0  # seconds an in-memory opt-out list is trusted before it is read again
+ACK_QUIET = 0.02  # background work starts once no Slack request has arrived for this long...
+ACK_PRIORITY_MAX = 1.0  # ...or after this long, so a steady stream of requests cannot starve it
 _PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|^([CG][A-Z0-9]+)$")
 
@@ -33,12 +37,55 @@ class Deps:
     store: Store
     tasks: set[asyncio.Task] = field(default_factory=set)
     accepting: bool = True
+    pending: PendingWriter | None = None
+    _optouts: set[tuple[str, str]] | None = None
+    _optouts_loaded: float = 0.0
+    _optouts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _last_request: float = 0.0
+
+    async def record_pending(self, draft: str, **fields: Any) -> int:
+        """Record accepted work before the ack; a burst shares a few transactions (see bot/pending.py)."""
+        if self.pending is None:
+            self.pending = PendingWriter(self.store)
+        return await self.pending.record(draft, status="pending", **fields)
+
+    async def opted_out(self, team: str, user: str) -> bool:
+        """Opt-outs from memory, reloaded every OPTOUT_TTL seconds (other processes may change them)."""
+        if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
+            async with self._optouts_lock:
+                if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
+                    self._optouts = await asyncio.to_thread(self.store.optouts)
+                    self._optouts_loaded = time.monotonic()
+        return (team, user) in self._optouts
+
+    async def set_optout(self, team: str, user: str, opted_out: bool) -> None:
+        await asyncio.to_thread(self.store.set_optout, team, user, opted_out)
+        if self._optouts is not None:
+            (self._optouts.add if opted_out else self._optouts.discard)((team, user))
 
     def spawn(self, coro: Any) -> None:
         """Run work after the ack; keep a reference so it is not collected and can be drained."""
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(self._after_acks(coro))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def note_request(self) -> None:
+        """Called as each command, message or click reaches its listener (HTTP and Socket Mode alike)."""
+        self._last_request = time.monotonic()
+
+    async def _after_acks(self, coro: Any) -> Any:
+        """Acks first: background work waits for a quiet moment, at most ACK_PRIORITY_MAX seconds.
+
+        Everything shares one event loop, and starting a check (building an LLM request) costs a few
+        milliseconds of CPU; during a burst of commands that would push later acks past Slack's limit.
+        """
+        give_up = time.monotonic() + ACK_PRIORITY_MAX
+        while (now := time.monotonic()) < give_up:
+            quiet_for = now - self._last_request
+            if quiet_for >= ACK_QUIET:
+                break
+            await asyncio.sleep(ACK_QUIET - quiet_for)
+        return await coro
 
 
 def _channel_id(arg: str, default: str) -> str:
@@ -78,7 +125,7 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
         await ack(text=blocks.HELP)
         return
     if word in ("optout", "optin"):
-        await asyncio.to_thread(deps.store.set_optout, team, user, word == "optout")
+        await deps.set_optout(team, user, word == "optout")
         await ack(text="You're opted out: your messages won't be checked or stored." if word == "optout"
                   else "You're opted in again. Thanks!")
         return
@@ -92,12 +139,11 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
     if not deps.accepting:
         await ack(text="Motive Coach is restarting; please try again in a minute.")
         return
-    if await asyncio.to_thread(deps.store.is_opted_out, team, user):
+    if await deps.opted_out(team, user):
         await ack(text="You're opted out, so I won't check this. `/motivecheck optin` to resume.")
         return
     # Record the work before acknowledging, so a crash after the ack cannot lose it.
-    check_id = await asyncio.to_thread(deps.store.record_check, None, text, source="slash", workspace=team,
-                                       channel=channel, user=user, status="pending")
+    check_id = await deps.record_pending(text, source="slash", workspace=team, channel=channel, user=user)
     await ack(text="Checking your draft…")
     deps.spawn(_answer_command(deps, respond, text, check_id, team, channel))
 
@@ -215,17 +261,16 @@ async def handle_message(body: dict, client: Any, deps: Deps) -> None:
         return
     text = event.get("text") or ""
     user = event.get("user", "")
-    if OPT_OUT_MARKER in text.lower() or await asyncio.to_thread(deps.store.is_opted_out, team, user):
+    if OPT_OUT_MARKER in text.lower() or await deps.opted_out(team, user):
         return  # opted out: neither checked nor stored
     # Exactly once per message, across Slack's retries, duplicate deliveries and restarts.
     if not await asyncio.to_thread(deps.store.claim_event, f"msg:{team}:{channel}:{ts}"):
         return
     if not text.strip():
         return
-    check_id = await asyncio.to_thread(
-        deps.store.record_check, None, text, source="channel", workspace=team, channel=channel,
-        channel_type=_channel_type(event), user=user, message_ts=ts, status="pending",
-        reply_mode=settings_row.get("reply_mode") or "thread")
+    check_id = await deps.record_pending(text, source="channel", workspace=team, channel=channel,
+                                        channel_type=_channel_type(event), user=user, message_ts=ts,
+                                        reply_mode=settings_row.get("reply_mode") or "thread")
     deps.spawn(_answer_message(deps, client, check_id, text, team, channel, user, ts, settings_row))
 
 
@@ -435,7 +480,7 @@ async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: A
     draft = inputs.get("draft") or ""
     team, user, channel = _team_of(body), _step_id(inputs, event, "user"), _step_id(inputs, event, "channel")
     try:
-        if user and await asyncio.to_thread(deps.store.is_opted_out, team, user):
+        if user and await deps.opted_out(team, user):
             await fail(error="Not checked: the author has opted out of Motive Coach (`/motivecheck optin` resumes).")
             return
         result = await deps.checker.acheck(draft, log=True, source="workflow", workspace=team, user=user,
@@ -453,15 +498,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Wire every listener in one table. Bolt injects arguments by name, so each wrapper names its own."""
 
     async def on_command(ack, body, client, respond):  # noqa: ANN001
+        deps.note_request()
         await handle_command(ack, body, client, respond, deps)
 
     async def on_message(body, client):  # noqa: ANN001
+        deps.note_request()
         await handle_message(body, client, deps)
 
     async def on_home(body, client):  # noqa: ANN001
         await handle_home(body, client, deps)
 
     async def on_action(ack, body, client, respond):  # noqa: ANN001
+        deps.note_request()
         await handle_action(ack, body, client, respond, deps)
 
     async def on_reason(ack, body, view):  # noqa: ANN001
