@@ -1,0 +1,102 @@
+"""The pieces that keep Slack acks fast: background work yields to acks, opt-outs come from memory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.config import load_settings
+from bot.engines.llm import answer_schema, system_prompt
+from bot.playbook import load_playbook
+from bot.prompts import render
+from bot.slack import listeners
+from bot.slack.listeners import Deps
+from bot.store import Store
+
+
+def make_deps(tmp_path) -> Deps:
+    settings = load_settings(env={}, db_path=str(tmp_path / "a.db"))
+    return Deps(settings=settings, checker=None, store=Store(tmp_path / "a.db"))  # type: ignore[arg-type]
+
+
+def test_background_work_starts_at_once_when_nothing_is_arriving(tmp_path):
+    deps = make_deps(tmp_path)
+
+    async def go() -> float:
+        started = time.monotonic()
+        ran = asyncio.Event()
+
+        async def work() -> None:
+            ran.set()
+
+        deps.spawn(work())
+        await asyncio.wait_for(ran.wait(), 1)
+        return time.monotonic() - started
+
+    assert asyncio.run(go()) < listeners.ACK_QUIET + 0.05
+
+
+def test_background_work_waits_for_a_quiet_moment_but_is_never_starved(tmp_path, monkeypatch):
+    monkeypatch.setattr(listeners, "ACK_PRIORITY_MAX", 0.3)
+    deps = make_deps(tmp_path)
+
+    async def go(stream_for: float) -> float:
+        started = time.monotonic()
+        done = asyncio.Event()
+
+        async def work() -> None:
+            done.set()
+
+        async def requests() -> None:  # a request every 5 ms
+            while time.monotonic() - started < stream_for:
+                deps.note_request()
+                await asyncio.sleep(0.005)
+
+        deps.note_request()
+        stream = asyncio.create_task(requests())
+        deps.spawn(work())
+        await asyncio.wait_for(done.wait(), 2)
+        elapsed = time.monotonic() - started
+        await stream
+        return elapsed
+
+    # a short burst: the work starts right after it, not during it
+    assert 0.1 <= asyncio.run(go(0.1)) < 0.1 + 0.15
+    # an endless stream: the work still starts after ACK_PRIORITY_MAX
+    assert 0.3 <= asyncio.run(go(1.0)) < 0.5
+
+
+def test_opt_outs_are_served_from_memory_and_refreshed(tmp_path, monkeypatch):
+    deps = make_deps(tmp_path)
+
+    async def go() -> list[bool]:
+        seen = [await deps.opted_out("T1", "U1")]
+        await deps.set_optout("T1", "U1", True)  # through the app: immediate
+        seen.append(await deps.opted_out("T1", "U1"))
+        deps.store.set_optout("T1", "U2", True)  # another process: seen after the TTL
+        seen.append(await deps.opted_out("T1", "U2"))
+        monkeypatch.setattr(listeners, "OPTOUT_TTL", 0.0)
+        seen.append(await deps.opted_out("T1", "U2"))
+        await deps.set_optout("T1", "U1", False)
+        seen.append(await deps.opted_out("T1", "U1"))
+        return seen
+
+    assert asyncio.run(go()) == [False, True, False, True, False]
+
+
+def test_the_schema_is_built_once_and_callers_cannot_change_it():
+    first = answer_schema()
+    first["properties"].clear()
+    assert answer_schema()["properties"]
+
+
+@pytest.mark.parametrize("name", ["outside-in", "example-team"])
+def test_the_cached_system_prompt_is_what_the_template_renders(name):
+    playbook = load_playbook(name)
+    m = playbook.model
+    fresh = render("system.j2", playbook=playbook, principle=m.principle.strip(),
+                   motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4])
+    assert system_prompt(playbook) == fresh
+    assert system_prompt(playbook) is system_prompt(playbook)
