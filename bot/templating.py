@@ -18,7 +18,7 @@ _JINJA_SYNTAX = ("{%", "{#", "{{", "}}")
 
 
 class Renderable(Protocol):
-    def render(self, **context: Any) -> str: ...
+    def render(self, *args: Any, **context: Any) -> str: ...
 
 
 class _Substitution:
@@ -31,7 +31,9 @@ class _Substitution:
         self._parts = parts  # len(parts) == len(names) + 1
         self._names = names
 
-    def render(self, **context: Any) -> str:
+    def render(self, mapping: dict[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """Like jinja2's ``render``: a mapping, keyword arguments, or both."""
+        context = kwargs if mapping is None else ({**mapping, **kwargs} if kwargs else mapping)
         out = [self._parts[0]]
         for (name, key), text in zip(self._names, self._parts[1:], strict=True):
             if name not in context:
@@ -47,7 +49,7 @@ class _Substitution:
 
 
 def compile_template(env: jinja2.Environment, source: str) -> Renderable:
-    """Return an object with ``render(**context)`` that renders ``source`` as ``env`` would."""
+    """Return an object with ``render(mapping, **context)`` that renders ``source`` as ``env`` would."""
     parts: list[str] = []
     names: list[tuple[str, str | None]] = []
     last = 0

@@ -87,6 +87,7 @@ class RulesEngine:
 
     def __init__(self, playbook: Playbook) -> None:
         self.playbook = playbook
+        self._ref = playbook.ref.model_dump()  # validated into each verdict's PlaybookRef
         m = playbook.model
         self._exact: dict[str, list[_Entry]] = {}
         self._prefix: dict[str, list[_Entry]] = {}
@@ -105,9 +106,16 @@ class RulesEngine:
         for cue in m.secondary_markers:
             self._add(cue, "secondary", None)
         self._prefix_lengths = sorted({len(k) for k in self._prefix})
-        # Literal first-and-second word pairs: found in a draft with one set intersection.
-        self._pairs = {entry.words[:2] for entries in self._exact.values() for entry in entries
-                       if len(entry.words) > 1 and entry.words[1][-1] not in "*>"}
+        # A cue opening with a common word ("the board", "we expect") is looked for at its rarer second
+        # word, so common words ("the", "we") need not be visited wherever they appear.
+        common = set(m.language.common_words)
+        self._back: dict[str, list[_Entry]] = {}
+        for entries in self._exact.values():
+            for entry in entries:
+                if (len(entry.words) > 1 and entry.words[0] in common and entry.words[1] not in common
+                        and entry.words[1][-1] not in "*>" and entry.words[1][:1] != "<"):
+                    self._back.setdefault(entry.words[1], []).append(entry)
+        self._anchored = {id(entry) for entries in self._back.values() for entry in entries}
         self._starters: set[str] = set()
         self._classified: set[str] = set()
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
@@ -163,8 +171,10 @@ class RulesEngine:
                 self._cand_cache[tok] = cached
         return cached
 
-    def _grouped(self, tok: str) -> tuple[tuple[_Entry, ...], dict[str, tuple[_Entry, ...]], tuple[_Entry, ...]]:
-        """Candidates split into single-word cues, multi-word cues by literal second word, and the rest."""
+    def _grouped(self, tok: str) -> tuple[tuple[_Entry, ...], dict[str, tuple[_Entry, ...]], tuple[_Entry, ...],
+                                          tuple[_Entry, ...]]:
+        """Cues to try at a word: single-word ones, multi-word ones by literal second word, ones with a
+        wildcard second word, and ones whose (common) first word comes just before this word."""
         cached = self._group_cache.get(tok)
         if cached is None:
             singles, wild = [], []
@@ -172,14 +182,28 @@ class RulesEngine:
             for entry in self._candidates(tok):
                 if len(entry.words) == 1:
                     singles.append(entry)
+                elif id(entry) in self._anchored:
+                    continue  # found from its second word instead
                 elif entry.words[1][-1] in "*>":
                     wild.append(entry)
                 else:
                     by_second.setdefault(entry.words[1], []).append(entry)
-            cached = (tuple(singles), {k: tuple(v) for k, v in by_second.items()}, tuple(wild))
+            cached = (tuple(singles), {k: tuple(v) for k, v in by_second.items()}, tuple(wild),
+                      tuple(self._back.get(tok, ())))
             if len(self._group_cache) < _CACHE_MAX:
                 self._group_cache[tok] = cached
         return cached
+
+    def _follows(self, entry: _Entry, chunks: list[str], j: int, last: int) -> int:
+        """For a cue anchored at its second word (chunk j): the chunk of its last word, or 0 if the rest differ."""
+        jk = j
+        for pattern in entry.words[2:]:
+            jk += 1
+            while jk < last and not chunks[jk]:
+                jk += 1
+            if jk >= last or not self._word_matches(pattern, chunks[jk]):
+                return 0
+        return jk
 
     def _word_matches(self, pattern: str, token: str) -> bool:
         if pattern.endswith("*"):
@@ -207,10 +231,9 @@ class RulesEngine:
         if not distinct <= self._classified:
             for w in distinct - self._classified:
                 self._classify(w)
-        # Positions worth a look, found in C: words that start a cue alone, or the first word of a literal
-        # pair ("we should") that occurs in the draft. Everything else never reaches Python.
-        present = set(zip(words, words[1:], strict=False)) & self._pairs
-        look = (distinct & self._starters) | {first for first, _ in present}
+        # Positions worth a look, found in C: words at which some cue is tried. Everything else never
+        # reaches Python.
+        look = distinct & self._starters
         if not look:
             return [], n, n_common
         # Work in chunk space (empty chunks are runs of spaces), so chunk j ends at offset cum[j] + j.
@@ -224,9 +247,17 @@ class RulesEngine:
             word = chunks[j]
             end = cum[j] + j
             start = end - len(word)
-            singles, by_second, wild = grouped.get(word) or self._grouped(word)
+            singles, by_second, wild, back = grouped.get(word) or self._grouped(word)
             for entry in singles:
                 append((start, end, entry))
+            if back:
+                jp = j - 1
+                while jp >= 0 and not chunks[jp]:
+                    jp -= 1
+                if jp >= 0:
+                    for entry in back:
+                        if chunks[jp] == entry.words[0] and (jk := self._follows(entry, chunks, j, last)):
+                            append((cum[jp] + jp - len(chunks[jp]), cum[jk] + jk, entry))
             if not by_second and not wild:
                 continue
             j2 = j + 1
@@ -257,9 +288,8 @@ class RulesEngine:
         return hits, n, n_common
 
     def _classify(self, word: str) -> None:
-        """Remember whether ``word`` can start a cue other than through a literal word pair."""
-        singles, by_second, wild = self._grouped(word)
-        if singles or wild or any((word, second) not in self._pairs for second in by_second):
+        """Remember whether any cue is tried at ``word``."""
+        if any(self._grouped(word)):
             self._starters.add(word)
         if len(self._classified) < _CACHE_MAX:
             self._classified.add(word)
@@ -380,7 +410,7 @@ class RulesEngine:
             "questions": questions,
             "measures": measures,
             "engine": self.name,
-            "playbook": self.playbook.ref,
+            "playbook": self._ref,
             "notes": notes,
         })
         return EngineResult(verdict)
@@ -460,7 +490,7 @@ class RulesEngine:
         if not options:
             return "[Open with what gets easier or nicer for the customer; keep the business goal as a result.]"
         template = options[zlib.crc32(draft.encode("utf-8", "replace")) % len(options)]
-        text = template.render(**facts)
+        text = template.render(facts)
         text = " ".join(text.split())
         return text[0].upper() + text[1:] if text else text
 
@@ -468,9 +498,11 @@ class RulesEngine:
     def _render_list(templates: list[Renderable], facts: dict[str, object], limit: int) -> list[str]:
         out: list[str] = []
         for t in templates:
-            text = " ".join(t.render(**facts).split())
-            if text and text not in out:
-                out.append(text[0].upper() + text[1:])
-            if len(out) >= limit:
-                break
+            text = " ".join(t.render(facts).split())
+            if text:
+                text = text[0].upper() + text[1:]
+                if text not in out:
+                    out.append(text)
+                    if len(out) >= limit:
+                        break
         return out
