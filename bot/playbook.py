@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .config import PLAYBOOKS_DIR
 from .errors import PlaybookError
@@ -94,6 +94,18 @@ class Exemplar(BaseModel):
     why: str = ""
 
 
+def _one_word_each(words: list[str]) -> list[str]:
+    if not words:
+        raise ValueError("a word set needs at least one word")
+    for word in words:
+        if not word or len(word.split()) != 1 or word != word.lower() or word[-1] == "*" or word[0] == "<":
+            raise ValueError(f"{word!r} must be one lower-case word")
+    return words
+
+
+WordList = Annotated[list[str], AfterValidator(_one_word_each)]
+
+
 class PlaybookModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
@@ -103,6 +115,7 @@ class PlaybookModel(BaseModel):
     principle: str = ""
     language: Language = Field(default_factory=Language)
     token_classes: dict[str, str] = Field(default_factory=dict)
+    word_sets: dict[str, WordList] = Field(default_factory=dict)
     proposal: Proposal = Field(default_factory=Proposal)
     customer_ease: CustomerEase = Field(default_factory=CustomerEase)
     motives: dict[str, Motive] = Field(default_factory=dict)
@@ -133,6 +146,30 @@ class PlaybookModel(BaseModel):
             except re.error as exc:
                 raise ValueError(f"{name} is not a valid regular expression: {exc}") from None
         return classes
+
+
+    @field_validator("word_sets")
+    @classmethod
+    def _word_sets_are_words(cls, sets: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in sets:
+            if not (name.startswith("<") and name.endswith(">")):
+                raise ValueError(f"word set {name!r} must look like <name>")
+        return sets
+
+    @model_validator(mode="after")
+    def _cue_classes_exist(self) -> PlaybookModel:
+        clash = set(self.token_classes) & set(self.word_sets)
+        if clash:
+            raise ValueError(f"{', '.join(sorted(clash))} is both a token class and a word set")
+        known = set(self.token_classes) | set(self.word_sets)
+        cues = self.proposal.cues + self.proposal.not_cues + self.customer_ease.cues + self.secondary_markers
+        cues += [c for mo in self.motives.values() for c in mo.cues]
+        for cue in cues:
+            for word in cue.phrase.split():
+                if word.startswith("<") and word.endswith(">") and word not in known:
+                    raise ValueError(f"cue {cue.phrase!r} uses {word}, which is neither a token class nor a "
+                                     "word set")
+        return self
 
 
 class Playbook:

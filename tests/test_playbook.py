@@ -49,6 +49,11 @@ BAD = [
     ("unknown-field", "name: x\nversion: 1\nmotivs: {}\n", 3, "motivs"),
     ("missing-version", "name: x\n", 1, "version"),
     ("bad-extends", "name: x\nversion: 1\nextends: nope-nope\n", 3, "no playbook named"),
+    ("word-set-phrase", "name: x\nversion: 1\nword_sets:\n  <who>: [customers, power users]\n", 4,
+     "must be one lower-case word"),
+    ("word-set-name", "name: x\nversion: 1\nword_sets:\n  who: [customers]\n", 3, "must look like <name>"),
+    ("unknown-class", "name: x\nversion: 1\ncustomer_ease:\n  cues:\n    - {phrase: so <who>, weight: 2}\n", 1,
+     "neither a token class nor a word set"),
 ]
 
 
@@ -84,3 +89,18 @@ def test_loader_raises_only_playbook_errors(tmp_path_factory, text):
         load_playbook(str(path))
     except PlaybookError as exc:
         assert str(path) in str(exc)
+
+
+def test_word_sets_expand_into_literal_cues(tmp_path):
+    from bot.engines.rules import RulesEngine
+    from bot.text import prepare
+
+    team = tmp_path / "fleet.yaml"
+    team.write_text("name: fleet\nversion: 1\nextends: outside-in\nword_sets:\n  <crew>: [dispatchers, mechanics]\n"
+                    "customer_ease:\n  cues:\n    - {phrase: <crew> spend less time, weight: 4}\n")
+    engine = RulesEngine(load_playbook(str(team)))
+    verdict = engine.assess(prepare("We should add route notes so mechanics spend less time on each call.")).verdict
+    quotes = {e.quote for e in verdict.evidence if e.shows == "customer-ease"}
+    assert "mechanics spend less time" in quotes
+    other = engine.assess(prepare("We should add route notes so pilots spend less time on each call.")).verdict
+    assert "pilots spend less time" not in {e.quote for e in other.evidence}

@@ -38,6 +38,8 @@ def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, s
     tokens = list(_TOKEN.finditer(scan))
 
     def word_ok(pattern: str, token: str) -> bool:
+        if pattern in m.word_sets:
+            return token in m.word_sets[pattern]
         if pattern.endswith("*"):
             return token.startswith(pattern[:-1])
         if pattern.startswith("<"):
@@ -78,6 +80,7 @@ def _vocabulary() -> list[str]:
     phrases = [c.phrase for c in m.proposal.cues + m.customer_ease.cues + m.secondary_markers]
     phrases += [c.phrase for mo in m.motives.values() for c in mo.cues]
     words = {w.rstrip("*") for p in phrases for w in p.split() if not w.startswith("<")}
+    words |= {w for ws in m.word_sets.values() for w in ws[:8]}
     return sorted(words) + ["the", "we", "customers", "15%", "$12", "q3", "2.5%", "e-mail", "we'll", "it's"]
 
 

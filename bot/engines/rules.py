@@ -11,7 +11,7 @@ import re
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate, compress, product
 
 import jinja2
 
@@ -138,7 +138,13 @@ class RulesEngine:
     # -- compilation -------------------------------------------------------------------------
     def _add(self, cue: Cue, kind: str, motive: str | None) -> None:
         words = tuple(cue.phrase.lower().replace("’", "'").split())
-        entry = _Entry(words, kind, motive, cue.weight, cue.phrase)
+        # A word set ("so <customer>") becomes one literal cue per member, so matching stays a lookup.
+        sets = self.playbook.model.word_sets
+        for expanded in product(*[sets.get(w, [w]) for w in words]):
+            self._add_words(tuple(expanded), kind, motive, cue.weight, cue.phrase)
+
+    def _add_words(self, words: tuple[str, ...], kind: str, motive: str | None, weight: float, phrase: str) -> None:
+        entry = _Entry(words, kind, motive, weight, phrase)
         first = words[0]
         if first.startswith("<") and first.endswith(">"):
             self._class_first.setdefault(first, []).append(entry)
