@@ -343,7 +343,7 @@ class RulesEngine:
         ease = 0.0
         motive_primary: dict[str, float] = {}
         first_ease = first_motive = None
-        evidence: list[tuple[int, int, str, float]] = []
+        evidence: list[tuple[float, int, int, int, str]] = []  # (-weight, start, order, end, shows): sorts in C
         lead_weight, discount = sc.lead_weight, sc.secondary_discount
         for start, end, e in hits:
             kind = e.kind
@@ -351,7 +351,7 @@ class RulesEngine:
                 ease += e.weight * (lead_weight if start < lead_end else 1.0)
                 if first_ease is None:
                     first_ease = start
-                evidence.append((start, end, CUSTOMER_EASE, e.weight))
+                evidence.append((-e.weight, start, len(evidence), end, CUSTOMER_EASE))
             elif kind == "motive":
                 # A gain introduced by a marker ("as a result ...", "... should follow") is a consequence,
                 # except in the opening sentence, where a trailing marker can't undo what leads.
@@ -366,7 +366,7 @@ class RulesEngine:
                     if first_motive is None and e.weight >= 1.0:
                         first_motive = start
                 motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
-                evidence.append((start, end, e.motive, e.weight))
+                evidence.append((-e.weight, start, len(evidence), end, e.motive))
         company = sum(motive_primary.values())
         is_proposal = proposal >= m.proposal.threshold and proposal > chatter
         if not is_proposal and company >= 4 and chatter == 0:
@@ -422,17 +422,17 @@ class RulesEngine:
         return EngineResult(verdict)
 
     @staticmethod
-    def _evidence(draft: str, found: list[tuple[int, int, str, float]]) -> list[dict[str, object]]:
+    def _evidence(draft: str, found: list[tuple[float, int, int, int, str]]) -> list[dict[str, object]]:
         """The strongest non-overlapping spans, at most _MAX_EVIDENCE, in draft order."""
         chosen: list[tuple[int, int, str]] = []
-        for start, end, shows, _w in sorted(found, key=lambda f: (-f[3], f[0])):
-            for s, e, _ in chosen:
-                if start < e and end > s:
-                    break
-            else:
-                chosen.append((start, end, shows))
-                if len(chosen) >= _MAX_EVIDENCE:
-                    break
+        taken = bytearray(len(draft) + 1)  # 1 where a chosen span already sits
+        for _w, start, _order, end, shows in sorted(found):
+            if taken.find(1, start, end) >= 0:
+                continue
+            taken[start:end] = b"\x01" * (end - start)
+            chosen.append((start, end, shows))
+            if len(chosen) >= _MAX_EVIDENCE:
+                break
         chosen.sort()
         return [{"quote": draft[s:e], "start": s, "end": e, "shows": shows} for s, e, shows in chosen]
 
