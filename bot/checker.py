@@ -27,6 +27,9 @@ class CheckResult:
     usage: Usage = field(default_factory=Usage)
 
 
+_WARM_UP_DRAFT = "We'll launch Premium Plus to upsell existing accounts, so admins can schedule exports easily."
+
+
 class Checker:
     """Check drafts with the configured engine and record them in the store."""
 
@@ -49,6 +52,22 @@ class Checker:
         if key not in self._rules:
             self._rules[key] = RulesEngine(playbook)
         return self._rules[key]
+
+    def warm_up(self) -> None:
+        """Do the one-off work (imports, compiled patterns, prompts) before the first draft arrives.
+
+        The Slack app calls this before it accepts requests, so the first burst of commands is
+        acknowledged as fast as the rest instead of waiting behind the set-up.
+        """
+        book = self.default_playbook
+        self.rules_engine(book).assess(prepare(_WARM_UP_DRAFT))
+        if self.settings.llm_configured:
+            from .engines.llm import answer_schema, get_client, system_prompt
+
+            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))
+            system_prompt(book)
+            answer_schema()
+            get_client(self.settings, asynchronous=True)
 
     def resolve_engine(self, engine: str | None) -> str:
         engine = engine or self.settings.engine

@@ -43,6 +43,7 @@ class PendingWriter:
         self._thread.join(5)
 
     def _run(self) -> None:
+        self.store.db  # noqa: B018 - open this thread's connection now, not under the first burst
         while True:
             item = self._queue.get()
             if item is None:

@@ -281,7 +281,7 @@ def test_thread_mode_channel_never_posts_ephemerals(running, slack):
 
 # -- per-channel playbooks -------------------------------------------------------------------------
 # example-team adds "fewer declined payments" (weight 3) to outside-in's customer-ease cues.
-PAYMENTS_DRAFT = "We should add smart retries so merchants get fewer declined payments."
+PAYMENTS_DRAFT = "We should add smart retries and see fewer declined payments from next month."
 
 
 def test_channel_playbook_changes_the_verdict_there_only(running, slack):

@@ -147,6 +147,8 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    await asyncio.to_thread(deps.checker.warm_up)
+    await deps.warm_up()
     await recover_pending(deps, app.client)
     runner = None
     handler = None

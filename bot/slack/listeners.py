@@ -49,6 +49,12 @@ class Deps:
             self.pending = PendingWriter(self.store)
         return await self.pending.record(draft, status="pending", **fields)
 
+    async def warm_up(self) -> None:
+        """Start the pending writer (and its database connection) and read the opt-outs before serving."""
+        if self.pending is None:
+            self.pending = PendingWriter(self.store)
+        await self.opted_out("", "")
+
     async def opted_out(self, team: str, user: str) -> bool:
         """Opt-outs from memory, reloaded every OPTOUT_TTL seconds (other processes may change them)."""
         if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
