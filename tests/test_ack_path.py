@@ -100,3 +100,17 @@ def test_the_cached_system_prompt_is_what_the_template_renders(name):
                    motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4])
     assert system_prompt(playbook) == fresh
     assert system_prompt(playbook) is system_prompt(playbook)
+
+
+def test_warm_up_prepares_engines_without_calling_anyone(tmp_path):
+    from bot.checker import Checker
+    from bot.engines import llm
+
+    settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+                             db_path=str(tmp_path / "w.db"))
+    checker = Checker(settings, Store(tmp_path / "w.db"))
+    started = time.monotonic()
+    checker.warm_up()  # port 9 refuses connections: a network call would raise or fall back
+    assert time.monotonic() - started < 5
+    assert checker._rules  # the default playbook's rules engine is built
+    assert id(checker.default_playbook) in llm._system_prompts
