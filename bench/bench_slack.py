@@ -16,9 +16,10 @@ import sys
 import tempfile
 import time
 
-from harness import ServedApp, SocketPeer, command_body
+from harness import ServedApp, command_body
 from openai_server import FakeOpenAI, answer, verdict_answer
 from slack_server import FakeSlack
+from socket_peer import SocketPeer
 
 from bot.store import Store
 

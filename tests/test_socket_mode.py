@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 
-from aiohttp import WSMsgType, web
 from slack_server import FakeSlack
+from socket_peer import SocketPeer
 
 from bot.config import load_settings
 from bot.slack.app import serve_async
@@ -16,54 +15,8 @@ from bot.slack.app import serve_async
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
 
 
-class SocketServer:
-    """A websocket peer: sends hello, then the envelopes it is given; records what the app sends back."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.outbox: asyncio.Queue | None = None
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        threading.Thread(target=self._run, daemon=True).start()
-        assert self.ready.wait(10)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.outbox = asyncio.Queue()
-
-        async def link(request: web.Request) -> web.WebSocketResponse:
-            ws = web.WebSocketResponse()
-            await ws.prepare(request)
-            await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "local"},
-                                "connection_info": {"app_id": "A111"}})
-
-            async def pump() -> None:
-                while True:
-                    await ws.send_json(await self.outbox.get())
-
-            task = asyncio.create_task(pump())
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    self.received.append(json.loads(msg.data))
-            task.cancel()
-            return ws
-
-        app = web.Application()
-        app.router.add_get("/link", link)
-        runner = web.AppRunner(app)
-        self.loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        self.url = f"ws://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/link"
-        self.ready.set()
-        self.loop.run_forever()
-
-    def send(self, envelope: dict) -> None:
-        self.loop.call_soon_threadsafe(self.outbox.put_nowait, envelope)
-
-
 def test_socket_mode_slash_command_and_event(tmp_path):
-    socket_server = SocketServer()
+    socket_server = SocketPeer()
     with FakeSlack() as slack:
         slack.socket_url = socket_server.url
         settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_APP_TOKEN": "xapp-1-t",
@@ -75,18 +28,18 @@ def test_socket_mode_slash_command_and_event(tmp_path):
                                   daemon=True)
         runner.start()
         assert slack.wait_for(lambda: slack.calls("apps.connections.open"), timeout=10)
-        time.sleep(0.5)
+        assert socket_server.connected.wait(10)
         form = {"team_id": "T111", "channel_id": "C111", "user_id": "U111", "command": "/motivecheck",
                 "text": PREMIUM, "response_url": slack.response_url("s1"), "trigger_id": "1.2.3"}
-        socket_server.send({"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
-                            "payload": dict(form)})
+        socket_server.send_all([{"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
+                                 "payload": dict(form)}])
         event = {"type": "event_callback", "team_id": "T111", "event_id": "EvS1", "event_time": int(time.time()),
                  "event": {"type": "message", "channel": "C111", "user": "U222", "text": PREMIUM,
                            "ts": "1700000500.000100", "channel_type": "channel"}}
-        socket_server.send({"envelope_id": "env-2", "type": "events_api", "accepts_response_payload": False,
-                            "payload": event})
-        socket_server.send({"envelope_id": "env-3", "type": "events_api", "accepts_response_payload": False,
-                            "retry_attempt": 1, "retry_reason": "timeout", "payload": event})
+        socket_server.send_all([
+            {"envelope_id": "env-2", "type": "events_api", "accepts_response_payload": False, "payload": event},
+            {"envelope_id": "env-3", "type": "events_api", "accepts_response_payload": False, "retry_attempt": 1,
+             "retry_reason": "timeout", "payload": event}])
         assert slack.wait_for(lambda: slack.responses and slack.calls("chat.postMessage"), timeout=10)
         time.sleep(0.5)
         acked = {m.get("envelope_id") for m in socket_server.received}
