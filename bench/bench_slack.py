@@ -3,7 +3,8 @@
 Runs the same load in HTTP mode and in Socket Mode, side by side in one run (the machine is
 noisy; compare the rows, not runs on different days). The app is the real `motivecheck serve`
 in its own process; the Slack Web API, the Socket Mode websocket and the LLM are loopback
-stand-ins. HTTP requests are really signed. Targets: every command acknowledged, ack p99
+stand-ins. HTTP requests are really signed; the HTTP burst runs twice, on fresh connections and on
+connections already open (keep-alive). Targets: every command acknowledged, ack p99
 <= 100 ms, all 100 answered within 7 s of the first, all logged.
 Usage: python bench/bench_slack.py [http|socket|both]
 """
@@ -36,9 +37,9 @@ def _report(mode: str, acked: int, acks: list[float], answered: int, seconds: fl
           f"   {'MET' if acked == N and p99 <= 100 and answered == N and seconds <= 7 else 'NOT MET'}")
 
 
-def _logged(db: str) -> int:
-    sql = "select count(*) from checks where source = 'slash' and status = 'done' and user != 'UWARM'"
-    return Store(db).db.execute(sql).fetchone()[0]
+def _logged(db: str, users: str = "U%") -> int:
+    sql = "select count(*) from checks where source = 'slash' and status = 'done' and user like ? and user != 'UWARM'"
+    return Store(db).db.execute(sql, [users]).fetchone()[0]
 
 
 def run_http(slack: FakeSlack, llm: FakeOpenAI, tmp: str) -> None:
@@ -47,16 +48,21 @@ def run_http(slack: FakeSlack, llm: FakeOpenAI, tmp: str) -> None:
     try:
         app.command("warm-up: we will upsell", "UWARM", slack.response_url("warm"))
         slack.wait_for(lambda: slack.responses, timeout=15)
-        slack.responses.clear()
-        bodies = [command_body(DRAFT.format(i), f"U{i:03d}", slack.response_url(f"h{i}")) for i in range(N)]
-        first = time.perf_counter()
-        results = asyncio.run(app.burst(bodies))
-        slack.wait_for(lambda: len(slack.responses) >= N, timeout=30)
-        seconds = time.perf_counter() - first
-        answered = len(slack.responses)
+        for keep_alive, label in ((False, "HTTP new"), (True, "HTTP reused")):
+            slack.responses.clear()
+            tag = "k" if keep_alive else "n"
+            bodies = [command_body(DRAFT.format(f"{tag}{i}"), f"U{tag}{i:03d}", slack.response_url(f"{tag}{i}"))
+                      for i in range(N)]
+            first = time.perf_counter()
+            results = asyncio.run(app.burst(bodies, keep_alive=keep_alive))
+            slack.wait_for(lambda: len(slack.responses) >= N, timeout=30)
+            seconds = time.perf_counter() - first
+            answered = len(slack.responses)
+            time.sleep(1.0)
+            _report(label, sum(code == 200 for code, _ in results), [ms for _, ms in results], answered, seconds,
+                    _logged(db, f"U{tag}%"))
     finally:
         app.stop()
-    _report("HTTP", sum(code == 200 for code, _ in results), [ms for _, ms in results], answered, seconds, _logged(db))
 
 
 def run_socket(slack: FakeSlack, llm: FakeOpenAI, tmp: str) -> None:
