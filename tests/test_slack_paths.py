@@ -342,3 +342,16 @@ def test_non_admins_cannot_change_mode_or_playbook(running, slack):
     assert "only workspace admins" in admin(running, slack, "playbook example-team <#C111|proposals>", "n2",
                                             user="U111")
     assert running.deps.store.watched_channels(TEAM) == []
+
+
+def test_a_burst_right_after_start_makes_one_auth_test(running, slack):
+    """Bolt's own single-workspace authorization calls auth.test per request until one answer is back."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert not slack.calls("auth.test")
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(lambda i: running.command(f"we will upsell {i}", user=f"U{i:03d}",
+                                                        response_url=slack.response_url(f"a{i}"))[0], range(20)))
+    assert codes == [200] * 20
+    assert slack.wait_for(lambda: len(slack.responses) >= 20, timeout=15)
+    assert len(slack.calls("auth.test")) == 1

@@ -10,6 +10,8 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -44,9 +46,10 @@ def validate_slack_settings(settings: Settings) -> None:
         raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
+def build_client(settings: Settings, *, token: str | None = "") -> AsyncWebClient:
+    """A Web API client with retry handlers; ``token=None`` builds Bolt's base client (tokens come per request)."""
     base = settings.slack_api_url or "https://slack.com/api/"
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base.rstrip("/") + "/")
+    client = AsyncWebClient(token=settings.slack_bot_token if token == "" else token, base_url=base.rstrip("/") + "/")
     client.retry_handlers.extend([AsyncRateLimitErrorRetryHandler(max_retry_count=2),
                                   AsyncConnectionErrorRetryHandler(max_retry_count=2)])
     return client
@@ -57,14 +60,43 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     validate_slack_settings(settings)
     store = store or Store(settings.db_path, store_text=settings.store_text)
     deps = Deps(settings=settings, checker=Checker(settings, store), store=store)
+    bot_client = build_client(settings)
+    deps.authorize = OneAuthTest(bot_client)
     app = AsyncApp(
-        client=build_client(settings),
+        # Bolt's own single-workspace authorization calls auth.test until the first answer arrives, so a
+        # burst right after start-up makes one call per request; OneAuthTest makes exactly one.
+        client=build_client(settings, token=None),
+        authorize=deps.authorize,
         signing_secret=settings.slack_signing_secret or None,
         process_before_response=False,
         request_verification_enabled=not settings.slack_app_token or bool(settings.slack_signing_secret),
     )
     register(app, deps)
     return app, deps
+
+
+class OneAuthTest(AsyncAuthorize):
+    """Single-workspace authorization from one auth.test per process, however many requests arrive at once."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._answer: Any = None
+        self._lock: asyncio.Lock | None = None
+
+    async def warm_up(self) -> None:
+        try:
+            await self(context=None, enterprise_id=None, team_id=None, user_id=None)
+        except Exception as exc:  # noqa: BLE001 - a network blip at start-up: requests will try again
+            log.warning("auth.test failed at start-up (%s); will retry on the first request", type(exc).__name__)
+
+    async def __call__(self, *, context: Any, enterprise_id: str | None, team_id: str | None,
+                       user_id: str | None) -> AuthorizeResult:
+        if self._answer is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._answer is None:
+                    self._answer = await self.client.auth_test()
+        return AuthorizeResult.from_auth_test_response(auth_test_response=self._answer, bot_token=self.client.token)
 
 
 def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
@@ -149,7 +181,8 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
             pass
     await asyncio.to_thread(deps.checker.warm_up)
     await deps.warm_up()
-    await recover_pending(deps, app.client)
+    await deps.authorize.warm_up()
+    await recover_pending(deps, deps.authorize.client)
     runner = None
     handler = None
     if settings.slack_app_token:
@@ -166,7 +199,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
         log.info("Motive Coach listening on %s:%s/slack/events", host, settings.port)
     from ..digest_post import run_digest_scheduler
 
-    scheduler = asyncio.create_task(run_digest_scheduler(app.client, deps.store, settings, stop))
+    scheduler = asyncio.create_task(run_digest_scheduler(deps.authorize.client, deps.store, settings, stop))
     if ready is not None:
         ready.set()
     await stop.wait()

@@ -38,6 +38,7 @@ class Deps:
     tasks: set[asyncio.Task] = field(default_factory=set)
     accepting: bool = True
     pending: PendingWriter | None = None
+    authorize: Any = None  # app.OneAuthTest: the bot token's client and its one auth.test
     _optouts: set[tuple[str, str]] | None = None
     _optouts_loaded: float = 0.0
     _optouts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
