@@ -33,9 +33,12 @@ class PendingWriter:
         self.batches = 0  # commits made, for tests and benches
 
     async def record(self, draft: str, **fields: Any) -> int:
+        item = {"draft": draft, **fields}
+        if not self._thread.is_alive():  # the writer died (it logs why): write this one directly
+            return (await asyncio.to_thread(self.store.record_pending, [item]))[0]
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._queue.put(({"draft": draft, **fields}, loop, future))
+        self._queue.put((item, loop, future))
         return await future
 
     def close(self) -> None:
@@ -43,7 +46,10 @@ class PendingWriter:
         self._thread.join(5)
 
     def _run(self) -> None:
-        self.store.db  # noqa: B018 - open this thread's connection now, not under the first burst
+        try:
+            self.store.db  # noqa: B018 - open this thread's connection now, not under the first burst
+        except Exception as exc:  # noqa: BLE001 - each write will open it again and report its own error
+            log.error("pending writer could not open the database: %s", type(exc).__name__)
         while True:
             item = self._queue.get()
             if item is None:

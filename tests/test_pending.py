@@ -56,3 +56,11 @@ def test_close_stops_the_thread(tmp_path):
     writer = PendingWriter(Store(tmp_path / "p.db"))
     writer.close()
     assert not writer._thread.is_alive()
+
+
+def test_a_dead_writer_falls_back_to_direct_writes(tmp_path):
+    store = Store(tmp_path / "p.db")
+    writer = PendingWriter(store)
+    writer.close()  # the thread is gone, as if it had crashed
+    check_id = asyncio.run(writer.record("still recorded", source="slash"))
+    assert store.get_check(check_id)["status"] == "pending"
