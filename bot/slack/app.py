@@ -62,17 +62,30 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     deps = Deps(settings=settings, checker=Checker(settings, store), store=store)
     bot_client = build_client(settings)
     deps.authorize = OneAuthTest(bot_client)
-    app = AsyncApp(
-        # Bolt's own single-workspace authorization calls auth.test until the first answer arrives, so a
-        # burst right after start-up makes one call per request; OneAuthTest makes exactly one.
-        client=build_client(settings, token=None),
-        authorize=deps.authorize,
-        signing_secret=settings.slack_signing_secret or None,
-        process_before_response=False,
-        request_verification_enabled=not settings.slack_app_token or bool(settings.slack_signing_secret),
-    )
+    # Bolt reads SLACK_BOT_TOKEN from the environment on its own and warns that it is unused because we
+    # pass a client; the token is used (by OneAuthTest), so that start-up warning would only mislead.
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    quiet = _BelowError()
+    bolt_log.addFilter(quiet)  # a filter, not a level: Bolt copies the root logger's level onto its logger
+    try:
+        app = AsyncApp(
+            # Bolt's own single-workspace authorization calls auth.test until the first answer arrives, so a
+            # burst right after start-up makes one call per request; OneAuthTest makes exactly one.
+            client=build_client(settings, token=None),
+            authorize=deps.authorize,
+            signing_secret=settings.slack_signing_secret or None,
+            process_before_response=False,
+            request_verification_enabled=not settings.slack_app_token or bool(settings.slack_signing_secret),
+        )
+    finally:
+        bolt_log.removeFilter(quiet)
     register(app, deps)
     return app, deps
+
+
+class _BelowError(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
 
 
 class OneAuthTest(AsyncAuthorize):
