@@ -42,3 +42,12 @@ def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     r = subprocess.run([ruff, "check", "bot", "tests", "bench", "app.py"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_every_repository_file_the_readme_names_exists():
+    import re
+
+    named = set(re.findall(r"(?<![\w/])((?:examples|tests|playbooks|bench|prompts|bot)/[\w./-]*\w)", README))
+    assert len(named) > 10
+    missing = sorted(p for p in named if not (ROOT / p).exists() and "*" not in p)
+    assert not missing, f"README names files that do not exist: {missing}"
