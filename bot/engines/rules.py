@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import accumulate, compress, product
 
@@ -47,20 +48,23 @@ def _blank_edges(text: str) -> str:
     return "".join(out)
 
 
-def _first_sentence_end(scan: str) -> int:
-    """Offset just past the opening sentence (or past the end when there is one sentence)."""
+def _iter_sentence_ends(scan: str) -> Iterator[int]:
+    """Offsets just past each sentence end: a run of . ! ? followed by whitespace or the end, or a newline."""
     n = len(scan)
     for m in _STOPS.finditer(scan):
         if m.group() == "\n" or m.end() == n or scan[m.end()].isspace():
-            return m.end()
-    return n + 1
+            yield m.end()
+
+
+def _first_sentence_end(scan: str) -> int:
+    """Offset just past the opening sentence (or past the end when there is one sentence)."""
+    return next(_iter_sentence_ends(scan), len(scan) + 1)
 
 
 def _sentence_ends(scan: str) -> list[int]:
-    """Offsets just past each sentence end: a run of . ! ? followed by whitespace or the end, or a newline."""
-    n = len(scan)
-    return [m.end() for m in _STOPS.finditer(scan)
-            if m.group() == "\n" or m.end() == n or scan[m.end()].isspace()]
+    return list(_iter_sentence_ends(scan))
+
+
 _MAX_EVIDENCE = 12
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
@@ -108,11 +112,11 @@ class RulesEngine:
         self._prefix_lengths = sorted({len(k) for k in self._prefix})
         # A cue opening with a common word ("the board", "we expect") is looked for at its rarer second
         # word, so common words ("the", "we") need not be visited wherever they appear.
-        common = set(m.language.common_words)
+        self._common = set(m.language.common_words)
         self._back: dict[str, list[_Entry]] = {}
         for entries in self._exact.values():
             for entry in entries:
-                if (len(entry.words) > 1 and entry.words[0] in common and entry.words[1] not in common
+                if (len(entry.words) > 1 and entry.words[0] in self._common and entry.words[1] not in self._common
                         and entry.words[1][-1] not in "*>" and entry.words[1][:1] != "<"):
                     self._back.setdefault(entry.words[1], []).append(entry)
         self._anchored = {id(entry) for entries in self._back.values() for entry in entries}
@@ -121,7 +125,6 @@ class RulesEngine:
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
-        self._common = set(m.language.common_words)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
@@ -200,10 +203,13 @@ class RulesEngine:
                 self._group_cache[tok] = cached
         return cached
 
-    def _follows(self, entry: _Entry, chunks: list[str], j: int, last: int) -> int:
-        """For a cue anchored at its second word (chunk j): the chunk of its last word, or 0 if the rest differ."""
+    def _walk(self, patterns: tuple[str, ...], chunks: list[str], j: int, last: int) -> int:
+        """Match ``patterns`` against the words after chunk j: the chunk of the last one, or 0 if any differs.
+
+        (0 is never a real answer: the walk starts after chunk j >= 0.)
+        """
         jk = j
-        for pattern in entry.words[2:]:
+        for pattern in patterns:
             jk += 1
             while jk < last and not chunks[jk]:
                 jk += 1
@@ -262,7 +268,7 @@ class RulesEngine:
                     jp -= 1
                 if jp >= 0:
                     for entry in back:
-                        if chunks[jp] == entry.words[0] and (jk := self._follows(entry, chunks, j, last)):
+                        if chunks[jp] == entry.words[0] and (jk := self._walk(entry.words[2:], chunks, j, last)):
                             append((cum[jp] + jp - len(chunks[jp]), cum[jk] + jk, entry))
             if not by_second and not wild:
                 continue
@@ -281,15 +287,8 @@ class RulesEngine:
                     append((start, cum[j2] + j2, entry))
                     continue
                 # Longer or wildcard cues: walk the following words.
-                jk, ok = j, True
-                for pattern in entry.words[1:]:
-                    jk += 1
-                    while jk < last and not chunks[jk]:
-                        jk += 1
-                    if jk >= last or not self._word_matches(pattern, chunks[jk]):
-                        ok = False
-                        break
-                if ok:
+                jk = self._walk(entry.words[1:], chunks, j, last)
+                if jk:
                     append((start, cum[jk] + jk, entry))
         return hits, n, n_common
 
