@@ -62,11 +62,9 @@ class Checker:
         book = self.default_playbook
         self.rules_engine(book).assess(prepare(_WARM_UP_DRAFT))
         if self.settings.llm_configured:
-            from .engines.llm import answer_schema, get_client, system_prompt
+            from .engines.llm import get_client
 
-            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))
-            system_prompt(book)
-            answer_schema()
+            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))  # renders the system prompt, builds the schema
             get_client(self.settings, asynchronous=True)
 
     def resolve_engine(self, engine: str | None) -> str:

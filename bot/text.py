@@ -12,10 +12,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
-_ANGLE = re.compile(r"<([^<>\n]*)>")
-_EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _WS = re.compile(r"\s+")
 
