@@ -110,24 +110,19 @@ class Store:
         reply_mode: str | None = None,
     ) -> int:
         """Insert one check (``verdict`` None records pending work) and return its id."""
-        row: dict[str, Any] = {
-            "ts": time.time() if ts is None else ts,
-            "source": source,
-            "workspace": workspace,
-            "channel": channel,
-            "channel_type": channel_type,
-            "user": user,
-            "message_ts": message_ts,
-            "external_id": external_id,
-            "draft_hash": draft_hash(draft),
-            "draft_text": draft if self.store_text else None,
-            "status": status,
-            "latency_ms": latency_ms,
-            "reply_mode": reply_mode,
-        }
+        row = self._row(draft, source=source, status=status, ts=ts, workspace=workspace, channel=channel,
+                        channel_type=channel_type, user=user, message_ts=message_ts, external_id=external_id,
+                        latency_ms=latency_ms, reply_mode=reply_mode)
         row.update(self._verdict_columns(verdict, usage))
         with self.write() as db:
             return int(db["checks"].insert(row).last_pk)
+
+    def _row(self, draft: str, *, source: str, status: str, ts: float | None = None, **context: Any) -> dict[str, Any]:
+        """The columns every way of recording a check shares; the draft's text only if retention allows."""
+        row: dict[str, Any] = {"ts": time.time() if ts is None else ts, "source": source, "status": status,
+                               "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None}
+        row.update({k: v for k, v in context.items() if v is not None})
+        return row
 
     def record_pending(self, items: list[dict[str, Any]]) -> list[int]:
         """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields.
@@ -140,10 +135,8 @@ class Store:
         with self.write() as db:
             for item in items:
                 fields = dict(item)
-                draft = fields.pop("draft")
-                row = {"ts": fields.pop("ts", None) or now, "source": fields.pop("source"),
-                       "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None,
-                       "status": fields.pop("status", "pending"), **fields}
+                row = self._row(fields.pop("draft"), source=fields.pop("source"),
+                                status=fields.pop("status", "pending"), ts=fields.pop("ts", None) or now, **fields)
                 columns = ", ".join(f"[{c}]" for c in row)
                 marks = ", ".join("?" * len(row))
                 cursor = db.conn.execute(f"insert into checks ({columns}) values ({marks})", list(row.values()))
@@ -153,9 +146,7 @@ class Store:
     def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
                   **context: Any) -> dict[str, Any]:
         """The row ``record_check`` would insert, for callers that insert many at once."""
-        row: dict[str, Any] = {"ts": context.pop("ts", None) or time.time(), "source": source, "status": "done",
-                               "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None}
-        row.update({k: v for k, v in context.items() if v is not None})
+        row = self._row(draft, source=source, status="done", **context)
         row.update(self._verdict_columns(verdict, usage))
         return row
 
