@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from slack_server import FakeSlack
 
 _CLEARED = (
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "MOTIVECHECK_MODEL", "MOTIVECHECK_ENGINE", "MOTIVECHECK_PLAYBOOK",
@@ -24,3 +25,10 @@ def _isolated_env(tmp_path, monkeypatch):
 @pytest.fixture
 def db_path(tmp_path):
     return tmp_path / "motivecheck.db"
+
+
+@pytest.fixture
+def slack():
+    """A local Slack Web API stand-in (UADMIN is a workspace admin there), for the Slack app tests."""
+    with FakeSlack(admins={"UADMIN"}) as s:
+        yield s

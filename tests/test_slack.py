@@ -98,12 +98,6 @@ class RunningApp:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
 
-@pytest.fixture
-def slack():
-    with FakeSlack(admins={"UADMIN"}) as s:
-        yield s
-
-
 def settings_for(slack: FakeSlack, tmp_path: Path, **env: str):
     base = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
             "MOTIVECHECK_WATCH_CHANNELS": "C111"}

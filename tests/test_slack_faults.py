@@ -7,14 +7,7 @@ import time
 
 import pytest
 from hostile import HOSTILE
-from slack_server import FakeSlack
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
-
-
-@pytest.fixture
-def slack():
-    with FakeSlack(admins={"UADMIN"}) as s:
-        yield s
 
 
 @pytest.fixture

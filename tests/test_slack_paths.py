@@ -10,19 +10,12 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from slack_server import FakeSlack
 from test_slack import PREMIUM, RunningApp, settings_for
 
 from bot.config import PLAYBOOKS_DIR
 
 BOSS = "UBOSS"  # an admin through MOTIVECHECK_ADMINS only (FakeSlack's users.info says "not an admin")
 TEAM = "T111"
-
-
-@pytest.fixture
-def slack():
-    with FakeSlack(admins={"UADMIN"}) as s:
-        yield s
 
 
 @pytest.fixture
