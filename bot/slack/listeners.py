@@ -46,14 +46,16 @@ class Deps:
 
     async def record_pending(self, draft: str, **fields: Any) -> int:
         """Record accepted work before the ack; a burst shares a few transactions (see bot/pending.py)."""
+        return await self._pending_writer().record(draft, status="pending", **fields)
+
+    def _pending_writer(self) -> PendingWriter:
         if self.pending is None:
             self.pending = PendingWriter(self.store)
-        return await self.pending.record(draft, status="pending", **fields)
+        return self.pending
 
     async def warm_up(self) -> None:
         """Start the pending writer (and its database connection) and read the opt-outs before serving."""
-        if self.pending is None:
-            self.pending = PendingWriter(self.store)
+        self._pending_writer()
         await self.opted_out("", "")
 
     async def opted_out(self, team: str, user: str) -> bool:
