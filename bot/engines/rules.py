@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import zlib
 from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import accumulate, compress, product
+from typing import NamedTuple
 
 import jinja2
 
@@ -22,6 +21,11 @@ from ..text import Prepared
 from ..verdict import CUSTOMER_EASE, Verdict
 from . import EngineResult
 
+try:  # the optional C accelerator (bot/_speedups.c); without it the pure-Python scan does the same work
+    from .. import _speedups
+except ImportError:  # pragma: no cover - depends on the build
+    _speedups = None
+
 # Characters that always separate words (mapped to a space, so offsets are kept) and the edge
 # patterns whose connector is punctuation, not part of a word. Apostrophes are normalised.
 _SEPARATORS = str.maketrans({**{c: " " for c in "\t\n\r\x0b\x0c\xa0!\"#()*/:;<=>?@[\\]^`{|}~“”„‟«»‹›–—―…•·¡¿、。，：；！？（）【】「」『』\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u3000"}, "’": "'"})
@@ -30,8 +34,9 @@ _ACTION_LINK = re.compile(r"\s+(?:to|so|in order to|which|because|and then)\s*$"
 _ACTION_TAIL = re.compile(r"\s+(?:to|so that|so|in order to|and|which|that)$")
 _CONNECTORS = re.compile(r"[-.,'+&$€£]+")
 _EDGE_AFTER = re.compile(r"[-.,'+&$€£] ")
-_EDGE_BEFORE = re.compile(r" [-.,'+&]")
-_STOPS = re.compile(r"[.!?\n]")
+_EDGE_BEFORE = re.compile(r"(?:^| )[-.,'+&]")
+# A sentence ends at . ! or ? followed by whitespace or the end of the text, or at a line break.
+_SENTENCE_END = re.compile(r"[.!?](?=\s|\Z)|\n")
 
 
 def _blank_edges(text: str) -> str:
@@ -48,21 +53,16 @@ def _blank_edges(text: str) -> str:
     return "".join(out)
 
 
-def _iter_sentence_ends(scan: str) -> Iterator[int]:
-    """Offsets just past each sentence end: a run of . ! ? followed by whitespace or the end, or a newline."""
-    n = len(scan)
-    for m in _STOPS.finditer(scan):
-        if m.group() == "\n" or m.end() == n or scan[m.end()].isspace():
-            yield m.end()
-
-
 def _first_sentence_end(scan: str) -> int:
     """Offset just past the opening sentence (or past the end when there is one sentence)."""
-    return next(_iter_sentence_ends(scan), len(scan) + 1)
+    found = _SENTENCE_END.search(scan)
+    return found.end() if found else len(scan) + 1
 
 
-def _sentence_ends(scan: str) -> list[int]:
-    return list(_iter_sentence_ends(scan))
+def _sentence_ends_python(scan: str) -> list[int]:
+    """Offsets just past each sentence end."""
+    return [m.end() for m in _SENTENCE_END.finditer(scan)]
+
 
 
 _MAX_EVIDENCE = 12
@@ -71,13 +71,20 @@ _CACHE_MAX = 50_000
 _FACTS_WINDOW = 400  # the reframe rewrites the opening; facts come from it
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
+    """One cue phrase (a named tuple: the C scan reads ``words`` by position)."""
+
     words: tuple[str, ...]
     kind: str  # proposal, not, ease, motive, secondary
     motive: str | None
     weight: float
     phrase: str
+    shows: str  # what a quote of it shows: the motive id, customer-ease, or the kind
+    bucket: int  # PROPOSAL, NOT, SECONDARY or SCORED: scans sort hits into these
+
+
+PROPOSAL, NOT, SECONDARY, SCORED = range(4)
+_BUCKETS = {"proposal": PROPOSAL, "not": NOT, "secondary": SECONDARY, "ease": SCORED, "motive": SCORED}
 
 
 # A cue found in a draft: (start, end, entry). A plain tuple: thousands are made per second.
@@ -89,8 +96,13 @@ class RulesEngine:
 
     name = "rules"
 
-    def __init__(self, playbook: Playbook) -> None:
+    def __init__(self, playbook: Playbook, *, accelerated: bool | None = None) -> None:
+        """``accelerated``: use the C scan (None: when it was built; False: never)."""
         self.playbook = playbook
+        if accelerated and _speedups is None:
+            raise RuntimeError("the C accelerator bot._speedups is not built")
+        self.accelerated = _speedups is not None if accelerated is None else accelerated
+        self._sentence_ends = _speedups.sentence_ends if self.accelerated else _sentence_ends_python
         self._ref = playbook.ref.model_dump()  # validated into each verdict's PlaybookRef
         m = playbook.model
         self._exact: dict[str, list[_Entry]] = {}
@@ -125,6 +137,7 @@ class RulesEngine:
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
+        self._c_groups: dict[str, tuple | None] = {}  # the C scan's table: word -> cue group, None if none
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
@@ -147,7 +160,8 @@ class RulesEngine:
             self._add_words(tuple(expanded), kind, motive, cue.weight, cue.phrase)
 
     def _add_words(self, words: tuple[str, ...], kind: str, motive: str | None, weight: float, phrase: str) -> None:
-        entry = _Entry(words, kind, motive, weight, phrase)
+        entry = _Entry(words, kind, motive, float(weight), phrase,
+                       motive or (CUSTOMER_EASE if kind == "ease" else kind), _BUCKETS[kind])
         first = words[0]
         if first.startswith("<") and first.endswith(">"):
             self._class_first.setdefault(first, []).append(entry)
@@ -225,8 +239,35 @@ class RulesEngine:
         return pattern == token
 
     # -- scanning ----------------------------------------------------------------------------
+    def _find(self, scan: str) -> tuple[tuple[list[_Hit], ...], tuple[float, ...], int, int]:
+        """Find every cue in ``scan``: hits and summed weights by bucket, the number of words and of common words."""
+        if self.accelerated:
+            return _speedups.scan(scan.translate(_SEPARATORS), self._c_groups, self._c_miss, self._common,
+                                  self._classes_of)
+        hits, n, n_common = self._scan_python(scan)
+        buckets: tuple[list[_Hit], ...] = ([], [], [], [])
+        totals = [0.0, 0.0, 0.0, 0.0]
+        for hit in hits:
+            entry = hit[2]
+            buckets[entry.bucket].append(hit)
+            totals[entry.bucket] += entry.weight
+        return buckets, tuple(totals), n, n_common
+
     def _scan(self, scan: str) -> tuple[list[_Hit], int, int]:
-        """Find every cue in ``scan``; return hits, the number of words and of common words.
+        """Every cue in ``scan`` (all buckets, sorted by position), the number of words and of common words."""
+        buckets, _, n, n_common = self._find(scan)
+        return sorted((hit for bucket in buckets for hit in bucket), key=lambda h: (h[0], h[1])), n, n_common
+
+    def _c_miss(self, word: str) -> tuple | None:
+        """The cue group for a word the C scan has not seen (None when no cue is tried there)."""
+        group = self._grouped(word)
+        found = group if any(group) else None
+        if len(self._c_groups) < _CACHE_MAX:
+            self._c_groups[word] = found
+        return found
+
+    def _scan_python(self, scan: str) -> tuple[list[_Hit], int, int]:
+        """The pure-Python scan; the C one (bot/_speedups.c) gives the same hits in the same order.
 
         Words come from C-level string methods (translate, replace, split) rather than a regex
         per word, and only words that can start a cue (found with set operations) reach Python.
@@ -303,7 +344,7 @@ class RulesEngine:
     def assess(self, prepared: Prepared) -> EngineResult:
         m = self.playbook.model
         sc = m.scoring
-        hits, n_tokens, n_common = self._scan(prepared.scan)
+        buckets, totals, n_tokens, n_common = self._find(prepared.scan)
         notes = list(prepared.notes)
         lang = m.language
         foreign = n_tokens >= lang.min_words and n_common / max(n_tokens, 1) < lang.min_share
@@ -311,31 +352,25 @@ class RulesEngine:
             notes.append(f"The rules engine reads {lang.name}; this draft looks like another language, "
                          "so treat the verdict with care.")
 
-        proposal = chatter = 0.0
-        markers: list[int] = []
-        for start, _end, e in hits:
-            kind = e.kind
-            if kind == "proposal":
-                proposal += e.weight
-            elif kind == "not":
-                chatter += e.weight
-            elif kind == "secondary":
-                markers.append(start)
+        proposal, chatter = totals[PROPOSAL], totals[NOT]
+        markers = [hit[0] for hit in buckets[SECONDARY]]
+        scored = buckets[SCORED]  # customer-ease and motive cues, scored once sentences are known
         # Secondary context: a marker makes later motive cues in its sentence count less. Sentence
         # numbers are only worked out when there is a marker; otherwise only "opening or not" matters.
-        lead_end = _first_sentence_end(prepared.scan)
+        scan = prepared.scan
+        lead_end = _first_sentence_end(scan)
         bounds: list[int] = []
         marker_at: dict[int, int] = {}
         if markers:
-            bounds = _sentence_ends(prepared.scan)
+            bounds = self._sentence_ends(scan)
             for start in markers:
                 sentence = bisect_right(bounds, start)
                 if sentence not in marker_at or start < marker_at[sentence]:
                     marker_at[sentence] = start
-        stripped = prepared.scan.rstrip()
+        stripped = scan.rstrip()
         if stripped.endswith("?"):
             chatter += sc.question_penalty
-        first_sentence_q = "?" in prepared.scan[: (prepared.scan.find(".") if "." in prepared.scan else 200)]
+        first_sentence_q = "?" in scan[: (scan.find(".") if "." in scan else 200)]
         if first_sentence_q and not stripped.endswith("?"):
             chatter += sc.question_penalty / 2
 
@@ -344,14 +379,12 @@ class RulesEngine:
         first_ease = first_motive = None
         evidence: list[tuple[float, int, int, int, str]] = []  # (-weight, start, order, end, shows): sorts in C
         lead_weight, discount = sc.lead_weight, sc.secondary_discount
-        for start, end, e in hits:
-            kind = e.kind
-            if kind == "ease":
+        for order, (start, end, e) in enumerate(scored):
+            if e.kind == "ease":
                 ease += e.weight * (lead_weight if start < lead_end else 1.0)
                 if first_ease is None:
                     first_ease = start
-                evidence.append((-e.weight, start, len(evidence), end, CUSTOMER_EASE))
-            elif kind == "motive":
+            else:
                 # A gain introduced by a marker ("as a result ...", "... should follow") is a consequence,
                 # except in the opening sentence, where a trailing marker can't undo what leads.
                 secondary = False
@@ -365,7 +398,7 @@ class RulesEngine:
                     if first_motive is None and e.weight >= 1.0:
                         first_motive = start
                 motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
-                evidence.append((-e.weight, start, len(evidence), end, e.motive))
+            evidence.append((-e.weight, start, order, end, e.shows))
         company = sum(motive_primary.values())
         is_proposal = proposal >= m.proposal.threshold and proposal > chatter
         if not is_proposal and company >= 4 and chatter == 0:
