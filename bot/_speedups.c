@@ -105,9 +105,20 @@ static int
 add_hit(Found *found, Py_ssize_t start, Py_ssize_t end, PyObject *entry)
 {
     long b = BUCKET(entry);
-    PyObject *hit = Py_BuildValue("(nnO)", start, end, entry);
+    PyObject *hit = PyTuple_New(3);
     if (hit == NULL)
         return -1;
+    PyObject *s = PyLong_FromSsize_t(start), *e = PyLong_FromSsize_t(end);
+    if (s == NULL || e == NULL) {
+        Py_XDECREF(s);
+        Py_XDECREF(e);
+        Py_DECREF(hit);
+        return -1;
+    }
+    Py_INCREF(entry);
+    PyTuple_SET_ITEM(hit, 0, s);
+    PyTuple_SET_ITEM(hit, 1, e);
+    PyTuple_SET_ITEM(hit, 2, entry);
     int rc = PyList_Append(found->lists[b], hit);
     Py_DECREF(hit);
     found->totals[b] += WEIGHT(entry);
@@ -229,22 +240,21 @@ match_at(Found *found, const Tok *toks, Py_ssize_t ntok, Py_ssize_t j, PyObject 
 }
 
 PyDoc_STRVAR(scan_doc,
-"scan(text, groups, miss, common, classes_of) -> (hits by bucket, weight by bucket, n_words, n_common)\n\n"
-"text: the scan text with separators mapped to spaces. groups: dict word -> cue group or None.\n"
-"miss(word): the group for a word not in groups (or None). common: set of common words.\n"
-"classes_of(word): tuple of the token classes a word belongs to.");
+"scan(text, known, miss, classes_of) -> (hits by bucket, weight by bucket, n_words, n_common)\n\n"
+"text: the scan text with separators mapped to spaces. known: dict word -> (cue group or None,\n"
+"is common). miss(word): that pair for a word not in known. classes_of(word): tuple of the\n"
+"token classes a word belongs to.");
 
 static PyObject *
 scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes 5 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes 4 arguments");
         return NULL;
     }
-    PyObject *text = args[0], *groups = args[1], *miss = args[2], *common = args[3], *classes_of = args[4];
-    if (!PyUnicode_Check(text) || !PyDict_Check(groups) || !PyAnySet_Check(common) || !PyCallable_Check(miss) ||
-        !PyCallable_Check(classes_of)) {
-        PyErr_SetString(PyExc_TypeError, "scan(str, dict, callable, set, callable)");
+    PyObject *text = args[0], *known = args[1], *miss = args[2], *classes_of = args[3];
+    if (!PyUnicode_Check(text) || !PyDict_Check(known) || !PyCallable_Check(miss) || !PyCallable_Check(classes_of)) {
+        PyErr_SetString(PyExc_TypeError, "scan(str, dict, callable, callable)");
         return NULL;
     }
     Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -297,30 +307,32 @@ scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         t->start = s;
         t->end = e;
 
-        int c = PySet_Contains(common, word);
-        if (c < 0)
-            goto done;
-        n_common += c;
-
-        PyObject *g = PyDict_GetItemWithError(groups, word);
-        if (g != NULL) {
-            Py_INCREF(g);
+        /* One lookup tells both whether a cue is tried here and whether the word is common. */
+        PyObject *info = PyDict_GetItemWithError(known, word); /* borrowed */
+        if (info != NULL) {
+            Py_INCREF(info);
         }
         else {
             if (PyErr_Occurred())
                 goto done;
-            g = PyObject_CallOneArg(miss, word);
-            if (g == NULL)
+            info = PyObject_CallOneArg(miss, word);
+            if (info == NULL)
                 goto done;
-            if (g != Py_None && check_group(g) < 0) {
-                Py_DECREF(g);
+            if (!PyTuple_Check(info) || PyTuple_GET_SIZE(info) != 2 || !PyBool_Check(PyTuple_GET_ITEM(info, 1)) ||
+                (PyTuple_GET_ITEM(info, 0) != Py_None && check_group(PyTuple_GET_ITEM(info, 0)) < 0)) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "miss() must return (cue group or None, bool)");
+                Py_DECREF(info);
                 goto done;
             }
         }
-        if (g == Py_None)
-            Py_DECREF(g);
-        else
+        n_common += PyTuple_GET_ITEM(info, 1) == Py_True;
+        PyObject *g = PyTuple_GET_ITEM(info, 0);
+        if (g != Py_None) {
+            Py_INCREF(g);
             t->group = g;
+        }
+        Py_DECREF(info);
     }
 
     for (int b = 0; b < N_BUCKETS; b++) {

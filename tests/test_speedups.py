@@ -102,18 +102,24 @@ def test_same_on_any_unicode(engines, text):
 
 
 def test_bad_tables_raise_errors_not_crashes():
-    args = (set(), lambda word: ())
+    def classes(word):
+        return ()
+
+    with pytest.raises(TypeError, match=r"\(cue group or None, bool\)"):
+        _speedups.scan("launch it", {}, lambda word: (1, 2), classes)
     with pytest.raises(TypeError, match="cue group"):
-        _speedups.scan("launch it", {}, lambda word: (1, 2), *args)
+        _speedups.scan("launch it", {}, lambda word: ((1, 2), False), classes)
     with pytest.raises(TypeError, match="_Entry"):
-        _speedups.scan("launch it", {}, lambda word: ((("not an entry",),), {}, (), ()), *args)
+        _speedups.scan("launch it", {}, lambda word: (((("not an entry",),), {}, (), ()), False), classes)
     with pytest.raises(ZeroDivisionError):
-        _speedups.scan("launch it", {}, lambda word: 1 / 0, *args)
+        _speedups.scan("launch it", {}, lambda word: 1 / 0, classes)
     with pytest.raises(TypeError):
-        _speedups.scan(b"bytes", {}, lambda word: None, *args)
+        _speedups.scan(b"bytes", {}, lambda word: (None, False), classes)
     with pytest.raises(TypeError):
         _speedups.sentence_ends(None)
-    assert _speedups.scan("", {}, lambda word: None, *args) == (([], [], [], []), (0.0, 0.0, 0.0, 0.0), 0, 0)
+    assert _speedups.scan("", {}, lambda word: None, classes) == (([], [], [], []), (0.0, 0.0, 0.0, 0.0), 0, 0)
+    assert _speedups.scan("a b a", {}, lambda word: (None, word == "a"), classes) == (
+        ([], [], [], []), (0.0, 0.0, 0.0, 0.0), 3, 2)
 
 
 def test_repeated_scans_do_not_leak(engines):

@@ -137,7 +137,7 @@ class RulesEngine:
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
-        self._c_groups: dict[str, tuple | None] = {}  # the C scan's table: word -> cue group, None if none
+        self._known: dict[str, tuple[tuple | None, bool]] = {}  # the C scan's table: word -> (cue group, common)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
@@ -242,8 +242,7 @@ class RulesEngine:
     def _find(self, scan: str) -> tuple[tuple[list[_Hit], ...], tuple[float, ...], int, int]:
         """Find every cue in ``scan``: hits and summed weights by bucket, the number of words and of common words."""
         if self.accelerated:
-            return _speedups.scan(scan.translate(_SEPARATORS), self._c_groups, self._c_miss, self._common,
-                                  self._classes_of)
+            return _speedups.scan(scan.translate(_SEPARATORS), self._known, self._c_miss, self._classes_of)
         hits, n, n_common = self._scan_python(scan)
         buckets: tuple[list[_Hit], ...] = ([], [], [], [])
         totals = [0.0, 0.0, 0.0, 0.0]
@@ -258,13 +257,14 @@ class RulesEngine:
         buckets, _, n, n_common = self._find(scan)
         return sorted((hit for bucket in buckets for hit in bucket), key=lambda h: (h[0], h[1])), n, n_common
 
-    def _c_miss(self, word: str) -> tuple | None:
-        """The cue group for a word the C scan has not seen (None when no cue is tried there)."""
+    def _c_miss(self, word: str) -> tuple[tuple | None, bool]:
+        """What the C scan needs to know of a word it has not seen: its cue group (None when no cue
+        is tried there) and whether it is a common word."""
         group = self._grouped(word)
-        found = group if any(group) else None
-        if len(self._c_groups) < _CACHE_MAX:
-            self._c_groups[word] = found
-        return found
+        info = (group if any(group) else None, word in self._common)
+        if len(self._known) < _CACHE_MAX:
+            self._known[word] = info
+        return info
 
     def _scan_python(self, scan: str) -> tuple[list[_Hit], int, int]:
         """The pure-Python scan; the C one (bot/_speedups.c) gives the same hits in the same order.
