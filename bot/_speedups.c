@@ -390,7 +390,112 @@ sentence_ends(PyObject *module, PyObject *text)
     return ends;
 }
 
+typedef struct {
+    double weight;
+    Py_ssize_t start, end, order;
+    PyObject *shows; /* borrowed from the entry */
+} Span;
+
+static int
+span_cmp(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    if (x->weight != y->weight)
+        return x->weight > y->weight ? -1 : 1; /* heaviest first */
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+static int
+start_cmp(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return PyUnicode_Compare(x->shows, y->shows); /* both str (checked); only empty spans get here */
+}
+
+PyDoc_STRVAR(pick_spans_doc,
+"pick_spans(hits, limit) -> list of (start, end, shows)\n\n"
+"The heaviest hits that do not overlap a heavier (or, on ties, earlier) one, at most limit,\n"
+"in text order. hits: (start, end, entry) tuples as scan() returns them.");
+
+static PyObject *
+pick_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pick_spans(list, int)");
+        return NULL;
+    }
+    PyObject *hits = args[0];
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if (limit < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "limit must be >= 0");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(hits), nchosen = 0;
+    Span *spans = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Span));
+    if (spans == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *hit = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 3 || !PyLong_Check(PyTuple_GET_ITEM(hit, 0)) ||
+            !PyLong_Check(PyTuple_GET_ITEM(hit, 1)) || check_entry(PyTuple_GET_ITEM(hit, 2)) < 0 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(PyTuple_GET_ITEM(hit, 2), 5))) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "hits must be (start, end, entry) tuples");
+            PyMem_Free(spans);
+            return NULL;
+        }
+        PyObject *entry = PyTuple_GET_ITEM(hit, 2);
+        spans[i].weight = WEIGHT(entry);
+        spans[i].start = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        spans[i].end = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        spans[i].order = i;
+        spans[i].shows = PyTuple_GET_ITEM(entry, 5);
+    }
+    if (PyErr_Occurred()) {
+        PyMem_Free(spans);
+        return NULL;
+    }
+    qsort(spans, (size_t)n, sizeof(Span), span_cmp);
+    /* Greedy: keep a span unless it overlaps one already kept. At most `limit` are kept, so a
+     * linear check against them is cheaper than any index. Kept spans are moved to the front. */
+    for (Py_ssize_t i = 0; i < n && nchosen < limit; i++) {
+        int overlaps = 0;
+        for (Py_ssize_t k = 0; k < nchosen; k++) {
+            /* Half-open ranges; an empty span neither blocks nor is blocked (as in Python). */
+            if (spans[i].start < spans[k].end && spans[k].start < spans[i].end && spans[i].start < spans[i].end &&
+                spans[k].start < spans[k].end) {
+                overlaps = 1;
+                break;
+            }
+        }
+        if (!overlaps)
+            spans[nchosen++] = spans[i];
+    }
+    qsort(spans, (size_t)nchosen, sizeof(Span), start_cmp);
+    PyObject *out = PyList_New(nchosen);
+    if (out != NULL) {
+        for (Py_ssize_t k = 0; k < nchosen; k++) {
+            PyObject *item = Py_BuildValue("(nnO)", spans[k].start, spans[k].end, spans[k].shows);
+            if (item == NULL) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(out, k, item);
+        }
+    }
+    PyMem_Free(spans);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"pick_spans", (PyCFunction)(void (*)(void))pick_spans, METH_FASTCALL, pick_spans_doc},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL, scan_doc},
     {"sentence_ends", sentence_ends, METH_O, sentence_ends_doc},
     {NULL, NULL, 0, NULL},

@@ -148,3 +148,27 @@ def test_sentence_ends_rule():
     assert _speedups.sentence_ends("v1.2 is out") == []
     assert _speedups.sentence_ends("e.g.\u00a0this") == [4]
     assert _speedups.sentence_ends("") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 80), st.integers(0, 15), st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]),
+                          st.sampled_from(["customer-ease", "revenue-profit", "new-product"])), max_size=40),
+       st.integers(0, 14))
+def test_pick_spans_same_as_python(spans, limit):
+    hits = [(start, start + length, rules._Entry(("w",), "ease", None, weight, "w", shows, rules.SCORED))
+            for start, length, weight, shows in spans]
+    assert _speedups.pick_spans(hits, limit) == rules._pick_spans_python(hits, limit)
+
+
+def test_pick_spans_keeps_the_heaviest_without_overlaps():
+    def hit(start, end, weight, shows="customer-ease"):
+        return (start, end, rules._Entry(("w",), "ease", None, weight, "w", shows, rules.SCORED))
+
+    hits = [hit(0, 10, 1.0), hit(5, 8, 3.0, "revenue-profit"), hit(8, 12, 1.0), hit(20, 25, 1.0)]
+    assert _speedups.pick_spans(hits, 12) == [(5, 8, "revenue-profit"), (8, 12, "customer-ease"),
+                                               (20, 25, "customer-ease")]
+    assert _speedups.pick_spans(hits, 1) == [(5, 8, "revenue-profit")]
+    with pytest.raises(TypeError):
+        _speedups.pick_spans([(0, 1, "not an entry")], 3)
+    with pytest.raises(ValueError):
+        _speedups.pick_spans([], -1)

@@ -91,6 +91,22 @@ _BUCKETS = {"proposal": PROPOSAL, "not": NOT, "secondary": SECONDARY, "ease": SC
 _Hit = tuple[int, int, _Entry]
 
 
+def _pick_spans_python(hits: list[_Hit], limit: int) -> list[tuple[int, int, str]]:
+    """Evidence: the heaviest hits that do not overlap a heavier (on ties, earlier) one, at most
+    ``limit``, in text order, as (start, end, shows). The C accelerator has the same function."""
+    chosen: list[tuple[int, int, str]] = []
+    taken = bytearray(max((end for _, end, _ in hits), default=0) + 1)  # 1 where a chosen span sits
+    for _w, start, _order, end, shows in sorted((-e.weight, s, i, end, e.shows) for i, (s, end, e) in enumerate(hits)):
+        if len(chosen) >= limit:
+            break
+        if taken.find(1, start, end) >= 0:
+            continue
+        taken[start:end] = b"\x01" * (end - start)
+        chosen.append((start, end, shows))
+    chosen.sort()
+    return chosen
+
+
 class RulesEngine:
     """Assess drafts with one playbook; build once, call ``assess`` many times."""
 
@@ -103,6 +119,7 @@ class RulesEngine:
             raise RuntimeError("the C accelerator bot._speedups is not built")
         self.accelerated = _speedups is not None if accelerated is None else accelerated
         self._sentence_ends = _speedups.sentence_ends if self.accelerated else _sentence_ends_python
+        self._pick_spans = _speedups.pick_spans if self.accelerated else _pick_spans_python
         self._ref = playbook.ref.model_dump()  # validated into each verdict's PlaybookRef
         m = playbook.model
         self._exact: dict[str, list[_Entry]] = {}
@@ -377,9 +394,8 @@ class RulesEngine:
         ease = 0.0
         motive_primary: dict[str, float] = {}
         first_ease = first_motive = None
-        evidence: list[tuple[float, int, int, int, str]] = []  # (-weight, start, order, end, shows): sorts in C
         lead_weight, discount = sc.lead_weight, sc.secondary_discount
-        for order, (start, end, e) in enumerate(scored):
+        for start, _end, e in scored:
             if e.kind == "ease":
                 ease += e.weight * (lead_weight if start < lead_end else 1.0)
                 if first_ease is None:
@@ -398,7 +414,6 @@ class RulesEngine:
                     if first_motive is None and e.weight >= 1.0:
                         first_motive = start
                 motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
-            evidence.append((-e.weight, start, order, end, e.shows))
         company = sum(motive_primary.values())
         is_proposal = proposal >= m.proposal.threshold and proposal > chatter
         if not is_proposal and company >= 4 and chatter == 0:
@@ -443,7 +458,8 @@ class RulesEngine:
             "label": label,
             "customer_ease": max(0, min(100, customer_ease)),
             "motives": motives if proposal_found else [],
-            "evidence": self._evidence(prepared.draft, evidence) if proposal_found else [],
+            "evidence": [{"quote": prepared.draft[s:e], "start": s, "end": e, "shows": shows}
+                         for s, e, shows in self._pick_spans(scored, _MAX_EVIDENCE)] if proposal_found else [],
             "reframe": reframe,
             "questions": questions,
             "measures": measures,
@@ -452,21 +468,6 @@ class RulesEngine:
             "notes": notes,
         })
         return EngineResult(verdict)
-
-    @staticmethod
-    def _evidence(draft: str, found: list[tuple[float, int, int, int, str]]) -> list[dict[str, object]]:
-        """The strongest non-overlapping spans, at most _MAX_EVIDENCE, in draft order."""
-        chosen: list[tuple[int, int, str]] = []
-        taken = bytearray(len(draft) + 1)  # 1 where a chosen span already sits
-        for _w, start, _order, end, shows in sorted(found):
-            if taken.find(1, start, end) >= 0:
-                continue
-            taken[start:end] = b"\x01" * (end - start)
-            chosen.append((start, end, shows))
-            if len(chosen) >= _MAX_EVIDENCE:
-                break
-        chosen.sort()
-        return [{"quote": draft[s:e], "start": s, "end": e, "shows": shows} for s, e, shows in chosen]
 
     # -- reframing ---------------------------------------------------------------------------
     def _first(self, kind: str, text: str) -> str | None:
