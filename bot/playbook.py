@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import jinja2
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .config import PLAYBOOKS_DIR
 from .errors import PlaybookError
@@ -77,12 +86,14 @@ class Extract(BaseModel):
 
     @field_validator("offering", "customer", "goal", "action")
     @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
+    def _compiles(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
         for i, pattern in enumerate(patterns):
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"[{i}] is not a valid regular expression: {exc}") from None
+            if info.field_name not in compiled.groupindex:
+                raise ValueError(f"[{i}] needs a named group (?P<{info.field_name}>...) for what it finds")
         return patterns
 
 

@@ -49,7 +49,8 @@ class Evidence(BaseModel):
 
 
 class PlaybookRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Frozen: the rules engine shares one instance among all the verdicts it makes.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     version: str

@@ -44,6 +44,8 @@ BAD = [
     ("bad-weight", "name: x\nversion: 1\ncustomer_ease:\n  cues:\n    - {phrase: easy, weight: 1}\n"
                    "    - {phrase: easier, weight: lots}\n", 6, "customer_ease.cues[1].weight"),
     ("bad-regex", "name: x\nversion: 1\nextract:\n  goal:\n    - '(unclosed'\n", 4, "not a valid regular expression"),
+    ("regex-without-group", "name: x\nversion: 1\nextract:\n  goal:\n    - 'to (?P<aim>lift .+)'\n", 4,
+     r"needs a named group (?P<goal>...)"),
     ("bad-template", "name: x\nversion: 1\nreframes:\n  fallback:\n    - 'ok'\n    - '{{ customer '\n", 6,
      "template error"),
     ("unknown-field", "name: x\nversion: 1\nmotivs: {}\n", 3, "motivs"),

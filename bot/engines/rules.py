@@ -120,7 +120,7 @@ class RulesEngine:
         self.accelerated = _speedups is not None if accelerated is None else accelerated
         self._sentence_ends = _speedups.sentence_ends if self.accelerated else _sentence_ends_python
         self._pick_spans = _speedups.pick_spans if self.accelerated else _pick_spans_python
-        self._ref = playbook.ref.model_dump()  # validated into each verdict's PlaybookRef
+        self._ref = playbook.ref  # frozen, so every verdict can share it
         m = playbook.model
         self._exact: dict[str, list[_Entry]] = {}
         self._prefix: dict[str, list[_Entry]] = {}
@@ -163,8 +163,10 @@ class RulesEngine:
                                  for mid, mo in m.motives.items()}
         self._ease_questions = [compile_template(env, q) for q in m.customer_ease.questions]
         self._ease_measures = [compile_template(env, q) for q in m.customer_ease.measures]
-        self._extract = {k: [re.compile(p) for p in getattr(m.extract, k)]
+        # A pattern without the named group can never supply that fact; leave it out.
+        self._extract = {k: [rx for rx in map(re.compile, getattr(m.extract, k)) if k in rx.groupindex]
                          for k in ("offering", "customer", "goal", "action")}
+        self._titles = {mid: mo.title for mid, mo in m.motives.items()}
         self._goal_rewrites = [(re.compile(r["pattern"], re.I), compile_template(env, r["template"]))
                                for r in m.goal_rewrites]
 
@@ -473,12 +475,13 @@ class RulesEngine:
     def _first(self, kind: str, text: str) -> str | None:
         for rx in self._extract[kind]:
             found = rx.search(text)
-            if found and found.groupdict().get(kind):
-                return found.group(kind).strip(" ,:;-")
+            if found and (value := found.group(kind)):
+                return value.strip(" ,:;-")
         return None
 
     def _facts(self, masked: str, motives: list[str]) -> dict[str, object]:
-        text = " ".join(masked[:_FACTS_WINDOW].split())
+        # One space in front: extract patterns may open with " " to match at word starts only (faster).
+        text = " " + " ".join(masked[:_FACTS_WINDOW].split())
         offering = self._first("offering", text)
         customer = self._first("customer", text) or "customers"
         if customer and customer.lower().startswith("our "):
@@ -490,7 +493,7 @@ class RulesEngine:
         if action:
             action = _ACTION_TAIL.sub("", _ACTION_LINK.split(action.strip())[0].strip(" ,"))
         outcome = self._outcome(goal) if goal else None
-        titles = [self.playbook.model.motives[mid].title for mid in motives if mid in self.playbook.model.motives]
+        titles = [self._titles[mid] for mid in motives if mid in self._titles]
         return {
             "offering": offering or "this",
             "customer": customer.lower() if customer and not customer[:1].isupper() else customer,
