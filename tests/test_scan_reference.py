@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engines.rules import RulesEngine
+from bot.engines.rules import RulesEngine, _speedups
 from bot.playbook import load_playbook
 from bot.text import prepare
 
@@ -23,9 +23,12 @@ DATA = Path(__file__).parent / "data"
 _TOKEN = re.compile(r"[$€£]?[^\W_](?:[\w'%+&-]*[\w%])?(?:[.,]\d+%?)*")
 
 
-@pytest.fixture(scope="module")
-def engine() -> RulesEngine:
-    return RulesEngine(load_playbook("outside-in"))
+@pytest.fixture(scope="module", params=["c", "python"])
+def engine(request) -> RulesEngine:
+    """The engine with the C scan (when built) and with the pure-Python one."""
+    if request.param == "c" and _speedups is None:
+        pytest.skip("bot._speedups was not built")
+    return RulesEngine(load_playbook("outside-in"), accelerated=request.param == "c")
 
 
 def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]]:
@@ -56,8 +59,8 @@ def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, s
 
 
 def engine_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]]:
-    hits, _, _ = engine._scan(scan)
-    return {(start, end, entry.phrase, entry.kind) for start, end, entry in hits}
+    buckets, _, _, _ = engine._find(scan)
+    return {(start, end, entry.phrase, entry.kind) for hits in buckets for start, end, entry in hits}
 
 
 def corpus() -> list[str]:

@@ -271,11 +271,6 @@ class RulesEngine:
             totals[entry.bucket] += entry.weight
         return buckets, tuple(totals), n, n_common
 
-    def _scan(self, scan: str) -> tuple[list[_Hit], int, int]:
-        """Every cue in ``scan`` (all buckets, sorted by position), the number of words and of common words."""
-        buckets, _, n, n_common = self._find(scan)
-        return sorted((hit for bucket in buckets for hit in bucket), key=lambda h: (h[0], h[1])), n, n_common
-
     def _c_miss(self, word: str) -> tuple[tuple | None, bool]:
         """What the C scan needs to know of a word it has not seen: its cue group (None when no cue
         is tried there) and whether it is a common word."""
