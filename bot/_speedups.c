@@ -1,14 +1,18 @@
-/* Optional C accelerator for the rules engine's cue scan (bot/engines/rules.py).
+/* Optional C accelerator for the rules engine's word-level loops (bot/engines/rules.py).
  *
- * It does exactly what RulesEngine._scan_python does, in one pass and without building the
- * intermediate lists: split the separator-mapped scan text on spaces, blank connector runs at
- * word edges, look each word up in the engine's table of cue groups, and try the cues that can
- * start there. The tables, the vocabulary and every decision about scoring stay in Python; this
- * file knows only how to walk words. tests/test_speedups.py checks that both give identical hits,
- * in the same order, on the corpus, hostile drafts and generated text.
+ * scan()          does what RulesEngine._scan_python does, in one pass and without the intermediate
+ *                 lists: split the separator-mapped scan text on spaces, blank connector runs at word
+ *                 edges, look each word up in the engine's table, try the cues that can start there,
+ *                 and sort the hits into the entries' buckets, summing their weights;
+ * sentence_ends() does what _sentence_ends_python does;
+ * pick_spans()    does what _pick_spans_python does (the evidence: heaviest non-overlapping hits).
  *
- * If the extension cannot be built (no compiler), the install still succeeds and the engine uses
- * the pure-Python scan.
+ * The tables, the vocabulary and every decision about scoring stay in Python; this file knows only
+ * how to walk words and spans. tests/test_speedups.py checks that both give identical results, in
+ * the same order, on the corpus, hostile drafts and generated text.
+ *
+ * If the extension cannot be built (no compiler), the install still succeeds (setup.py marks it
+ * optional) and the engine uses the pure-Python functions.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
