@@ -14,8 +14,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
-PROMPTS_DIR = ROOT / "prompts"
-PLAYBOOKS_DIR = ROOT / "playbooks"
+
+
+def _data_dir(name: str) -> Path:
+    """The repository's folder (a checkout or an editable install), else the copy that a wheel
+    carries inside the package (setup.py puts it in ``bot/_data``)."""
+    folder = ROOT / name
+    return folder if folder.is_dir() else Path(__file__).resolve().parent / "_data" / name
+
+
+PROMPTS_DIR = _data_dir("prompts")
+PLAYBOOKS_DIR = _data_dir("playbooks")
 DEFAULT_PLAYBOOK = "outside-in"
 
 

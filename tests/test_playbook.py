@@ -106,3 +106,13 @@ def test_word_sets_expand_into_literal_cues(tmp_path):
     assert "mechanics spend less time" in quotes
     other = engine.assess(prepare("We should add route notes so pilots spend less time on each call.")).verdict
     assert "pilots spend less time" not in {e.quote for e in other.evidence}
+
+
+def test_data_folders_fall_back_to_the_copy_a_wheel_carries(monkeypatch, tmp_path):
+    """A checkout reads playbooks/ and prompts/ from the repository; an installed wheel from bot/_data."""
+    from bot import config
+
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    assert config._data_dir("playbooks") == Path(config.__file__).resolve().parent / "_data" / "playbooks"
+    (tmp_path / "playbooks").mkdir()
+    assert config._data_dir("playbooks") == tmp_path / "playbooks"
