@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -229,54 +230,76 @@ class LLMEngine:
         )
 
     # -- the calls -----------------------------------------------------------------------
-    def _backoff(self, attempt: int, remaining: float) -> float:
-        return min(remaining, 0.2 * (2 ** attempt) * (0.5 + random.random()))
-
     def assess(self, prepared: Prepared) -> EngineResult:
         body, mapping, system = self.request(prepared)
         client = get_client(self.settings)
-        deadline = time.monotonic() + self.settings.llm_deadline
-        reason = "timeout"
-        for attempt in range(self.settings.llm_retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0.05:
-                break
+        attempts = _Attempts(self.settings)
+        for timeout in attempts:
             try:
-                response = client.chat.completions.create(**_call_args(body),
-                                                          timeout=min(self.settings.llm_timeout, remaining))
+                response = client.chat.completions.create(**_call_args(body), timeout=timeout)
                 return self.interpret(response, prepared, mapping, system)
             except (openai.OpenAIError, EngineError) as exc:
-                reason = _reason(exc)
-                log.info("llm attempt %d failed: %s", attempt + 1, reason)
-                if reason not in _RETRYABLE:
-                    break
-                time.sleep(self._backoff(attempt, max(0.0, deadline - time.monotonic())))
-        raise EngineError(reason, f"the LLM failed: {reason}")
+                wait = attempts.failed(_reason(exc))
+            if wait is None:
+                break
+            time.sleep(wait)
+        raise attempts.error()
 
     async def aassess(self, prepared: Prepared) -> EngineResult:
         body, mapping, system = self.request(prepared)
         client = get_client(self.settings, asynchronous=True)
-        deadline = time.monotonic() + self.settings.llm_deadline
-        reason = "timeout"
-        for attempt in range(self.settings.llm_retries + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0.05:
-                break
+        attempts = _Attempts(self.settings)
+        for timeout in attempts:
             try:
+                # The client's own timeout covers one request; wait_for guards the whole deadline.
                 response = await asyncio.wait_for(
-                    client.chat.completions.create(**_call_args(body),
-                                                   timeout=min(self.settings.llm_timeout, remaining)),
-                    timeout=remaining)
+                    client.chat.completions.create(**_call_args(body), timeout=timeout),
+                    timeout=max(timeout, attempts.remaining()))
                 return self.interpret(response, prepared, mapping, system)
             except TimeoutError:
-                reason = "timeout"
+                wait = attempts.failed("timeout")
             except (openai.OpenAIError, EngineError) as exc:
-                reason = _reason(exc)
-                if reason not in _RETRYABLE:
-                    break
-            log.info("llm attempt %d failed: %s", attempt + 1, reason)
-            await asyncio.sleep(self._backoff(attempt, max(0.0, deadline - time.monotonic())))
-        raise EngineError(reason, f"the LLM failed: {reason}")
+                wait = attempts.failed(_reason(exc))
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        raise attempts.error()
+
+
+class _Attempts:
+    """The retry schedule that the sync and async calls share, with no I/O of its own.
+
+    Iterating yields the timeout for each try while the deadline (``MOTIVECHECK_LLM_DEADLINE``)
+    allows one; ``failed`` records why a try failed and says how long to wait before the next,
+    or None when the failure is not worth retrying; ``error`` is what to raise in the end.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.deadline = time.monotonic() + settings.llm_deadline
+        self.attempt = 0
+        self.reason = "timeout"
+
+    def __iter__(self) -> Iterator[float]:
+        for attempt in range(self.settings.llm_retries + 1):
+            self.attempt = attempt
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0.05:
+                return
+            yield min(self.settings.llm_timeout, remaining)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def failed(self, reason: str) -> float | None:
+        self.reason = reason
+        log.info("llm attempt %d failed: %s", self.attempt + 1, reason)
+        if reason not in _RETRYABLE:
+            return None
+        return min(self.remaining(), 0.2 * (2 ** self.attempt) * (0.5 + random.random()))
+
+    def error(self) -> EngineError:
+        return EngineError(self.reason, f"the LLM failed: {self.reason}")
 
 
 def _leaks(produced: str, system: str) -> bool:
