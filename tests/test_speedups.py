@@ -51,7 +51,7 @@ def _same(engines, text: str) -> None:
 def _corpus() -> list[str]:
     from hostile import HOSTILE
 
-    texts = [json.loads(line)["text"] for name in ("labelled.jsonl", "holdout.jsonl", "holdout2.jsonl")
+    texts = [json.loads(line)["text"] for name in ("labelled.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl")
              for line in (DATA / name).read_text().splitlines() if line.strip()]
     return texts + [h if isinstance(h, str) else h[1] for h in HOSTILE]
 
