@@ -121,7 +121,7 @@ def test_quality_gate_on_the_labelled_set():
     from bot.evaluation import evaluate
 
     engine = RulesEngine(load_playbook("outside-in"))
-    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "labelled.jsonl").open()]
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "labelled.jsonl").read_text().splitlines() if line.strip()]
     assert len(rows) >= 120 and {r["label"] for r in rows} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
     metrics = evaluate((r["label"], engine.assess(prepare(r["text"])).verdict.label) for r in rows)
     assert metrics["macro_f1"] >= 0.85, metrics["per_label"]
