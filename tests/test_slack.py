@@ -58,6 +58,8 @@ class RunningApp:
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        if not self.thread.is_alive():
+            self.loop.close()
 
     def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
              headers: dict | None = None) -> tuple[int, str]:
