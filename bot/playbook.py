@@ -158,7 +158,6 @@ class PlaybookModel(BaseModel):
                 raise ValueError(f"{name} is not a valid regular expression: {exc}") from None
         return classes
 
-
     @field_validator("word_sets")
     @classmethod
     def _word_sets_are_words(cls, sets: dict[str, list[str]]) -> dict[str, list[str]]:

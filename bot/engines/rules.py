@@ -64,7 +64,6 @@ def _sentence_ends_python(scan: str) -> list[int]:
     return [m.end() for m in _SENTENCE_END.finditer(scan)]
 
 
-
 _MAX_EVIDENCE = 12
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
@@ -149,12 +148,11 @@ class RulesEngine:
                         and entry.words[1][-1] not in "*>" and entry.words[1][:1] != "<"):
                     self._back.setdefault(entry.words[1], []).append(entry)
         self._anchored = {id(entry) for entries in self._back.values() for entry in entries}
-        self._starters: set[str] = set()
-        self._classified: set[str] = set()
+        self._starters: set[str] = set()  # words at which some cue is tried (for the pure-Python scan's set ops)
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
-        self._known: dict[str, tuple[tuple | None, bool]] = {}  # the C scan's table: word -> (cue group, common)
+        self._known: dict[str, tuple[tuple | None, bool]] = {}  # word -> (cue group or None, is common)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
@@ -163,8 +161,8 @@ class RulesEngine:
                                  for mid, mo in m.motives.items()}
         self._ease_questions = [compile_template(env, q) for q in m.customer_ease.questions]
         self._ease_measures = [compile_template(env, q) for q in m.customer_ease.measures]
-        # A pattern without the named group can never supply that fact; leave it out.
-        self._extract = {k: [rx for rx in map(re.compile, getattr(m.extract, k)) if k in rx.groupindex]
+        # The playbook guarantees each pattern has the named group for its fact.
+        self._extract = {k: [re.compile(p) for p in getattr(m.extract, k)]
                          for k in ("offering", "customer", "goal", "action")}
         self._titles = {mid: mo.title for mid, mo in m.motives.items()}
         self._goal_rewrites = [(re.compile(r["pattern"], re.I), compile_template(env, r["template"]))
@@ -261,7 +259,7 @@ class RulesEngine:
     def _find(self, scan: str) -> tuple[tuple[list[_Hit], ...], tuple[float, ...], int, int]:
         """Find every cue in ``scan``: hits and summed weights by bucket, the number of words and of common words."""
         if self.accelerated:
-            return _speedups.scan(scan.translate(_SEPARATORS), self._known, self._c_miss, self._classes_of)
+            return _speedups.scan(scan.translate(_SEPARATORS), self._known, self._learn, self._classes_of)
         hits, n, n_common = self._scan_python(scan)
         buckets: tuple[list[_Hit], ...] = ([], [], [], [])
         totals = [0.0, 0.0, 0.0, 0.0]
@@ -271,11 +269,13 @@ class RulesEngine:
             totals[entry.bucket] += entry.weight
         return buckets, tuple(totals), n, n_common
 
-    def _c_miss(self, word: str) -> tuple[tuple | None, bool]:
-        """What the C scan needs to know of a word it has not seen: its cue group (None when no cue
-        is tried there) and whether it is a common word."""
+    def _learn(self, word: str) -> tuple[tuple | None, bool]:
+        """What both scans need to know of a word not seen before: its cue group (None when no cue is
+        tried there) and whether it is a common word. The C scan calls it for words not in ``_known``."""
         group = self._grouped(word)
         info = (group if any(group) else None, word in self._common)
+        if info[0] is not None:
+            self._starters.add(word)
         if len(self._known) < _CACHE_MAX:
             self._known[word] = info
         return info
@@ -295,9 +295,8 @@ class RulesEngine:
         n = len(words)
         n_common = sum(map(self._common.__contains__, words))
         distinct = set(words)
-        if not distinct <= self._classified:
-            for w in distinct - self._classified:
-                self._classify(w)
+        for w in distinct - self._known.keys():
+            self._learn(w)
         # Positions worth a look, found in C: words at which some cue is tried. Everything else never
         # reaches Python.
         look = distinct & self._starters
@@ -346,13 +345,6 @@ class RulesEngine:
                 if jk:
                     append((start, cum[jk] + jk, entry))
         return hits, n, n_common
-
-    def _classify(self, word: str) -> None:
-        """Remember whether any cue is tried at ``word``."""
-        if any(self._grouped(word)):
-            self._starters.add(word)
-        if len(self._classified) < _CACHE_MAX:
-            self._classified.add(word)
 
     # -- the verdict -------------------------------------------------------------------------
     def assess(self, prepared: Prepared) -> EngineResult:
