@@ -7,10 +7,9 @@ as people write) both must find exactly the same cues at the same offsets.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
+import corpus
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +18,6 @@ from bot.engines.rules import RulesEngine, _speedups
 from bot.playbook import load_playbook
 from bot.text import prepare
 
-DATA = Path(__file__).parent / "data"
 _TOKEN = re.compile(r"[$€£]?[^\W_](?:[\w'%+&-]*[\w%])?(?:[.,]\d+%?)*")
 
 
@@ -63,15 +61,8 @@ def engine_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]
     return {(start, end, entry.phrase, entry.kind) for hits in buckets for start, end, entry in hits}
 
 
-def corpus() -> list[str]:
-    texts = []
-    for name in ("labelled.jsonl", "holdout.jsonl"):
-        texts += [json.loads(line)["text"] for line in (DATA / name).read_text().splitlines() if line.strip()]
-    return texts
-
-
 def test_same_cues_as_the_reference_on_every_corpus_draft(engine):
-    texts = corpus()
+    texts = corpus.texts("labelled.jsonl", "holdout.jsonl")
     assert len(texts) > 140
     for text in texts:
         scan = prepare(text).scan

@@ -7,11 +7,10 @@ tables raise Python errors, never crash, and repeated scans do not leak.
 
 from __future__ import annotations
 
-import json
 import os
 import tracemalloc
-from pathlib import Path
 
+import corpus
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +26,6 @@ if rules._speedups is None:  # pragma: no cover - only without a compiler
     pytest.skip("bot._speedups was not built (no C compiler); the pure-Python scan is in use", allow_module_level=True)
 
 _speedups = rules._speedups
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +49,7 @@ def _same(engines, text: str) -> None:
 def _corpus() -> list[str]:
     from hostile import HOSTILE
 
-    texts = [json.loads(line)["text"] for name in ("labelled.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl")
-             for line in (DATA / name).read_text().splitlines() if line.strip()]
+    texts = corpus.texts("labelled.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl")
     return texts + [h if isinstance(h, str) else h[1] for h in HOSTILE]
 
 
