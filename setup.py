@@ -1,14 +1,12 @@
-"""Build steps that pyproject.toml cannot declare: the optional C accelerator and the data folders.
+"""The one build step pyproject.toml cannot declare: the data folders.
 
-* ``bot._speedups`` is ``optional``: without a compiler the install still succeeds and the rules
-  engine uses its pure-Python functions (same results, about half the speed).
-* A wheel (``pip install .``) carries ``playbooks/`` and ``prompts/`` inside the package as
+A wheel (``pip install .``) carries ``playbooks/`` and ``prompts/`` inside the package as
   ``bot/_data/``; a checkout or an editable install reads them from the repository.
 """
 
 from pathlib import Path
 
-from setuptools import Extension, setup
+from setuptools import setup
 from setuptools.command.build_py import build_py
 
 
@@ -21,6 +19,5 @@ class BuildPyWithData(build_py):
 
 
 setup(
-    ext_modules=[Extension("bot._speedups", ["bot/_speedups.c"], optional=True)],
     cmdclass={"build_py": BuildPyWithData},
 )

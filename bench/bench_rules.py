@@ -66,8 +66,7 @@ def best_rates(cases: dict[str, tuple], rounds: int, seconds: float) -> dict[str
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     playbook = load_playbook("outside-in")
-    engine = RulesEngine(playbook)  # with the C accelerator when it was built
-    pure = RulesEngine(playbook, accelerated=False)
+    engine = RulesEngine(playbook)
     m = playbook.model
     phrases = [c.phrase for c in m.proposal.cues + m.proposal.not_cues + m.customer_ease.cues]
     phrases += [c.phrase for mo in m.motives.values() for c in mo.cues]
@@ -82,22 +81,20 @@ def main() -> None:
     cases: dict[str, tuple] = {}
     for i, (_, text) in enumerate(drafts):
         cases[f"{i}:check"] = (lambda t: engine.assess(prepare(t)), text)
-        cases[f"{i}:pure"] = (lambda t: pure.assess(prepare(t)), text)
         cases[f"{i}:prepare"] = (prepare, text)
         cases[f"{i}:scan"] = (engine._find, prepare(text).scan)  # finding the cues, without the verdict
         cases[f"{i}:naive"] = (naive_check, text)
     print(f"playbook: {playbook.name} {playbook.version}, {len(phrases)} cue phrases; one core, Python "
-          f"{sys.version.split()[0]}; C accelerator: {'built' if engine.accelerated else 'NOT BUILT'}; "
-          f"best of {rounds} interleaved windows per figure")
+          f"{sys.version.split()[0]}; best of {rounds} interleaved windows per figure")
     best = best_rates(cases, rounds, seconds=0.05)
-    print(f"{'draft':<10}{'words':>7}{'checks/s':>11}{'pure Python':>13}{'speed-up':>10}{'prepare only':>14}"
+    print(f"{'draft':<10}{'words':>7}{'checks/s':>11}{'prepare only':>14}"
           f"{'cue scan only':>15}{'naive regex':>13}{'vs naive':>10}")
     typical = []
     for i, (name, text) in enumerate(drafts):
-        r, py, p, sc, nv = (best[f"{i}:{k}"] for k in ("check", "pure", "prepare", "scan", "naive"))
+        r, p, sc, nv = (best[f"{i}:{k}"] for k in ("check", "prepare", "scan", "naive"))
         if name == "typical":
             typical.append((len(text.split()), r))
-        print(f"{name:<10}{len(text.split()):>7}{r:>11,.0f}{py:>13,.0f}{r / py:>9.1f}x{p:>14,.0f}{sc:>15,.0f}"
+        print(f"{name:<10}{len(text.split()):>7}{r:>11,.0f}{p:>14,.0f}{sc:>15,.0f}"
               f"{nv:>13,.0f}{r / nv:>9.0f}x")
     words, slowest = min(typical, key=lambda wr: wr[1])
     print(f"\ntarget >= 5,000 checks/s for typical 100-300-word drafts: {'MET' if slowest >= 5000 else 'NOT MET'} "

@@ -57,14 +57,21 @@ class CustomerEase(BaseModel):
 
 
 class Scoring(BaseModel):
+    """Every number the rules engine decides with. No defaults here: they live in the playbook only
+    (outside-in.yaml), so a team playbook that ``extends`` it inherits them and one that does not must
+    state them."""
+
     model_config = ConfigDict(extra="forbid")
-    outside_in_min_share: float = 0.6
-    mixed_min_share: float = 0.3
-    secondary_discount: float = 0.3
-    lead_weight: float = 1.5
-    ease_saturation: float = 4.0
-    question_penalty: float = 1.0
-    company_leads_min: float = 3.0
+    outside_in_min_share: float
+    mixed_min_share: float
+    secondary_discount: float
+    lead_weight: float
+    ease_saturation: float
+    question_penalty: float
+    company_leads_min: float
+    motive_min_weight: float  # a motive is named when its weight reaches this
+    motives_make_a_plan: float  # company-motive weight that makes a draft a proposal without the usual verbs
+    ease_strength_floor: float  # customer_ease = 100 * share * (floor + (1 - floor) * strength)
 
 
 class Language(BaseModel):
@@ -131,7 +138,7 @@ class PlaybookModel(BaseModel):
     customer_ease: CustomerEase = Field(default_factory=CustomerEase)
     motives: dict[str, Motive] = Field(default_factory=dict)
     secondary_markers: list[Cue] = Field(default_factory=list)
-    scoring: Scoring = Field(default_factory=Scoring)
+    scoring: Scoring = None  # type: ignore[assignment]  # required: checked after the other fields
     extract: Extract = Field(default_factory=Extract)
     goal_rewrites: list[dict[str, str]] = Field(default_factory=list)
     reframes: dict[str, list[str]] = Field(default_factory=dict)
@@ -306,6 +313,7 @@ def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> Playb
     try:
         model = PlaybookModel.model_validate(data)
     except ValidationError as exc:
+        # Report a wrong value before a missing field: the wrong one has a line to point at.
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = err["msg"].removeprefix("Value error, ")
@@ -327,6 +335,8 @@ def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> Playb
         except re.error as exc:
             raise PlaybookError(f"goal_rewrites[{i}].pattern: not a valid regular expression: {exc}", str(path),
                                 _line_for(("goal_rewrites", i, "pattern"), lines)) from None
+    if model.scoring is None:
+        raise PlaybookError("scoring: missing (extend outside-in, or state every number of scoring)", str(path), 1)
     return model
 
 

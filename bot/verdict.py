@@ -63,6 +63,9 @@ class Verdict(BaseModel):
 
     label: Label
     customer_ease: int = Field(ge=0, le=100, description="how strongly the draft leads with customer ease")
+    confidence: float | None = Field(
+        default=None, ge=0, le=1, description="calibrated probability that the label is right (trained engine)"
+    )
     motives: list[MotiveId] = Field(default_factory=list, description="inside-out motives found")
     evidence: list[Evidence] = Field(default_factory=list)
     reframe: str | None = Field(

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import re
 
-import corpus
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engines.rules import RulesEngine, _speedups
+import corpus
+from bot.engines.rules import RulesEngine
 from bot.playbook import load_playbook
 from bot.text import prepare
 
 _TOKEN = re.compile(r"[$€£]?[^\W_](?:[\w'%+&-]*[\w%])?(?:[.,]\d+%?)*")
 
 
-@pytest.fixture(scope="module", params=["c", "python"])
-def engine(request) -> RulesEngine:
-    """The engine with the C scan (when built) and with the pure-Python one."""
-    if request.param == "c" and _speedups is None:
-        pytest.skip("bot._speedups was not built")
-    return RulesEngine(load_playbook("outside-in"), accelerated=request.param == "c")
+@pytest.fixture(scope="module")
+def engine() -> RulesEngine:
+    return RulesEngine(load_playbook("outside-in"))
 
 
 def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]]:
@@ -57,8 +54,8 @@ def reference_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, s
 
 
 def engine_hits(engine: RulesEngine, scan: str) -> set[tuple[int, int, str, str]]:
-    buckets, _, _, _ = engine._find(scan)
-    return {(start, end, entry.phrase, entry.kind) for hits in buckets for start, end, entry in hits}
+    hits, _, _ = engine._find(scan)
+    return {(start, end, entry.phrase, entry.kind) for start, end, entry in hits}
 
 
 def test_same_cues_as_the_reference_on_every_corpus_draft(engine):

@@ -10,21 +10,17 @@ from __future__ import annotations
 import re
 import zlib
 from bisect import bisect_right
+from dataclasses import dataclass
 from itertools import accumulate, compress, product
 from typing import NamedTuple
 
 import jinja2
 
-from ..playbook import Cue, Playbook
+from ..playbook import Cue, Playbook, PlaybookModel, Scoring
 from ..templating import Renderable, compile_template
 from ..text import Prepared
 from ..verdict import CUSTOMER_EASE, Verdict
 from . import EngineResult
-
-try:  # the optional C accelerator (bot/_speedups.c); without it the pure-Python scan does the same work
-    from .. import _speedups
-except ImportError:  # pragma: no cover - depends on the build
-    _speedups = None
 
 # Characters that always separate words (mapped to a space, so offsets are kept) and the edge
 # patterns whose connector is punctuation, not part of a word. Apostrophes are normalised.
@@ -53,14 +49,8 @@ def _blank_edges(text: str) -> str:
     return "".join(out)
 
 
-def _first_sentence_end(scan: str) -> int:
-    """Offset just past the opening sentence (or past the end when there is one sentence)."""
-    found = _SENTENCE_END.search(scan)
-    return found.end() if found else len(scan) + 1
-
-
-def _sentence_ends_python(scan: str) -> list[int]:
-    """Offsets just past each sentence end."""
+def sentence_ends(scan: str) -> list[int]:
+    """Offsets just past each sentence end; the opening sentence is ``scan[:ends[0]]`` (or all of it)."""
     return [m.end() for m in _SENTENCE_END.finditer(scan)]
 
 
@@ -71,7 +61,7 @@ _FACTS_WINDOW = 400  # the reframe rewrites the opening; facts come from it
 
 
 class _Entry(NamedTuple):
-    """One cue phrase (a named tuple: the C scan reads ``words`` by position)."""
+    """One cue phrase of the playbook, compiled."""
 
     words: tuple[str, ...]
     kind: str  # proposal, not, ease, motive, secondary
@@ -90,9 +80,9 @@ _BUCKETS = {"proposal": PROPOSAL, "not": NOT, "secondary": SECONDARY, "ease": SC
 _Hit = tuple[int, int, _Entry]
 
 
-def _pick_spans_python(hits: list[_Hit], limit: int) -> list[tuple[int, int, str]]:
+def pick_spans(hits: list[_Hit], limit: int) -> list[tuple[int, int, str]]:
     """Evidence: the heaviest hits that do not overlap a heavier (on ties, earlier) one, at most
-    ``limit``, in text order, as (start, end, shows). The C accelerator has the same function."""
+    ``limit``, in text order, as (start, end, shows)."""
     chosen: list[tuple[int, int, str]] = []
     taken = bytearray(max((end for _, end, _ in hits), default=0) + 1)  # 1 where a chosen span sits
     for _w, start, _order, end, shows in sorted((-e.weight, s, i, end, e.shows) for i, (s, end, e) in enumerate(hits)):
@@ -106,19 +96,130 @@ def _pick_spans_python(hits: list[_Hit], limit: int) -> list[tuple[int, int, str
     return chosen
 
 
+class Scan(NamedTuple):
+    """What the cue scan found in a draft's scan text."""
+
+    text: str
+    proposal: list[_Hit]
+    chatter: list[_Hit]
+    markers: list[_Hit]  # secondary markers ("as a result")
+    scored: list[_Hit]  # customer-ease and motive cues
+    ends: list[int]  # sentence ends
+    n_words: int
+    n_common: int
+
+    @property
+    def lead_end(self) -> int:
+        """Offset just past the opening sentence (past the end when there is one sentence)."""
+        return self.ends[0] if self.ends else len(self.text) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The numbers a label is decided from. ``score`` makes them; both engines read them."""
+
+    proposal: float  # weight of proposal cues
+    chatter: float  # weight of chat cues and question marks
+    is_proposal: bool
+    ease: float  # customer-ease weight (opening sentence weighted up)
+    ease_lead: float  # of which in the opening sentence
+    company: float  # company-motive weight after discounts
+    company_lead: float  # of which in the opening sentence
+    secondary: float  # company weight discounted as a consequence
+    motive_weights: dict[str, float]
+    company_first: bool  # a strong company cue comes before the first customer-ease cue
+    share: float  # ease / (ease + company)
+    customer_ease: int  # 0-100
+    motives: list[str]
+    foreign: bool
+    question_end: bool
+    question_lead: bool
+
+
+def score(found: Scan, m: PlaybookModel) -> Scores:
+    """Pure: weigh what the scan found by the playbook's numbers (``m.scoring``)."""
+    sc = m.scoring
+    text = found.text
+    proposal = sum(e.weight for _, _, e in found.proposal)
+    chatter = sum(e.weight for _, _, e in found.chatter)
+    lead_end = found.lead_end
+    stripped = text.rstrip()
+    question_end = stripped.endswith("?")
+    question_lead = "?" in text[:lead_end]
+    if question_end:
+        chatter += sc.question_penalty
+    elif question_lead:
+        chatter += sc.question_penalty / 2
+    # A marker ("as a result ...") makes later motive cues in its sentence count less: sentence -> offset.
+    marker_at: dict[int, int] = {}
+    for start, _end, _e in found.markers:
+        sentence = bisect_right(found.ends, start)
+        if sentence not in marker_at or start < marker_at[sentence]:
+            marker_at[sentence] = start
+    ease = ease_lead = company_lead = secondary_w = 0.0
+    weights: dict[str, float] = {}
+    first_ease = first_motive = None
+    for start, _end, e in found.scored:
+        lead = start < lead_end
+        if e.kind == "ease":
+            w = e.weight * (sc.lead_weight if lead else 1.0)
+            ease += w
+            ease_lead += w if lead else 0.0
+            if first_ease is None:
+                first_ease = start
+            continue
+        # A gain introduced by a marker is a consequence, except in the opening sentence, where a
+        # trailing marker can't undo what leads.
+        sentence = bisect_right(found.ends, start) if marker_at else 0
+        if sentence in marker_at and (start > marker_at[sentence] or sentence > 0):
+            w = e.weight * sc.secondary_discount
+            secondary_w += w
+        else:
+            w = e.weight * (sc.lead_weight if lead else 1.0)
+            company_lead += w if lead else 0.0
+            if first_motive is None and e.weight >= 1.0:
+                first_motive = start
+        weights[e.motive] = weights.get(e.motive, 0.0) + w
+    company = sum(weights.values())
+    is_proposal = proposal >= m.proposal.threshold and proposal > chatter
+    if not is_proposal and company >= sc.motives_make_a_plan and chatter == 0:
+        is_proposal = True  # a plan written without the usual verbs, but full of motives
+    share = ease / (ease + company) if ease + company > 0 else 0.0
+    strength = min(1.0, ease / sc.ease_saturation) if sc.ease_saturation else 1.0
+    floor = sc.ease_strength_floor
+    customer_ease = max(0, min(100, int(round(100 * share * (floor + (1 - floor) * strength)))))
+    lang = m.language
+    return Scores(
+        proposal=proposal, chatter=chatter, is_proposal=is_proposal, ease=ease, ease_lead=ease_lead,
+        company=company, company_lead=company_lead, secondary=secondary_w, motive_weights=weights,
+        company_first=first_motive is not None and first_ease is not None and first_motive < first_ease,
+        share=share, customer_ease=customer_ease,
+        motives=[mid for mid, w in sorted(weights.items(), key=lambda kv: -kv[1]) if w >= sc.motive_min_weight],
+        foreign=found.n_words >= lang.min_words and found.n_common / max(found.n_words, 1) < lang.min_share,
+        question_end=question_end, question_lead=question_lead,
+    )
+
+
+def decide(s: Scores, sc: Scoring) -> str:
+    """Pure: the rules engine's label from the scores and the playbook's thresholds."""
+    if not s.is_proposal:
+        return "not-a-proposal"
+    if s.ease == 0:
+        return "inside-out"
+    if s.share >= sc.outside_in_min_share:
+        return "mixed" if s.company_first and s.company >= sc.company_leads_min else "outside-in"
+    if s.share >= sc.mixed_min_share:
+        return "mixed"
+    return "inside-out"
+
+
 class RulesEngine:
     """Assess drafts with one playbook; build once, call ``assess`` many times."""
 
     name = "rules"
 
-    def __init__(self, playbook: Playbook, *, accelerated: bool | None = None) -> None:
-        """``accelerated``: use the C scan (None: when it was built; False: never)."""
+    def __init__(self, playbook: Playbook) -> None:
         self.playbook = playbook
-        if accelerated and _speedups is None:
-            raise RuntimeError("the C accelerator bot._speedups is not built")
-        self.accelerated = _speedups is not None if accelerated is None else accelerated
-        self._sentence_ends = _speedups.sentence_ends if self.accelerated else _sentence_ends_python
-        self._pick_spans = _speedups.pick_spans if self.accelerated else _pick_spans_python
         self._ref = playbook.ref  # frozen, so every verdict can share it
         m = playbook.model
         self._exact: dict[str, list[_Entry]] = {}
@@ -148,11 +249,11 @@ class RulesEngine:
                         and entry.words[1][-1] not in "*>" and entry.words[1][:1] != "<"):
                     self._back.setdefault(entry.words[1], []).append(entry)
         self._anchored = {id(entry) for entries in self._back.values() for entry in entries}
-        self._starters: set[str] = set()  # words at which some cue is tried (for the pure-Python scan's set ops)
+        self._starters: set[str] = set()  # words at which some cue is tried
+        self._seen: set[str] = set()  # words already sorted into starters or not
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
-        self._known: dict[str, tuple[tuple | None, bool]] = {}  # word -> (cue group or None, is common)
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
@@ -256,32 +357,18 @@ class RulesEngine:
         return pattern == token
 
     # -- scanning ----------------------------------------------------------------------------
-    def _find(self, scan: str) -> tuple[tuple[list[_Hit], ...], tuple[float, ...], int, int]:
-        """Find every cue in ``scan``: hits and summed weights by bucket, the number of words and of common words."""
-        if self.accelerated:
-            return _speedups.scan(scan.translate(_SEPARATORS), self._known, self._learn, self._classes_of)
-        hits, n, n_common = self._scan_python(scan)
+    def scan(self, prepared: Prepared) -> Scan:
+        """Find every cue in the draft and where its sentences end (no judgment yet)."""
+        text = prepared.scan
+        hits, n, n_common = self._find(text)
         buckets: tuple[list[_Hit], ...] = ([], [], [], [])
-        totals = [0.0, 0.0, 0.0, 0.0]
         for hit in hits:
-            entry = hit[2]
-            buckets[entry.bucket].append(hit)
-            totals[entry.bucket] += entry.weight
-        return buckets, tuple(totals), n, n_common
+            buckets[hit[2].bucket].append(hit)
+        return Scan(text, buckets[PROPOSAL], buckets[NOT], buckets[SECONDARY], buckets[SCORED],
+                    sentence_ends(text), n, n_common)
 
-    def _learn(self, word: str) -> tuple[tuple | None, bool]:
-        """What both scans need to know of a word not seen before: its cue group (None when no cue is
-        tried there) and whether it is a common word. The C scan calls it for words not in ``_known``."""
-        group = self._grouped(word)
-        info = (group if any(group) else None, word in self._common)
-        if info[0] is not None:
-            self._starters.add(word)
-        if len(self._known) < _CACHE_MAX:
-            self._known[word] = info
-        return info
-
-    def _scan_python(self, scan: str) -> tuple[list[_Hit], int, int]:
-        """The pure-Python scan; the C one (bot/_speedups.c) gives the same hits in the same order.
+    def _find(self, scan: str) -> tuple[list[_Hit], int, int]:
+        """Cue hits in text order, the number of words and of common words.
 
         Words come from C-level string methods (translate, replace, split) rather than a regex
         per word, and only words that can start a cue (found with set operations) reach Python.
@@ -295,10 +382,11 @@ class RulesEngine:
         n = len(words)
         n_common = sum(map(self._common.__contains__, words))
         distinct = set(words)
-        for w in distinct - self._known.keys():
-            self._learn(w)
-        # Positions worth a look, found in C: words at which some cue is tried. Everything else never
-        # reaches Python.
+        for w in distinct - self._seen:
+            if any(self._grouped(w)):
+                self._starters.add(w)
+            if len(self._seen) < _CACHE_MAX:
+                self._seen.add(w)
         look = distinct & self._starters
         if not look:
             return [], n, n_common
@@ -348,83 +436,23 @@ class RulesEngine:
 
     # -- the verdict -------------------------------------------------------------------------
     def assess(self, prepared: Prepared) -> EngineResult:
+        found = self.scan(prepared)
+        scores = score(found, self.playbook.model)
+        return EngineResult(self.compose(prepared, found, scores, decide(scores, self.playbook.model.scoring)))
+
+    def compose(self, prepared: Prepared, found: Scan, scores: Scores, label: str, *,
+                confidence: float | None = None, engine: str | None = None,
+                notes: list[str] | None = None) -> Verdict:
+        """The verdict for ``label``: evidence quoted from the draft, reframe, questions and measures.
+
+        The trained engine decides the label its own way and then calls this, so both engines quote,
+        reframe and coach alike."""
         m = self.playbook.model
-        sc = m.scoring
-        buckets, totals, n_tokens, n_common = self._find(prepared.scan)
-        notes = list(prepared.notes)
-        lang = m.language
-        foreign = n_tokens >= lang.min_words and n_common / max(n_tokens, 1) < lang.min_share
-        if foreign:
-            notes.append(f"The rules engine reads {lang.name}; this draft looks like another language, "
-                         "so treat the verdict with care.")
-
-        proposal, chatter = totals[PROPOSAL], totals[NOT]
-        markers = [hit[0] for hit in buckets[SECONDARY]]
-        scored = buckets[SCORED]  # customer-ease and motive cues, scored once sentences are known
-        # Secondary context: a marker makes later motive cues in its sentence count less. Sentence
-        # numbers are only worked out when there is a marker; otherwise only "opening or not" matters.
-        scan = prepared.scan
-        lead_end = _first_sentence_end(scan)
-        bounds: list[int] = []
-        marker_at: dict[int, int] = {}
-        if markers:
-            bounds = self._sentence_ends(scan)
-            for start in markers:
-                sentence = bisect_right(bounds, start)
-                if sentence not in marker_at or start < marker_at[sentence]:
-                    marker_at[sentence] = start
-        stripped = scan.rstrip()
-        if stripped.endswith("?"):
-            chatter += sc.question_penalty
-        first_sentence_q = "?" in scan[: (scan.find(".") if "." in scan else 200)]
-        if first_sentence_q and not stripped.endswith("?"):
-            chatter += sc.question_penalty / 2
-
-        ease = 0.0
-        motive_primary: dict[str, float] = {}
-        first_ease = first_motive = None
-        lead_weight, discount = sc.lead_weight, sc.secondary_discount
-        for start, _end, e in scored:
-            if e.kind == "ease":
-                ease += e.weight * (lead_weight if start < lead_end else 1.0)
-                if first_ease is None:
-                    first_ease = start
-            else:
-                # A gain introduced by a marker ("as a result ...", "... should follow") is a consequence,
-                # except in the opening sentence, where a trailing marker can't undo what leads.
-                secondary = False
-                if marker_at:
-                    sentence = bisect_right(bounds, start)
-                    secondary = sentence in marker_at and (start > marker_at[sentence] or sentence > 0)
-                if secondary:
-                    w = e.weight * discount
-                else:
-                    w = e.weight * (lead_weight if start < lead_end else 1.0)
-                    if first_motive is None and e.weight >= 1.0:
-                        first_motive = start
-                motive_primary[e.motive] = motive_primary.get(e.motive, 0.0) + w
-        company = sum(motive_primary.values())
-        is_proposal = proposal >= m.proposal.threshold and proposal > chatter
-        if not is_proposal and company >= 4 and chatter == 0:
-            is_proposal = True  # a plan written without the usual verbs, but full of motives
-
-        share = ease / (ease + company) if ease + company > 0 else 0.0
-        strength = min(1.0, ease / sc.ease_saturation) if sc.ease_saturation else 1.0
-        customer_ease = int(round(100 * share * (0.4 + 0.6 * strength)))
-        motives = [mid for mid, w in sorted(motive_primary.items(), key=lambda kv: -kv[1]) if w >= 1.5]
-
-        if not is_proposal:
-            label = "not-a-proposal"
-        elif ease == 0:
-            label = "inside-out"
-        elif share >= sc.outside_in_min_share:
-            company_leads = first_motive is not None and first_ease is not None and first_motive < first_ease
-            label = "mixed" if company_leads and company >= sc.company_leads_min else "outside-in"
-        elif share >= sc.mixed_min_share:
-            label = "mixed"
-        else:
-            label = "inside-out"
-
+        all_notes = list(prepared.notes) + list(notes or ())
+        if scores.foreign:
+            all_notes.append(f"The offline engine reads {m.language.name}; this draft looks like another "
+                             "language, so treat the verdict with care.")
+        motives = scores.motives
         reframe: str | None = None
         questions: list[str] = []
         measures: list[str] = []
@@ -441,22 +469,22 @@ class RulesEngine:
             facts = self._facts(prepared.masked or prepared.draft, motives)
             questions = self._render_list(self._ease_questions, facts, 1)
             measures = self._render_list(self._ease_measures, facts, 1)
-        proposal_found = label != "not-a-proposal"
+        judged = label != "not-a-proposal"
         # One validation of the whole verdict (pydantic-core) is cheaper than building parts one by one.
-        verdict = Verdict.model_validate({
+        return Verdict.model_validate({
             "label": label,
-            "customer_ease": max(0, min(100, customer_ease)),
-            "motives": motives if proposal_found else [],
+            "customer_ease": scores.customer_ease,
+            "confidence": confidence,
+            "motives": motives if judged else [],
             "evidence": [{"quote": prepared.draft[s:e], "start": s, "end": e, "shows": shows}
-                         for s, e, shows in self._pick_spans(scored, _MAX_EVIDENCE)] if proposal_found else [],
+                         for s, e, shows in pick_spans(found.scored, _MAX_EVIDENCE)] if judged else [],
             "reframe": reframe,
             "questions": questions,
             "measures": measures,
-            "engine": self.name,
+            "engine": engine or self.name,
             "playbook": self._ref,
-            "notes": notes,
+            "notes": all_notes,
         })
-        return EngineResult(verdict)
 
     # -- reframing ---------------------------------------------------------------------------
     def _first(self, kind: str, text: str) -> str | None:
