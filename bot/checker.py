@@ -10,13 +10,15 @@ from typing import Any
 
 from .config import Settings
 from .engines.rules import RulesEngine
+from .engines.trained import CHANNEL, EXPLICIT, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
 from .text import Prepared, draft_hash, fix_surrogates, prepare
 from .verdict import Usage, Verdict
 
-ENGINES = ("auto", "rules", "openai")
+ENGINES = ("auto", "trained", "rules", "openai")
+MODES = (EXPLICIT, CHANNEL)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Checker:
         self.store = store
         self._playbooks: dict[str, Playbook] = {}
         self._rules: dict[str, RulesEngine] = {}
+        self._trained: dict[str, TrainedEngine | EngineError] = {}
         self.default_playbook = self.playbook(settings.playbook)
 
     # -- playbooks and engines ---------------------------------------------------------------
@@ -53,6 +56,33 @@ class Checker:
             self._rules[key] = RulesEngine(playbook)
         return self._rules[key]
 
+    def trained_engine(self, playbook: Playbook) -> TrainedEngine:
+        """The trained engine for ``playbook``; raises EngineError (remembered) when its model is missing."""
+        key = f"{playbook.name}@{playbook.version}:{playbook.path}"
+        if key not in self._trained:
+            try:
+                self._trained[key] = TrainedEngine(playbook, self.rules_engine(playbook))
+            except EngineError as exc:
+                self._trained[key] = exc
+        found = self._trained[key]
+        if isinstance(found, EngineError):
+            raise found
+        return found
+
+    def offline(self, book: Playbook, prepared: Prepared, engine: str = "trained", mode: str = EXPLICIT) -> Verdict:
+        """The offline verdict: the trained engine, or the rules engine when asked (or when the trained
+        engine's model files are missing, which the verdict then says)."""
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
+        if engine == "rules":
+            return self.rules_engine(book).assess(prepared).verdict
+        try:
+            return self.trained_engine(book).assess(prepared, mode=mode).verdict
+        except EngineError as exc:
+            verdict = self.rules_engine(book).assess(prepared).verdict
+            verdict.notes.append(f"The trained engine is unavailable ({exc}); the rules engine answered.")
+            return verdict
+
     def warm_up(self) -> None:
         """Do the one-off work (imports, compiled patterns, prompts) before the first draft arrives.
 
@@ -60,7 +90,7 @@ class Checker:
         acknowledged as fast as the rest instead of waiting behind the set-up.
         """
         book = self.default_playbook
-        self.rules_engine(book).assess(prepare(_WARM_UP_DRAFT))
+        self.offline(book, prepare(_WARM_UP_DRAFT))
         if self.settings.llm_configured:
             from .engines.llm import get_client
 
@@ -72,7 +102,7 @@ class Checker:
         if engine not in ENGINES:
             raise InputError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
         if engine == "auto":
-            return "openai" if self.settings.llm_configured else "rules"
+            return "openai" if self.settings.llm_configured else "trained"
         if engine == "openai" and not self.settings.llm_configured:
             raise InputError("the openai engine needs OPENAI_API_KEY (or use --engine rules)")
         return engine
@@ -109,19 +139,33 @@ class Checker:
         if self.store is not None:
             self.store.cache_put(key, verdict.model_dump_json())
 
-    def _fallback(self, book: Playbook, prepared: Prepared, reason: str) -> Verdict:
-        verdict = self.rules_engine(book).assess(prepared).verdict
+    def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
+        verdict = self.offline(book, prepared, mode=mode)
         verdict.fallback = reason
-        verdict.notes.append(f"The LLM did not answer ({reason}); the rules engine answered instead.")
+        verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered instead.")
         return verdict
 
+    def _gated(self, book: Playbook, prepared: Prepared, engine: str, mode: str) -> Verdict | None:
+        """The offline verdict when no LLM call is needed: an offline engine, or a channel message the gate
+        keeps quiet (so chatter costs no tokens)."""
+        if engine != "openai":
+            return self.offline(book, prepared, engine, mode)
+        if mode == CHANNEL:
+            gate = self.offline(book, prepared, mode=CHANNEL)
+            if gate.label == "not-a-proposal":
+                return gate
+        return None
+
     # -- the check ---------------------------------------------------------------------------
-    def assess(self, draft: str, *, engine: str | None = None,
-               playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
-        """Return a verdict for ``draft`` without logging it."""
+    def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
+               mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
+        """Return a verdict for ``draft`` without logging it. ``mode``: ``explicit`` (someone asked: the
+        motive is always judged unless it is plain chatter) or ``channel`` (a watched channel: the
+        proposal gate decides whether to speak)."""
         book, prepared = self._prepare(draft, playbook)
-        if self.resolve_engine(engine) != "openai":
-            return self.rules_engine(book).assess(prepared).verdict, Usage()
+        quiet = self._gated(book, prepared, self.resolve_engine(engine), mode)
+        if quiet is not None:
+            return quiet, Usage()
         key = self._cache_key(prepared, book)
         cached = self._cached(key)
         if cached is not None:
@@ -129,16 +173,17 @@ class Checker:
         try:
             result = self._llm_engine(book).assess(prepared)
         except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason), Usage()
+            return self._fallback(book, prepared, exc.reason, mode), Usage()
         self._remember(key, result.verdict)
         return result.verdict, result.usage
 
-    async def aassess(self, draft: str, *, engine: str | None = None,
-                      playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
+    async def aassess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
+                      mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
         """Async twin of ``assess`` for the Slack app: the LLM call never blocks the event loop."""
         book, prepared = self._prepare(draft, playbook)
-        if self.resolve_engine(engine) != "openai":
-            return self.rules_engine(book).assess(prepared).verdict, Usage()
+        quiet = self._gated(book, prepared, self.resolve_engine(engine), mode)
+        if quiet is not None:
+            return quiet, Usage()
         key = self._cache_key(prepared, book)
         cached = await asyncio.to_thread(self._cached, key)
         if cached is not None:
@@ -146,16 +191,16 @@ class Checker:
         try:
             result = await self._llm_engine(book).aassess(prepared)
         except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason), Usage()
+            return self._fallback(book, prepared, exc.reason, mode), Usage()
         await asyncio.to_thread(self._remember, key, result.verdict)
         return result.verdict, result.usage
 
     async def acheck(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-                     log: bool = False, source: str = "slash", **context: Any) -> CheckResult:
+                     log: bool = False, source: str = "slash", mode: str = EXPLICIT, **context: Any) -> CheckResult:
         """Async twin of ``check``."""
         started = time.perf_counter()
         draft = fix_surrogates(draft) if isinstance(draft, str) else draft
-        verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook)
+        verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook, mode=mode)
         latency_ms = (time.perf_counter() - started) * 1000
         check_id = None
         if log and self.store is not None:
@@ -164,11 +209,11 @@ class Checker:
         return CheckResult(verdict=verdict, check_id=check_id, latency_ms=latency_ms, usage=usage)
 
     def check(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-              log: bool = False, source: str = "cli", **context: Any) -> CheckResult:
+              log: bool = False, source: str = "cli", mode: str = EXPLICIT, **context: Any) -> CheckResult:
         """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
         started = time.perf_counter()
         draft = fix_surrogates(draft) if isinstance(draft, str) else draft
-        verdict, usage = self.assess(draft, engine=engine, playbook=playbook)
+        verdict, usage = self.assess(draft, engine=engine, playbook=playbook, mode=mode)
         latency_ms = (time.perf_counter() - started) * 1000
         check_id = None
         if log and self.store is not None:

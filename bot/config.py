@@ -99,8 +99,8 @@ def _str(raw: str) -> str:
 SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
     ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
-    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ("auto", "rules", "openai")),
-     "auto uses OpenAI when OPENAI_API_KEY is set, else the rules engine"),
+    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ("auto", "trained", "rules", "openai")),
+     "auto uses OpenAI when OPENAI_API_KEY is set, else the trained offline engine"),
     ("store_text", "MOTIVECHECK_STORE_TEXT", "on", _bool("MOTIVECHECK_STORE_TEXT"),
      "store full draft text (off: only a hash and the verdict)"),
     ("retention_days", "MOTIVECHECK_RETENTION_DAYS", "0", _int("MOTIVECHECK_RETENTION_DAYS", 0),

@@ -37,6 +37,63 @@ def evaluate(pairs: Iterable[tuple[str, str]], labels: Sequence[str] = LABELS) -
     }
 
 
+def expected_calibration_error(conf: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
+    if not conf:
+        return 0.0
+    totals: dict[int, list[float]] = {}
+    for c, ok in zip(conf, correct, strict=True):
+        b = min(int(c * bins), bins - 1)
+        t = totals.setdefault(b, [0, 0.0, 0.0])
+        t[0] += 1
+        t[1] += c
+        t[2] += float(ok)
+    return sum(abs(s_c - s_ok) for _n, s_c, s_ok in totals.values()) / len(conf)
+
+
+def breakdown(items: Sequence[dict], predicted: Sequence[str], confidences: Sequence[float | None]) -> dict[str, Any]:
+    """Macro-F1 by genre, calibration (when the engine gives confidence) and, for rows with a Slack
+    ``kind``, the share of proposals spoken on and of chatter kept quiet."""
+    out: dict[str, Any] = {}
+    genres: dict[str, list[tuple[str, str]]] = {}
+    for item, pred in zip(items, predicted, strict=True):
+        if item.get("genre"):
+            genres.setdefault(item["genre"], []).append((item["label"], pred))
+    if len(genres) > 1:
+        out["by_genre"] = {g: {"n": len(p), "macro_f1": evaluate(p)["macro_f1"],
+                               "accuracy": sum(a == b for a, b in p) / len(p)} for g, p in sorted(genres.items())}
+    known = [(c, item["label"] == pred) for item, pred, c in zip(items, predicted, confidences, strict=True)
+             if c is not None]
+    if known:
+        out["ece"] = expected_calibration_error([c for c, _ in known], [ok for _, ok in known])
+        out["mean_confidence"] = sum(c for c, _ in known) / len(known)
+    kinds = [(item["kind"], pred != "not-a-proposal") for item, pred in zip(items, predicted, strict=True)
+             if item.get("kind") in ("proposal", "chatter")]
+    if kinds:
+        props = [spoke for kind, spoke in kinds if kind == "proposal"]
+        chatter = [spoke for kind, spoke in kinds if kind == "chatter"]
+        out["slack"] = {"proposals": len(props), "chatter": len(chatter),
+                        "proposals_caught": sum(props) / len(props) if props else 0.0,
+                        "chatter_spoken_on": sum(chatter) / len(chatter) if chatter else 0.0}
+    return out
+
+
+def format_breakdown(metrics: dict[str, Any]) -> str:
+    lines: list[str] = []
+    if "by_genre" in metrics:
+        lines += ["", f"{'genre':<20}{'n':>5}{'macro-F1':>10}{'accuracy':>10}"]
+        for g, m in metrics["by_genre"].items():
+            lines.append(f"{g:<20}{m['n']:>5}{m['macro_f1']:>10.3f}{m['accuracy']:>10.3f}")
+    if "ece" in metrics:
+        lines += ["", f"calibration: expected calibration error {metrics['ece']:.3f} "
+                      f"(mean confidence {metrics['mean_confidence']:.3f}, accuracy {metrics['accuracy']:.3f})"]
+    if "slack" in metrics:
+        s = metrics["slack"]
+        lines += ["", f"Slack: {s['proposals_caught']:.0%} of {s['proposals']} proposals caught, "
+                      f"spoke on {s['chatter_spoken_on']:.0%} of {s['chatter']} chatter messages"]
+    return "\n".join(lines)
+
+
 def agreement(runs: Sequence[Sequence[str]]) -> float:
     """Share of items on which every repeated run gave the same label."""
     if not runs:

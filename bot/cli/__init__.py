@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ..errors import MotiveCoachError
 
 # Each module has register(subparsers); missing ones (work in progress) are skipped quietly.
-COMMAND_MODULES = ("check", "evaluate", "log", "playbook_cmd", "llm", "serve", "digest", "data")
+COMMAND_MODULES = ("check", "evaluate", "train", "log", "playbook_cmd", "llm", "serve", "digest", "data")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jsonl", metavar="FILE", help='check each line {"id": ..., "text": ...} of FILE')
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.add_argument("--log", action="store_true", help="record the check(s) in the database")
+    p.add_argument("--as", dest="mode", choices=("explicit", "channel"), default="explicit",
+                   help="explicit (default): judge the motive as /motivecheck does; channel: apply the watched-"
+                        "channel gate (not-a-proposal where the app would stay quiet)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     add_common(p)
     p.set_defaults(func=run)
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         draft, notes = args.text, []
     else:
         draft, notes = read_input(args.file)
-    result = checker.check(draft, engine=args.engine, log=args.log, source="cli")
+    result = checker.check(draft, engine=args.engine, log=args.log, source="cli", mode=args.mode)
     verdict = result.verdict
     verdict.notes.extend(notes)
     if args.json:
@@ -83,7 +86,7 @@ def run_jsonl(checker: Checker, args: argparse.Namespace) -> int:
             draft = obj.get("text")
             if not isinstance(draft, str):
                 raise InputError('missing "text" (a string)')
-            result = checker.check(draft, engine=args.engine, log=args.log, source="cli",
+            result = checker.check(draft, engine=args.engine, log=args.log, source="cli", mode=args.mode,
                                    external_id=str(obj["id"]) if obj.get("id") is not None else None,
                                    **_context(obj))
         except json.JSONDecodeError as exc:

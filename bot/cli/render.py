@@ -46,7 +46,8 @@ def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width:
     engine = verdict.engine + (f" ({verdict.model})" if verdict.model else "")
     if verdict.cached:
         engine += ", cached"
-    lines.append(f"Customer ease: {verdict.customer_ease}/100    engine: {engine}    "
+    sure = f"    confidence: {verdict.confidence:.0%}" if verdict.confidence is not None else ""
+    lines.append(f"Customer ease: {verdict.customer_ease}/100{sure}    engine: {engine}    "
                  f"playbook: {verdict.playbook.name} {verdict.playbook.version}")
     if verdict.motives:
         lines.append("Company motives found: " + ", ".join(verdict.motives))

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from ..checker import Checker
 from ..config import PLAYBOOKS_DIR, Settings
+from ..engines.trained import CHANNEL
 from ..errors import InputError, PlaybookError
 from ..logs import check_id_var
 from ..pending import PendingWriter
@@ -292,7 +293,8 @@ async def _answer_message(deps: Deps, client: Any, check_id: int, text: str, tea
                           ts: str, settings_row: dict) -> None:
     check_id_var.set(str(check_id))
     try:
-        verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None)
+        verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None,
+                                                     mode=CHANNEL)
     except InputError:
         await asyncio.to_thread(deps.store.update_check, check_id, status="failed")
         return
@@ -338,7 +340,7 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     if not await asyncio.to_thread(deps.store.claim_event, edit_key):
         return
     settings_row = _watched(deps, team, channel) or {}
-    verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None)
+    verdict, usage = await deps.checker.aassess(text, playbook=settings_row.get("playbook") or None, mode=CHANNEL)
     before = previous.get("customer_ease") or 0
     await asyncio.to_thread(deps.store.complete_check, previous["id"], verdict, usage=usage, draft=text)
     change = f"edited: score {before} → {verdict.customer_ease}"

@@ -1,0 +1,293 @@
+"""The trained engine: the default offline judgment, learned from real writing.
+
+It reads a draft in two ways and lets a small trained head weigh them:
+
+* meaning: static word-piece embeddings distilled from all-MiniLM-L6-v2 (``bot/models/static-minilm.npz``,
+  built once by ``scripts/build_embeddings.py``; numpy only at run time, no torch), averaged over the
+  opening sentence and over the rest, because what leads is the primary motive;
+* the playbook's cue hits, scored by the rules engine (``scan`` -> ``score``), opening and rest apart.
+
+Two heads come from ``motivecheck train`` (``bot/models/head.json``): a four-label motive head with a
+calibration temperature, and the channel gate (proposal or chatter), trained on real Slack messages. The
+rules engine still quotes the evidence and writes the reframe, so verdicts quote the draft alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EngineError
+from ..playbook import Playbook
+from ..text import Prepared
+from ..verdict import LABELS, Verdict
+from . import EngineResult
+from .rules import RulesEngine, Scan, Scores, decide, score
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+EMBEDDINGS = MODELS_DIR / "static-minilm.npz"
+HEAD = MODELS_DIR / "head.json"
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_BROADCAST = re.compile(r"<!(?:channel|here|everyone)(?:\|[^>]*)?>")
+_MIN_LEAD_WORDS = 4  # a heading ("## Summary") is not the opening sentence
+_WORD_CACHE_MAX = 200_000
+
+# How a check is asked: explicitly (/motivecheck, the CLI, the workflow step) or by a watched channel.
+EXPLICIT, CHANNEL = "explicit", "channel"
+
+
+class StaticEmbeddings:
+    """Word vectors from a word-piece table: greedy longest-match pieces, averaged (cached per word)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        path = path or EMBEDDINGS
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                self.table = data["table"].astype(np.float32)
+                vocab = [str(v) for v in data["vocab"]]
+        except (OSError, KeyError, ValueError) as exc:
+            raise EngineError("model-missing", f"cannot read the embedding table {path}: {exc}") from exc
+        self.dims = self.table.shape[1]
+        self.index = {piece: i for i, piece in enumerate(vocab)}
+        self._cache: dict[str, np.ndarray | None] = {}
+
+    def pieces(self, word: str) -> list[int]:
+        """BERT's word-piece split of one lower-case word; [] when some part is unknown."""
+        if len(word) > 60:
+            return []
+        out, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                found = self.index.get(piece)
+                if found is not None:
+                    out.append(found)
+                    break
+                end -= 1
+            else:
+                return []
+            start = end
+        return out
+
+    def word(self, word: str) -> np.ndarray | None:
+        vec = self._cache.get(word, False)
+        if vec is False:
+            ids = self.pieces(word)
+            vec = self.table[ids].mean(axis=0) if ids else None
+            if len(self._cache) < _WORD_CACHE_MAX:
+                self._cache[word] = vec
+        return vec  # type: ignore[return-value]
+
+    def mean(self, words: list[str]) -> np.ndarray:
+        """Unit-length mean of the words' vectors (zeros when none is known)."""
+        vecs = [v for v in map(self.word, words) if v is not None]
+        if not vecs:
+            return np.zeros(self.dims, dtype=np.float32)
+        total = np.sum(vecs, axis=0)
+        return total / (np.linalg.norm(total) + 1e-9)
+
+
+@lru_cache(maxsize=2)
+def load_embeddings(path: Path | None = None) -> StaticEmbeddings:
+    return StaticEmbeddings(path)
+
+
+CUE_FEATURES = (
+    "proposal", "chatter", "is_proposal", "ease", "ease_lead", "company", "company_lead", "secondary",
+    "share", "customer_ease", "company_first", "question_end", "question_lead", "foreign", "log_words",
+    "broadcast", "lines", "rules_outside_in", "rules_inside_out", "rules_mixed", "rules_not",
+)
+
+
+def cue_features(found: Scan, s: Scores, draft: str, rules_label: str) -> list[float]:
+    """The rules engine's reading as numbers (weights squashed with log1p: a few cues already say a lot)."""
+    l1p = math.log1p
+    return [
+        l1p(s.proposal), l1p(s.chatter), float(s.is_proposal), l1p(s.ease), l1p(s.ease_lead), l1p(s.company),
+        l1p(s.company_lead), l1p(s.secondary), s.share, s.customer_ease / 100, float(s.company_first),
+        float(s.question_end), float(s.question_lead), float(s.foreign), l1p(found.n_words),
+        float(bool(_BROADCAST.search(draft))), l1p(draft.count("\n")),
+        float(rules_label == "outside-in"), float(rules_label == "inside-out"), float(rules_label == "mixed"),
+        float(rules_label == "not-a-proposal"),
+    ]
+
+
+def split_lead(found: Scan) -> tuple[str, str]:
+    """The opening sentence (the first with a few words: headings are skipped) and the rest."""
+    text, start = found.text, 0
+    for end in [*found.ends, len(text)]:
+        if len(_WORD.findall(text[start:end])) >= _MIN_LEAD_WORDS:
+            return text[start:end], text[end:]
+        start = end
+    return text, ""
+
+
+def text_features(emb: StaticEmbeddings, found: Scan, common: frozenset[str]) -> np.ndarray:
+    lead, rest = split_lead(found)
+    lead_words = [w for w in _WORD.findall(lead) if w not in common]
+    rest_words = [w for w in _WORD.findall(rest) if w not in common][:400]
+    return np.concatenate([emb.mean(lead_words), emb.mean(rest_words)])
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything the heads see of one draft, and the rules engine's own reading of it."""
+
+    found: Scan
+    scores: Scores
+    rules_label: str
+    vector: np.ndarray
+
+
+class Featurizer:
+    """Turns a prepared draft into the heads' input. Training and the engine share this one function."""
+
+    def __init__(self, rules: RulesEngine, emb: StaticEmbeddings) -> None:
+        self.rules = rules
+        self.emb = emb
+        self.common = frozenset(rules.playbook.model.language.common_words)
+
+    def read(self, prepared: Prepared) -> Reading:
+        found = self.rules.scan(prepared)
+        scores = score(found, self.rules.playbook.model)
+        label = decide(scores, self.rules.playbook.model.scoring)
+        vec = np.concatenate([text_features(self.emb, found, self.common),
+                              np.asarray(cue_features(found, scores, prepared.draft, label), dtype=np.float32)])
+        return Reading(found, scores, label, vec.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """Standardise, then a linear map and softmax (or sigmoid for one output)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray  # (inputs, outputs)
+    bias: np.ndarray
+    temperature: float = 1.0
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def probs(self, x: np.ndarray) -> np.ndarray:
+        z = self.logits(x) / self.temperature
+        if z.shape[-1] == 1:
+            return 1 / (1 + np.exp(-z))
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist(),
+                "bias": self.bias.tolist(), "temperature": self.temperature}
+
+    @classmethod
+    def from_json(cls, d: dict) -> LinearHead:
+        return cls(np.asarray(d["mean"], np.float32), np.asarray(d["scale"], np.float32),
+                   np.asarray(d["weights"], np.float32), np.asarray(d["bias"], np.float32),
+                   float(d.get("temperature", 1.0)))
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The trained heads and the thresholds chosen on the dev split (``bot/models/head.json``)."""
+
+    motive: LinearHead  # outputs in LABELS order
+    gate: LinearHead  # one output: P(proposal)
+    gate_threshold: float  # channel: speak when P(proposal) >= this
+    dismiss_threshold: float  # explicit: not-a-proposal only when P(not) >= this
+    unsure_below: float  # say "leans ..." below this confidence
+    version: str
+    meta: dict
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Heads:
+        path = path or HEAD
+        try:
+            d = json.loads(Path(path).read_text())
+            return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]),
+                       float(d["gate_threshold"]), float(d["dismiss_threshold"]), float(d["unsure_below"]),
+                       str(d["version"]), d.get("meta", {}))
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            raise EngineError("model-missing", f"cannot read the trained head {path}: {exc}") from exc
+
+    def save(self, path: Path = HEAD) -> None:
+        Path(path).write_text(json.dumps({
+            "version": self.version, "gate_threshold": self.gate_threshold,
+            "dismiss_threshold": self.dismiss_threshold, "unsure_below": self.unsure_below,
+            "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()}, indent=None) + "\n")
+
+
+# customer_ease is kept consistent with the label: each label owns a band of the 0-100 scale.
+_EASE_BANDS = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29), "not-a-proposal": (0, 100)}
+_JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
+_NOT = LABELS.index("not-a-proposal")
+
+
+def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str) -> tuple[str, float]:
+    """Pure: the label and its confidence from the heads' outputs.
+
+    Explicit checks always judge the motive unless the motive head is sure it is plain chatter; a
+    watched channel speaks only when the gate says proposal, and then judges the motive."""
+    if mode == CHANNEL:
+        if p_proposal < heads.gate_threshold:
+            return "not-a-proposal", 1 - p_proposal
+        dismiss = False
+    else:
+        dismiss = probs[_NOT] >= heads.dismiss_threshold
+    if dismiss:
+        return "not-a-proposal", float(probs[_NOT])
+    judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
+    best = int(np.argmax(judged))
+    return LABELS[_JUDGED[best]], float(judged[best])
+
+
+def ease_score(probs: np.ndarray, label: str) -> int:
+    judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
+    p = dict(zip([LABELS[i] for i in _JUDGED], judged, strict=True))
+    raw = 100 * (p["outside-in"] + 0.5 * p["mixed"])
+    lo, hi = _EASE_BANDS[label]
+    return int(round(min(hi, max(lo, raw))))
+
+
+class TrainedEngine:
+    """The default offline engine: rules engine's cues + static embeddings -> trained heads."""
+
+    name = "trained"
+
+    def __init__(self, playbook: Playbook, rules: RulesEngine | None = None, *, heads: Heads | None = None,
+                 embeddings: StaticEmbeddings | None = None) -> None:
+        self.rules = rules or RulesEngine(playbook)
+        self.heads = heads or Heads.load()
+        self.featurizer = Featurizer(self.rules, embeddings or load_embeddings())
+
+    def read(self, prepared: Prepared) -> tuple[Reading, np.ndarray, float]:
+        reading = self.featurizer.read(prepared)
+        x = reading.vector[None, :]
+        probs = self.heads.motive.probs(x)[0]
+        p_proposal = float(self.heads.gate.probs(x)[0, 0])
+        return reading, probs, p_proposal
+
+    def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
+        reading, probs, p_proposal = self.read(prepared)
+        label, confidence = decide_trained(probs, p_proposal, self.heads, mode)
+        notes = []
+        if label != "not-a-proposal" and confidence < self.heads.unsure_below:
+            runner_up = max((LABELS[i] for i in _JUDGED if LABELS[i] != label), key=lambda lab: probs[LABELS.index(lab)])
+            notes.append(f"Not a clear case: it leans {label} (confidence {confidence:.0%}); "
+                         f"{runner_up} is close behind.")
+        scores = reading.scores
+        from dataclasses import replace
+
+        scores = replace(scores, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0)
+        verdict: Verdict = self.rules.compose(prepared, reading.found, scores, label,
+                                              confidence=round(confidence, 3), engine=self.name, notes=notes)
+        return EngineResult(verdict)

@@ -1,0 +1,221 @@
+"""The trained engine: the default offline judgment, its two questions (explicit check, channel gate),
+confidence, its fallback, and the training code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import corpus
+from bot.checker import Checker
+from bot.config import Settings
+from bot.engines.rules import RulesEngine
+from bot.engines.trained import (
+    CHANNEL,
+    EXPLICIT,
+    Heads,
+    LinearHead,
+    StaticEmbeddings,
+    TrainedEngine,
+    decide_trained,
+    ease_score,
+    load_embeddings,
+)
+from bot.evaluation import evaluate
+from bot.playbook import load_playbook
+from bot.text import prepare
+from bot.train import Row, load_rows, train
+from bot.verdict import LABELS
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPPORT_REPLY = "We will check on this and get back to you soon."
+LUNCH = "Anyone up for lunch at the taco place at 12:30? :taco:"
+PLAIN_PROPOSAL = ("From next month, the help desk will answer the phone until 8pm on weekdays, so people "
+                  "who work late can still reach someone the same day.")
+
+
+@pytest.fixture(scope="module")
+def engine() -> TrainedEngine:
+    return TrainedEngine(load_playbook("outside-in"))
+
+
+def test_the_trained_engine_is_the_offline_default(tmp_path):
+    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    verdict, _ = checker.assess("We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.")
+    assert verdict.engine == "trained"
+    assert verdict.label in ("inside-out", "mixed")
+    assert 0 < verdict.confidence <= 1
+    assert verdict.reframe and verdict.evidence  # quotes and the reframe still come from the playbook
+    for e in verdict.evidence:
+        assert "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."[e.start:e.end] == e.quote
+    rules, _ = checker.assess("We'll launch Premium Plus to upsell existing accounts.", engine="rules")
+    assert rules.engine == "rules" and rules.confidence is None
+
+
+def test_the_channel_gate_keeps_a_support_reply_and_a_lunch_plan_quiet(engine):
+    for text in (SUPPORT_REPLY, LUNCH):
+        verdict = engine.assess(prepare(text), mode=CHANNEL).verdict
+        assert verdict.label == "not-a-proposal", text
+        assert verdict.evidence == [] and verdict.reframe is None
+
+
+def test_an_explicit_check_judges_a_real_proposal_with_no_business_words(engine):
+    verdict = engine.assess(prepare(PLAIN_PROPOSAL), mode=EXPLICIT).verdict
+    assert verdict.label != "not-a-proposal"
+
+
+def test_customer_ease_agrees_with_the_label(engine):
+    drafts = [PLAIN_PROPOSAL, "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.",
+              "Invoices now export in one click, which we expect to lift renewals 10% this year."]
+    for text in drafts:
+        v = engine.assess(prepare(text)).verdict
+        lo, hi = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29)}[v.label]
+        assert lo <= v.customer_ease <= hi, (text, v.label, v.customer_ease)
+
+
+def _heads(gate: float = 0.5, dismiss: float = 0.8) -> Heads:
+    one = LinearHead(np.zeros(1, np.float32), np.ones(1, np.float32), np.zeros((1, 4), np.float32),
+                     np.zeros(4, np.float32))
+    return Heads(one, one, gate, dismiss, 0.55, "t", {})
+
+
+def test_decide_channel_mode_speaks_only_past_the_gate():
+    probs = np.array([0.7, 0.1, 0.1, 0.1])
+    assert decide_trained(probs, 0.49, _heads(gate=0.5), CHANNEL)[0] == "not-a-proposal"
+    label, conf = decide_trained(probs, 0.51, _heads(gate=0.5), CHANNEL)
+    assert label == "outside-in" and conf == pytest.approx(0.7 / 0.9)
+
+
+def test_decide_explicit_mode_dismisses_only_when_sure():
+    unsure = np.array([0.1, 0.2, 0.0, 0.7])
+    assert decide_trained(unsure, 0.0, _heads(dismiss=0.8), EXPLICIT)[0] == "inside-out"
+    sure = np.array([0.02, 0.05, 0.03, 0.9])
+    assert decide_trained(sure, 1.0, _heads(dismiss=0.8), EXPLICIT) == ("not-a-proposal", pytest.approx(0.9))
+    assert ease_score(np.array([0.0, 1.0, 0.0, 0.0]), "inside-out") == 0
+    assert ease_score(np.array([0.1, 0.9, 0.0, 0.0]), "outside-in") == 60  # clamped into the label's band
+
+
+def test_an_unsure_verdict_says_which_way_it_leans(engine):
+    verdicts = [engine.assess(prepare(t)).verdict for t in (PLAIN_PROPOSAL, LUNCH, SUPPORT_REPLY,
+                "We could maybe look at the onboarding emails again next quarter, thoughts?")]
+    for v in verdicts:
+        leans = [n for n in v.notes if "leans" in n]
+        if v.label != "not-a-proposal" and v.confidence < engine.heads.unsure_below:
+            assert leans and v.label in leans[0]
+        else:
+            assert not leans
+
+
+def test_word_pieces_follow_bert(engine):
+    emb = engine.featurizer.emb
+    assert [emb.table.shape[1]] == [emb.dims] and emb.dims >= 64
+    pieces = emb.pieces("unaffordable")
+    assert len(pieces) >= 2
+    vocab = {i: p for p, i in emb.index.items()}
+    assert "".join(vocab[i].removeprefix("##") for i in pieces) == "unaffordable"
+    assert emb.pieces("x" * 100) == []
+    assert np.allclose(np.linalg.norm(emb.mean(["customers", "wait", "less"])), 1.0, atol=1e-3)
+    assert not emb.mean([]).any()
+
+
+def test_missing_model_files_fall_back_to_rules_and_say_so(tmp_path, monkeypatch):
+    import bot.engines.trained as trained
+
+    monkeypatch.setattr(trained, "HEAD", tmp_path / "nothing.json")
+    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    verdict, _ = checker.assess("We'll launch Premium Plus to upsell existing accounts.")
+    assert verdict.engine == "rules"
+    assert any("trained engine is unavailable" in n for n in verdict.notes)
+
+
+def test_bad_embedding_file_is_a_clear_engine_error(tmp_path):
+    from bot.errors import EngineError
+
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(EngineError, match="cannot read the embedding table"):
+        StaticEmbeddings(bad)
+
+
+def test_cli_as_channel_is_the_apps_gate(tmp_path):
+    """`check --as channel` gives exactly what the app's channel path gets from the checker."""
+    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    for text in (SUPPORT_REPLY, "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."):
+        out = subprocess.run([sys.executable, "-m", "bot", "check", "--as", "channel", "--json", "--text", text],
+                             capture_output=True, text=True, timeout=60, check=True, cwd=ROOT).stdout
+        cli = json.loads(out)
+        app, _ = checker.assess(text, mode=CHANNEL)
+        assert (cli["label"], cli["confidence"]) == (app.label, app.confidence)
+
+
+def test_training_fits_heads_that_learn_and_thresholds_from_dev(tmp_path):
+    """Train on two synthetic sets (no corpus text needed): the heads must beat chance on the other."""
+    rows = []
+    for name, split in (("labelled.jsonl", "train"), ("holdout2.jsonl", "dev")):
+        for line in (ROOT / "tests" / "data" / name).read_text().splitlines():
+            d = json.loads(line)
+            rows.append(Row(d["text"], d["label"], split, "synthetic", True))
+    with pytest.raises(ValueError, match="needs Slack rows"):
+        train(load_playbook("outside-in"), [Row(r.text, r.label, r.split, r.genre, False) for r in rows])
+    report = train(load_playbook("outside-in"), rows)
+    heads = report.heads
+    assert 0 < heads.gate_threshold <= 1 and 0.3 <= heads.dismiss_threshold <= 1
+    assert heads.meta["trained_on"]["train"] == 129 and len(heads.meta["trained_on"]["data_sha256"]) == 64
+    path = tmp_path / "head.json"
+    heads.save(path)
+    engine = TrainedEngine(load_playbook("outside-in"), heads=Heads.load(path))
+    dev = [r for r in rows if r.split == "dev"]
+    metrics = evaluate((r.label, engine.assess(prepare(r.text)).verdict.label) for r in dev)
+    assert metrics["accuracy"] > 0.5  # four labels: chance is 0.25
+
+
+@pytest.mark.skipif(not corpus.has_text(), reason="the corpus text is not here (see corpus/README.md)")
+def test_trained_engine_beats_the_rules_engine_on_the_dev_split():
+    playbook = load_playbook("outside-in")
+    trained, rules = TrainedEngine(playbook), RulesEngine(playbook)
+    dev = [r for r in load_rows(synthetic_weight=0) if r.split == "dev" and not r.slack]
+    assert len(dev) >= 150
+    f_trained = evaluate((r.label, trained.assess(prepare(r.text)).verdict.label) for r in dev)["macro_f1"]
+    f_rules = evaluate((r.label, rules.assess(prepare(r.text)).verdict.label) for r in dev)["macro_f1"]
+    assert f_trained > f_rules + 0.03, (f_trained, f_rules)
+
+
+def test_corpus_files_carry_provenance_and_splits_by_source():
+    for name in corpus.FILES:
+        rows = [json.loads(line) for line in (corpus.CORPUS_DIR / name).read_text().splitlines() if line.strip()]
+        assert len(rows) >= (1000 if name == "passages.jsonl" else 500)
+        assert all(r["label"] in LABELS and r["source"] and len(r["sha256"]) == 64 and "text" not in r for r in rows)
+        splits_of: dict[str, set[str]] = {}
+        for r in rows:
+            splits_of.setdefault(r["family"], set()).add(r["split"])
+        assert all(len(s) == 1 for s in splits_of.values()), "a source family sits in two splits"
+        assert {r["split"] for r in rows} == {"train", "dev", "test"}
+
+
+def test_load_refuses_text_that_is_not_the_labelled_one(tmp_path, monkeypatch):
+    from bot.errors import InputError
+
+    labels = tmp_path / "labels"
+    texts = tmp_path / "texts"
+    labels.mkdir()
+    texts.mkdir()
+    import hashlib
+
+    (labels / "passages.jsonl").write_text(json.dumps({"id": "x1", "label": "mixed", "split": "dev",
+                                                       "sha256": hashlib.sha256(b"original").hexdigest()}) + "\n")
+    (texts / "passages.jsonl").write_text(json.dumps({"id": "x1", "text": "edited"}) + "\n")
+    (texts / "slack.jsonl").write_text("")
+    monkeypatch.setenv("MOTIVECHECK_CORPUS_TEXT", str(texts))
+    with pytest.raises(InputError, match="passages.jsonl:1: the text for x1"):
+        corpus.load("passages.jsonl", labels_dir=labels)
+    (texts / "passages.jsonl").write_text(json.dumps({"id": "x1", "text": "original"}) + "\n")
+    assert corpus.load("passages.jsonl", labels_dir=labels)[0]["text"] == "original"
+
+
+def test_load_embeddings_is_shared():
+    assert load_embeddings() is load_embeddings()
