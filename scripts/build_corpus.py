@@ -1,6 +1,9 @@
 """Assemble corpus/passages.jsonl and corpus/slack.jsonl from the collectors' files, split by source.
 
-    python scripts/build_corpus.py RAW.jsonl ...
+    python scripts/build_corpus.py RAW.jsonl ... [--train-only MORE.jsonl ...]
+
+Files after ``--train-only`` were collected later, from sources none of the first files used; their rows
+join the train split, so the dev and test splits (and the second labelling pass on test) stay as they were.
 
 The committed files hold everything but the text: id, source, family, genre, label, motives, rationale,
 confidence, split, word count and the text's sha256. The verbatim text goes to the corpus text folder
@@ -58,10 +61,12 @@ def assign(sizes: Counter) -> dict[str, str]:
     return split_of
 
 
-def main(paths: list[str]) -> None:
+def main(args: list[str]) -> None:
+    cut = args.index("--train-only") if "--train-only" in args else len(args)
+    paths, later = args[:cut], set(args[cut + 1:])
     seen: set[str] = set()
     passages, slack = [], []
-    for path in paths:
+    for path in paths + sorted(later):
         for n, line in enumerate(Path(path).read_text().splitlines(), 1):
             if not line.strip():
                 continue
@@ -75,6 +80,7 @@ def main(paths: list[str]) -> None:
                 continue
             seen.add(key)
             row["family"] = family(row)
+            row["later"] = path in later
             if row.get("genre") == "slack":
                 row["kind"] = "chatter" if row["label"] == "not-a-proposal" else "proposal"
                 slack.append(row)
@@ -86,7 +92,9 @@ def main(paths: list[str]) -> None:
                     continue
                 passages.append(row)
     for name, rows in (("passages", passages), ("slack", slack)):
-        split_of = assign(Counter(r["family"] for r in rows))
+        split_of = assign(Counter(r["family"] for r in rows if not r["later"]))
+        for r in rows:
+            split_of.setdefault(r["family"], "train")
         fields = PASSAGE_FIELDS + (("kind", "community") if name == "slack" else ())
         texts = text_dir(create=True) / f"{name}.jsonl"
         with open(OUT / f"{name}.jsonl", "w") as out, open(texts, "w") as text_out:
