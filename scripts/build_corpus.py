@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 
+_SECRET = re.compile(r"pwd=|passcode|password\s*[:=]", re.I)
 LABELS = {"outside-in", "inside-out", "mixed", "not-a-proposal"}
 SHARES = {"train": 0.6, "dev": 0.2, "test": 0.2}
 # Projects whose repositories live under more than one owner.
@@ -74,6 +76,9 @@ def main(args: list[str]) -> None:
             key = " ".join(row["text"].split()).lower()
             if key in seen:
                 print(f"{path}:{n}: duplicate text; dropped", file=sys.stderr)
+                continue
+            if row.get("genre") == "slack" and _SECRET.search(row["text"]):  # a chat message sharing a login
+                print(f"{path}:{n}: carries a password or meeting passcode; dropped", file=sys.stderr)
                 continue
             if row.get("label") not in LABELS:
                 print(f"{path}:{n}: label {row.get('label')!r}; dropped", file=sys.stderr)
