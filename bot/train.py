@@ -130,6 +130,11 @@ def fit_temperature(head: LinearHead, x: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
+def rules_proposal(featurizer: Featurizer, rows: Sequence[Row]) -> list[bool]:
+    """Whether the playbook's proposal cues call each row a proposal (the second key for dismissing)."""
+    return [featurizer.read(prepare(r.text)).scores.is_proposal for r in rows]
+
+
 def featurize(featurizer: Featurizer, rows: Sequence[Row]) -> np.ndarray:
     return np.stack([featurizer.read(prepare(r.text)).vector for r in rows]) if rows else np.zeros((0, 0))
 
@@ -184,11 +189,13 @@ def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float 
     # ``max_proposals_dismissed`` of the dev proposals not-a-proposal.
     probs_dev = motive.probs(x_dev)
     p_prop_dev = gate.probs(x_dev)[:, 0]
+    rules_dev = rules_proposal(featurizer, dev_rows)
     is_prop = y_dev != LABELS.index("not-a-proposal")
     best_key, dismiss_threshold = (-1.0, -1.0), 0.99
     for t in np.arange(0.30, 0.991, 0.01):
         trial = Heads(motive, gate, gate_threshold, float(t), 0.55, version, {})
-        labels = [decide_trained(p, float(q), trial, EXPLICIT)[0] for p, q in zip(probs_dev, p_prop_dev, strict=True)]
+        labels = [decide_trained(p, float(q), trial, EXPLICIT, rp)[0]
+                  for p, q, rp in zip(probs_dev, p_prop_dev, rules_dev, strict=True)]
         dismissed = np.mean([lab == "not-a-proposal" for lab, ok in zip(labels, is_prop, strict=True) if ok])
         if dismissed <= max_proposals_dismissed:
             f1 = evaluate(zip([LABELS[i] for i in y_dev], labels, strict=True))["macro_f1"]
@@ -219,7 +226,8 @@ def measure(heads: Heads, featurizer: Featurizer, rows: Sequence[Row], x: np.nda
         x = featurize(featurizer, rows)
     probs = heads.motive.probs(x)
     p_prop = heads.gate.probs(x)[:, 0]
-    explicit = [decide_trained(p, float(q), heads, EXPLICIT) for p, q in zip(probs, p_prop, strict=True)]
+    rp = rules_proposal(featurizer, rows)
+    explicit = [decide_trained(p, float(q), heads, EXPLICIT, r) for p, q, r in zip(probs, p_prop, rp, strict=True)]
     channel = [decide_trained(p, float(q), heads, CHANNEL) for p, q in zip(probs, p_prop, strict=True)]
     passages = [(r.label, e[0]) for r, e in zip(rows, explicit, strict=True) if not r.slack]
     slack = [(r, c[0]) for r, c in zip(rows, channel, strict=True) if r.slack]

@@ -26,7 +26,7 @@ def test_check_example_file_human_output():
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
     assert out.startswith("INSIDE-OUT")
-    assert "Customer ease:" in out and "engine: rules" in out
+    assert "Customer ease:" in out and "engine: trained" in out
     assert "[[" in out  # evidence marked in the draft
     assert "Try opening with:" in out and "Premium Plus" in out
     assert "Questions to ask yourself:" in out
@@ -40,7 +40,7 @@ def test_check_json_from_stdin_is_a_valid_verdict():
     assert "revenue-profit" in verdict["motives"] or "upsell-crosssell" in verdict["motives"]
     for e in verdict["evidence"]:
         assert PREMIUM[e["start"]:e["end"]] == e["quote"]
-    assert verdict["engine"] == "rules" and verdict["playbook"]["name"] == "outside-in"
+    assert verdict["engine"] == "trained" and verdict["playbook"]["name"] == "outside-in"
     assert verdict["reframe"] and 1 <= len(verdict["questions"]) <= 3
 
 
@@ -105,7 +105,7 @@ def test_eval_prints_metrics_and_gates(tmp_path):
     r = run("eval", str(data), "--json")
     assert r.returncode == 0, r.stderr
     metrics = json.loads(r.stdout)
-    assert metrics["n"] == 2 and metrics["engine"] == "rules"
+    assert metrics["n"] == 2 and metrics["engine"] == "trained"
     assert set(metrics["per_label"]) == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
     gate = run("eval", str(data), "--min-f1", "1.01")
     assert gate.returncode == 1 and "below --min-f1" in gate.stderr.decode()

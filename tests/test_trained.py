@@ -71,7 +71,7 @@ def test_an_explicit_check_judges_a_real_proposal_with_no_business_words(engine)
 
 def test_customer_ease_agrees_with_the_label(engine):
     drafts = [PLAIN_PROPOSAL, "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.",
-              "Invoices now export in one click, which we expect to lift renewals 10% this year."]
+              "Invoices can now be exported in one click, which we expect to lift renewals 10% this year."]
     for text in drafts:
         v = engine.assess(prepare(text)).verdict
         lo, hi = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29)}[v.label]

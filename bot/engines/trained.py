@@ -126,19 +126,22 @@ CUE_FEATURES = (
     "proposal", "chatter", "is_proposal", "ease", "ease_lead", "company", "company_lead", "secondary",
     "share", "customer_ease", "company_first", "question_end", "question_lead", "foreign", "log_words",
     "broadcast", "lines", "rules_outside_in", "rules_inside_out", "rules_mixed", "rules_not",
+    "short", "short_rules_outside_in", "short_rules_inside_out", "short_rules_mixed", "short_rules_not",
 )
+_SHORT_WORDS = 60  # a typed Slack draft; the rules engine was tuned on drafts like these
 
 
 def cue_features(found: Scan, s: Scores, draft: str, rules_label: str) -> list[float]:
     """The rules engine's reading as numbers (weights squashed with log1p: a few cues already say a lot)."""
     l1p = math.log1p
+    short = float(found.n_words < _SHORT_WORDS)
+    rules = [float(rules_label == lab) for lab in ("outside-in", "inside-out", "mixed", "not-a-proposal")]
     return [
         l1p(s.proposal), l1p(s.chatter), float(s.is_proposal), l1p(s.ease), l1p(s.ease_lead), l1p(s.company),
         l1p(s.company_lead), l1p(s.secondary), s.share, s.customer_ease / 100, float(s.company_first),
         float(s.question_end), float(s.question_lead), float(s.foreign), l1p(found.n_words),
         float(bool(_BROADCAST.search(draft))), l1p(draft.count("\n")),
-        float(rules_label == "outside-in"), float(rules_label == "inside-out"), float(rules_label == "mixed"),
-        float(rules_label == "not-a-proposal"),
+        *rules, short, *(short * r for r in rules),
     ]
 
 
@@ -254,17 +257,19 @@ _JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
 _NOT = LABELS.index("not-a-proposal")
 
 
-def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str) -> tuple[str, float]:
+def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str,
+                   rules_proposal: bool = False) -> tuple[str, float]:
     """Pure: the label and its confidence from the heads' outputs.
 
-    Explicit checks always judge the motive unless the motive head is sure it is plain chatter; a
-    watched channel speaks only when the gate says proposal, and then judges the motive."""
+    Explicit checks always judge the motive unless the motive head is sure it is plain chatter and the
+    playbook's proposal cues agree (``rules_proposal`` False): two keys, so a real proposal is never
+    dismissed on the head's word alone. A watched channel speaks only when the gate says proposal."""
     if mode == CHANNEL:
         if p_proposal < heads.gate_threshold:
             return "not-a-proposal", 1 - p_proposal
         dismiss = False
     else:
-        dismiss = probs[_NOT] >= heads.dismiss_threshold
+        dismiss = probs[_NOT] >= heads.dismiss_threshold and not rules_proposal
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
     judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
@@ -300,7 +305,7 @@ class TrainedEngine:
 
     def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
         reading, probs, p_proposal = self.read(prepared)
-        label, confidence = decide_trained(probs, p_proposal, self.heads, mode)
+        label, confidence = decide_trained(probs, p_proposal, self.heads, mode, reading.scores.is_proposal)
         notes = []
         if label != "not-a-proposal" and confidence < self.heads.unsure_below:
             runner_up = max((LABELS[i] for i in _JUDGED if LABELS[i] != label), key=lambda lab: probs[LABELS.index(lab)])
