@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .config import Settings
-from .digest import Digest, change, claim, compute, last_full_week, mark_posted, release, template_note, to_blocks
+from .digest import Digest, change, claim, compute, last_full_week, template_note, to_blocks
 from .prompts import render
 from .store import Store
 
@@ -72,10 +72,10 @@ async def post_digest(client: Any, store: Store, settings: Settings, workspace: 
                 await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
                                              title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d),
                                              thread_ts=resp.get("ts"))
-        await asyncio.to_thread(mark_posted, store, workspace, channel, label, resp.get("ts") or "")
+        await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, resp.get("ts") or "")
         return "posted"
     except Exception:
-        await asyncio.to_thread(release, store, workspace, channel, label)
+        await asyncio.to_thread(store.release_digest, workspace, channel, label)
         raise
 
 
@@ -100,8 +100,7 @@ async def run_digest_scheduler(client: Any, store: Store, settings: Settings, st
             await asyncio.to_thread(apply_retention, store, settings)
             due = due_week(settings, time.time())
             if due:
-                workspaces = await asyncio.to_thread(
-                    lambda: [r["workspace"] for r in store.db.query("select distinct workspace from checks")])
+                workspaces = await asyncio.to_thread(store.workspaces)
                 for ws in workspaces:
                     await post_digest(client, store, settings, ws, *due)
         except Exception as exc:  # noqa: BLE001 - never a crash loop; try again next tick

@@ -124,7 +124,7 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         status = {"database": "ok", "config": "ok", "accepting": deps.accepting}
         try:
-            await asyncio.to_thread(lambda: deps.store.db.execute("select count(*) from checks").fetchone())
+            await asyncio.to_thread(deps.store.ping)
         except Exception as exc:  # noqa: BLE001 - report, don't raise
             status["database"] = f"error: {type(exc).__name__}"
         ok = status["database"] == "ok" and deps.accepting

@@ -194,17 +194,12 @@ def _playbook_name_problem(name: str) -> str | None:
 
 
 def _user_stats(store: Store, team: str, user: str) -> str:
-    rows = list(store.db.query(
-        "select label, count(*) as n from checks where workspace = ? and user = ? and status = 'done' "
-        "group by label", [team, user]))
-    counts = {r["label"]: r["n"] for r in rows}
+    counts = store.user_label_counts(team, user)
     proposals = sum(n for label, n in counts.items() if label != "not-a-proposal")
-    decisions = list(store.db.query(
-        "select action, count(*) as n from decisions where workspace = ? and user = ? group by action", [team, user]))
     if not proposals:
         return "No proposals checked yet. Try `/motivecheck <your draft>`."
     share = counts.get("outside-in", 0) / proposals
-    used = {d["action"]: d["n"] for d in decisions}
+    used = store.user_decision_counts(team, user)
     return (f"You've checked {proposals} proposal(s): {share:.0%} outside-in, {counts.get('mixed', 0)} mixed, "
             f"{counts.get('inside-out', 0)} inside-out. Reframes used: {used.get('accepted', 0)}, kept yours: "
             f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
@@ -409,12 +404,8 @@ async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps)
     await ack()
     reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("text", {}).get("value")
     if reason:
-        await asyncio.to_thread(_set_reason, deps.store, int(view.get("private_metadata") or 0), reason[:1000])
-
-
-def _set_reason(store: Store, decision_id: int, reason: str) -> None:
-    with store.write() as db:
-        db.conn.execute("update decisions set reason = ? where id = ?", [reason, decision_id])
+        await asyncio.to_thread(deps.store.set_decision_reason, int(view.get("private_metadata") or 0),
+                                reason[:1000])
 
 
 async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any, deps: Deps) -> None:
