@@ -8,15 +8,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Settings
+from .aio import run_sync
+from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
-from .text import Prepared, draft_hash, fix_surrogates, prepare
-from .verdict import Usage, Verdict
+from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
+from .verdict import Evidence, Usage, Verdict
 
-ENGINES = ("auto", "rules", "openai")
+ENGINES = ENGINE_NAMES
+# How far apart two labels are on the outside-in scale; two steps (outside-in vs inside-out) is a contradiction.
+_SCALE = {"outside-in": 0, "mixed": 1, "inside-out": 2}
 
 
 @dataclass
@@ -95,7 +98,7 @@ class Checker:
         raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}"
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def _cached(self, key: str) -> Verdict | None:
+    def _cached(self, key: str, prepared: Prepared) -> Verdict | None:
         if self.store is None:
             return None
         raw = self.store.cache_get(key)
@@ -103,11 +106,13 @@ class Checker:
             return None
         verdict = Verdict.model_validate_json(raw)
         verdict.cached = True
+        # The key ignores case and spacing, so the cached quotes may sit elsewhere in this draft: find them again.
+        verdict.evidence = _respan(verdict.evidence, prepared.draft)
         return verdict
 
-    def _remember(self, key: str, verdict: Verdict) -> None:
+    def _remember(self, key: str, verdict: Verdict, prepared: Prepared) -> None:
         if self.store is not None:
-            self.store.cache_put(key, verdict.model_dump_json())
+            self.store.cache_put(key, verdict.model_dump_json(), draft_hash(prepared.draft))
 
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str) -> Verdict:
         verdict = self.rules_engine(book).assess(prepared).verdict
@@ -115,44 +120,42 @@ class Checker:
         verdict.notes.append(f"The LLM did not answer ({reason}); the rules engine answered instead.")
         return verdict
 
-    # -- the check ---------------------------------------------------------------------------
-    def assess(self, draft: str, *, engine: str | None = None,
-               playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
-        """Return a verdict for ``draft`` without logging it."""
-        book, prepared = self._prepare(draft, playbook)
-        if self.resolve_engine(engine) != "openai":
-            return self.rules_engine(book).assess(prepared).verdict, Usage()
-        key = self._cache_key(prepared, book)
-        cached = self._cached(key)
-        if cached is not None:
-            return cached, Usage()
-        try:
-            result = self._llm_engine(book).assess(prepared)
-        except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason), Usage()
-        self._remember(key, result.verdict)
-        return result.verdict, result.usage
+    def _cross_check(self, verdict: Verdict, book: Playbook, prepared: Prepared) -> Verdict:
+        """Say so when the LLM and the offline engine are two steps apart (a sign of an obeyed injection)."""
+        offline = self.rules_engine(book).assess(prepared).verdict
+        if abs(_SCALE.get(verdict.label, 1) - _SCALE.get(offline.label, 1)) >= 2:
+            verdict.notes.append(
+                f"The LLM said {verdict.label} but the offline rules engine says {offline.label} "
+                f"(customer ease {offline.customer_ease}); read this verdict with care.")
+        return verdict
 
+    # -- the check: one async core, thin sync wrappers -------------------------------------------
     async def aassess(self, draft: str, *, engine: str | None = None,
                       playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
-        """Async twin of ``assess`` for the Slack app: the LLM call never blocks the event loop."""
+        """Return a verdict for ``draft`` without logging it; the LLM call never blocks the event loop."""
         book, prepared = self._prepare(draft, playbook)
         if self.resolve_engine(engine) != "openai":
             return self.rules_engine(book).assess(prepared).verdict, Usage()
         key = self._cache_key(prepared, book)
-        cached = await asyncio.to_thread(self._cached, key)
+        cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
             return cached, Usage()
         try:
             result = await self._llm_engine(book).aassess(prepared)
         except EngineError as exc:
             return self._fallback(book, prepared, exc.reason), Usage()
-        await asyncio.to_thread(self._remember, key, result.verdict)
-        return result.verdict, result.usage
+        verdict = self._cross_check(result.verdict, book, prepared)
+        await asyncio.to_thread(self._remember, key, verdict, prepared)
+        return verdict, result.usage
+
+    def assess(self, draft: str, *, engine: str | None = None,
+               playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
+        """Sync wrapper of ``aassess``."""
+        return run_sync(self.aassess(draft, engine=engine, playbook=playbook))
 
     async def acheck(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-                     log: bool = False, source: str = "slash", **context: Any) -> CheckResult:
-        """Async twin of ``check``."""
+                     log: bool = False, source: str = "cli", **context: Any) -> CheckResult:
+        """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
         started = time.perf_counter()
         draft = fix_surrogates(draft) if isinstance(draft, str) else draft
         verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook)
@@ -165,13 +168,18 @@ class Checker:
 
     def check(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
               log: bool = False, source: str = "cli", **context: Any) -> CheckResult:
-        """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
-        started = time.perf_counter()
-        draft = fix_surrogates(draft) if isinstance(draft, str) else draft
-        verdict, usage = self.assess(draft, engine=engine, playbook=playbook)
-        latency_ms = (time.perf_counter() - started) * 1000
-        check_id = None
-        if log and self.store is not None:
-            check_id = self.store.record_check(verdict, draft, source=source, latency_ms=latency_ms,
-                                               usage=usage, **context)
-        return CheckResult(verdict=verdict, check_id=check_id, latency_ms=latency_ms, usage=usage)
+        """Sync wrapper of ``acheck``."""
+        return run_sync(self.acheck(draft, engine=engine, playbook=playbook, log=log, source=source, **context))
+
+
+def _respan(evidence: list[Evidence], draft: str) -> list[Evidence]:
+    """Evidence re-anchored in ``draft`` (ignoring case and spacing); quotes it no longer contains are dropped."""
+    out: list[Evidence] = []
+    for ev in evidence:
+        if draft[ev.start:ev.end] == ev.quote:
+            out.append(ev)
+            continue
+        span = find_loosely(draft, ev.quote)
+        if span is not None:
+            out.append(Evidence(quote=draft[span[0]:span[1]], start=span[0], end=span[1], shows=ev.shows))
+    return out

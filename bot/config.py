@@ -26,6 +26,7 @@ def _data_dir(name: str) -> Path:
 PROMPTS_DIR = _data_dir("prompts")
 PLAYBOOKS_DIR = _data_dir("playbooks")
 DEFAULT_PLAYBOOK = "outside-in"
+ENGINE_NAMES = ("auto", "rules", "openai")  # the engine vocabulary: settings, CLI and checker use this
 
 
 def _int(name: str, lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
@@ -99,7 +100,7 @@ def _str(raw: str) -> str:
 SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
     ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
-    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ("auto", "rules", "openai")),
+    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ENGINE_NAMES),
      "auto uses OpenAI when OPENAI_API_KEY is set, else the rules engine"),
     ("store_text", "MOTIVECHECK_STORE_TEXT", "on", _bool("MOTIVECHECK_STORE_TEXT"),
      "store full draft text (off: only a hash and the verdict)"),
