@@ -120,9 +120,14 @@ class Store:
             return int(db["checks"].insert(row).last_pk)
 
     def _row(self, draft: str, *, source: str, status: str, ts: float | None = None, **context: Any) -> dict[str, Any]:
-        """The columns every way of recording a check shares; the draft's text only if retention allows."""
+        """The columns every way of recording a check shares; the draft's text only if retention allows.
+
+        A pending check always holds its text, so recovery after a crash can finish it; with
+        MOTIVECHECK_STORE_TEXT=off the text is erased the moment the check completes or fails.
+        """
+        keep = self.store_text or status == "pending"
         row: dict[str, Any] = {"ts": time.time() if ts is None else ts, "source": source, "status": status,
-                               "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None}
+                               "draft_hash": draft_hash(draft), "draft_text": draft if keep else None}
         row.update({k: v for k, v in context.items() if v is not None})
         return row
 
@@ -198,6 +203,15 @@ class Store:
         if draft is not None:
             cols["draft_hash"] = draft_hash(draft)
             cols["draft_text"] = draft if self.store_text else None
+        elif not self.store_text:
+            cols["draft_text"] = None  # held only while the check was pending
+        self.update_check(check_id, **cols)
+
+    def fail_check(self, check_id: int) -> None:
+        """Mark a check failed (its text goes too when texts are not stored)."""
+        cols: dict[str, Any] = {"status": "failed"}
+        if not self.store_text:
+            cols["draft_text"] = None
         self.update_check(check_id, **cols)
 
     def update_check(self, check_id: int, **fields: Any) -> None:
@@ -390,9 +404,12 @@ class Store:
             "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
             "order by d.ts desc limit ?", [workspace, start, end, limit]))
 
-    def set_decision_reason(self, decision_id: int, reason: str) -> None:
+    def set_decision_reason(self, decision_id: int, reason: str, *, user: str) -> bool:
+        """Attach a reason to ``user``'s own decision; False when it is not theirs (or gone)."""
         with self.write() as db:
-            db.conn.execute("update decisions set reason = ? where id = ?", [reason, decision_id])
+            cur = db.conn.execute("update decisions set reason = ? where id = ? and user = ?",
+                                  [reason, decision_id, user])
+            return cur.rowcount == 1
 
     # -- digests -----------------------------------------------------------------------------
     def claim_digest(self, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:

@@ -22,7 +22,7 @@ from ..checker import Checker
 from ..config import Settings
 from ..errors import ConfigError
 from ..store import Store
-from .listeners import Deps, register
+from .listeners import Deps, _post_reply, register
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
@@ -144,31 +144,26 @@ def use_executor(loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
 
 
 async def recover_pending(deps: Deps, client: Any) -> int:
-    """After a crash: finish every accepted-but-unanswered check, or tell its author it failed."""
-    pending = await asyncio.to_thread(deps.store.pending_checks)
-    for row in pending:
+    """After a crash: every accepted-but-unanswered check takes the rest of the road; its author hears the result."""
+    outcomes = await deps.intake.recover()
+    for outcome in outcomes:
+        d, verdict = outcome.draft, outcome.verdict
         try:
-            verdict, usage = await deps.checker.aassess(row["draft_text"] or "")
-            await asyncio.to_thread(deps.store.complete_check, row["id"], verdict, usage=usage)
-            if row["source"] == "channel" and verdict.label != "not-a-proposal" and row["message_ts"]:
-                from .listeners import _post_reply
-
-                await _post_reply(deps, client, row["id"], row["draft_text"] or "", verdict, row["channel"],
-                                  row["user"], row["message_ts"], row.get("reply_mode"))
-            elif row["source"] == "slash" and row["user"]:
-                await client.chat_postMessage(channel=row["user"], text=(
+            if verdict is not None and d.source == "channel" and d.message_ts:
+                if verdict.label != "not-a-proposal":
+                    await _post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
+                                      d.message_ts, d.reply_mode)
+            elif verdict is not None and d.user:
+                await client.chat_postMessage(channel=d.user, text=(
                     "Sorry — Motive Coach restarted while checking your draft. Here is the result: "
                     f"{verdict.label}, customer ease {verdict.customer_ease}/100."))
-        except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
-            await asyncio.to_thread(deps.store.update_check, row["id"], status="failed")
-            log.warning("could not recover check %s: %s", row["id"], type(exc).__name__)
-            if row["user"]:
-                try:
-                    await client.chat_postMessage(channel=row["user"], text=(
-                        "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
-                except Exception:  # noqa: BLE001
-                    pass
-    return len(pending)
+            elif outcome.refused is None and d.user:
+                log.warning("could not recover check %s: %s", outcome.check_id, outcome.error)
+                await client.chat_postMessage(channel=d.user, text=(
+                    "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
+        except Exception as exc:  # noqa: BLE001 - telling the author is best effort, never a crash loop
+            log.warning("could not report recovered check %s: %s", outcome.check_id, type(exc).__name__)
+    return len(outcomes)
 
 
 async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
@@ -176,8 +171,7 @@ async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
     deps.accepting = False
     if deps.tasks:
         await asyncio.wait(list(deps.tasks), timeout=timeout)
-    if deps.pending is not None:
-        await asyncio.to_thread(deps.pending.close)
+    await asyncio.to_thread(deps.intake.close)
 
 
 async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None,
