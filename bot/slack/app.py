@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..checker import Checker
 from ..config import Settings
 from ..errors import ConfigError
+from ..logs import filter_library_payloads
 from ..store import Store
 from .listeners import Deps, _post_reply, register
 
@@ -80,6 +81,7 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     finally:
         bolt_log.removeFilter(quiet)
     register(app, deps)
+    filter_library_payloads()  # slack_sdk and Bolt log message payloads (drafts, verdicts) at DEBUG
     return app, deps
 
 
@@ -196,6 +198,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+        filter_library_payloads()
         await handler.connect_async()
         log.info("Motive Coach connected in Socket Mode")
     else:
