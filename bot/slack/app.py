@@ -23,7 +23,8 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..logs import filter_library_payloads
 from ..store import Store
-from .listeners import Deps, _post_reply, register
+from .listeners import Deps, register
+from .replies import post_reply
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
@@ -153,7 +154,7 @@ async def recover_pending(deps: Deps, client: Any) -> int:
         try:
             if verdict is not None and d.source == "channel" and d.message_ts:
                 if verdict.label != "not-a-proposal":
-                    await _post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
+                    await post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
                                       d.message_ts, d.reply_mode)
             elif verdict is not None and d.user:
                 await client.chat_postMessage(channel=d.user, text=(

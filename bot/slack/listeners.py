@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from ..checker import Checker
-from ..config import PLAYBOOKS_DIR, Settings
-from ..errors import InputError, PlaybookError
+from ..config import Settings
 from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Intake, Outcome
 from ..logs import check_id_var
-from ..playbook import resolve_path
 from ..store import Store
 from ..verdict import Verdict
 from . import blocks
+from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
+from .replies import post_reply, share_in_thread
 
 log = logging.getLogger(__name__)
 ACK_QUIET = 0.02  # background work starts once no Slack request has arrived for this long...
 ACK_PRIORITY_MAX = 1.0  # ...or after this long, so a steady stream of requests cannot starve it
-_PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")
 NOT_YOURS = "That verdict belongs to someone else's draft, so only its author (or an admin) can use its buttons."
 _REFUSED = {  # what the author is told when the road refuses their draft
     OPTED_OUT: "You're opted out, so I won't check this. `/motivecheck optin` to resume.",
@@ -79,29 +75,6 @@ class Deps:
         return await coro
 
 
-def channel_arg(text: str, default: str) -> str:
-    """The channel an admin named (``<#C123|name>`` or ``C123``), the current one when none; else InputError."""
-    text = text.strip()
-    if not text:
-        return default
-    m = _CHANNEL_REF.fullmatch(text)
-    if m is None:
-        raise InputError(f"I couldn't read `{blocks.escape(text)}` as a channel: mention it with # (like #proposals), "
-                         "or leave it out for this channel.")
-    return m.group(1) or m.group(2)
-
-
-async def _is_admin(deps: Deps, client: Any, user: str) -> bool:
-    if user in deps.settings.admins:
-        return True
-    try:
-        info = await client.users_info(user=user)
-        u = info.get("user") or {}
-        return bool(u.get("is_admin") or u.get("is_owner"))
-    except Exception:  # noqa: BLE001 - unknown means no
-        return False
-
-
 def _watched(deps: Deps, team: str, channel: str) -> dict[str, Any] | None:
     row = deps.store.channel_settings(team, channel)
     if row is None and channel in deps.settings.watch_channels:
@@ -125,10 +98,12 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
         await ack(text="You're opted out: your messages won't be checked or stored." if word == "optout"
                   else "You're opted in again. Thanks!")
     elif word == "stats":
-        await ack(text=await asyncio.to_thread(_user_stats, deps.store, team, user))
+        counts = await asyncio.to_thread(deps.store.user_label_counts, team, user)
+        used = await asyncio.to_thread(deps.store.user_decision_counts, team, user)
+        await ack(text=blocks.build_stats(counts, used))
     elif word in ADMIN_COMMANDS:
         await ack()
-        deps.spawn(_admin_command(deps, client, respond, team, user, channel, word, rest))
+        deps.spawn(run_admin_command(deps, client, respond, team, user, channel, word, rest))
     elif not deps.accepting:
         await ack(text="Motive Coach is restarting; please try again in a minute.")
     else:
@@ -151,96 +126,6 @@ async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
     log.info("slash check done", extra={"label": outcome.verdict.label, "engine": outcome.verdict.engine})
     await respond(response_type="ephemeral", replace_original=True,
                   **blocks.build_verdict_message(outcome.draft.text, outcome.verdict, outcome.check_id))
-
-
-def _playbook_name_problem(name: str) -> str | None:
-    """Why ``name`` can't be a channel's playbook, or None. Channels take names of playbooks in the playbook
-    directory only, never file paths (the CLI's ``--playbook`` still takes paths: that is the server's owner)."""
-    known = sorted(p.stem for p in PLAYBOOKS_DIR.glob("*.y*ml"))
-    hint = "Give a playbook name: " + ", ".join(f"`{k}`" for k in known) + "."
-    if any(bad in name for bad in ("/", "\\", "..")) or not _PLAYBOOK_NAME.fullmatch(name) \
-            or name.lower().endswith((".yaml", ".yml")):
-        return f"`{blocks.escape(name)}` is not a playbook name. {hint}"
-    try:
-        path = resolve_path(name)
-    except PlaybookError:
-        return f"there's no playbook named `{blocks.escape(name)}`. {hint}"
-    if path.parent.resolve() != PLAYBOOKS_DIR.resolve():  # e.g. a same-named file in the working directory
-        return f"`{blocks.escape(name)}` is not one of the installed playbooks. {hint}"
-    return None
-
-
-def _user_stats(store: Store, team: str, user: str) -> str:
-    counts = store.user_label_counts(team, user)
-    proposals = sum(n for label, n in counts.items() if label != "not-a-proposal")
-    if not proposals:
-        return "No proposals checked yet. Try `/motivecheck <your draft>`."
-    share = counts.get("outside-in", 0) / proposals
-    used = store.user_decision_counts(team, user)
-    return (f"You've checked {proposals} proposal(s): {share:.0%} outside-in, {counts.get('mixed', 0)} mixed, "
-            f"{counts.get('inside-out', 0)} inside-out. Reframes used: {used.get('accepted', 0)}, kept yours: "
-            f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
-
-
-# Admin subcommands: each takes (deps, team, user, channel, args) and returns the answer for the admin.
-async def _watch(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
-    target = channel_arg(" ".join(args), channel)
-    await asyncio.to_thread(deps.store.watch, team, target, added_by=user)
-    return f"Watching <#{target}>: new drafts there get a threaded reply. Invite me to the channel if I'm not in it."
-
-
-async def _unwatch(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
-    target = channel_arg(" ".join(args), channel)
-    removed = await asyncio.to_thread(deps.store.unwatch, team, target)
-    return f"Stopped watching <#{target}>." if removed else f"<#{target}> wasn't watched."
-
-
-async def _mode(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
-    if not args or args[0] not in ("thread", "private"):
-        raise InputError("say `mode thread` or `mode private`, then the channel.")
-    target = channel_arg(" ".join(args[1:]), channel)
-    await asyncio.to_thread(deps.store.set_channel_option, team, target, reply_mode=args[0])
-    return f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
-
-
-async def _playbook(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
-    if not args:
-        raise InputError("say which playbook, e.g. `playbook outside-in #channel`.")
-    target = channel_arg(" ".join(args[1:]), channel)
-    problem = _playbook_name_problem(args[0])
-    if problem:
-        return f"Can't use that playbook: {problem}"
-    try:
-        deps.checker.playbook(args[0])
-    except Exception as exc:  # noqa: BLE001 - shown to the admin
-        return f"Can't use that playbook: {exc}"
-    await asyncio.to_thread(deps.store.set_channel_option, team, target, playbook=args[0])
-    return f"<#{target}> now uses the `{args[0]}` playbook."
-
-
-async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
-    if len(args) < 2 or args[0] != "channel":
-        raise InputError("say `digest channel #channel`.")
-    target = channel_arg(" ".join(args[1:]), channel)
-    await asyncio.to_thread(deps.store.set_setting, team, "digest_channel", target)
-    return f"The weekly digest will go to <#{target}>."
-
-
-AdminCommand = Callable[[Deps, str, str, str, list[str]], Awaitable[str]]
-ADMIN_COMMANDS: dict[str, AdminCommand] = {"watch": _watch, "unwatch": _unwatch, "mode": _mode,
-                                           "playbook": _playbook, "digest": _digest}
-
-
-async def _admin_command(deps: Deps, client: Any, respond: Any, team: str, user: str, channel: str, word: str,
-                         rest: str) -> None:
-    if not await _is_admin(deps, client, user):
-        msg = "Sorry — only workspace admins (or people in MOTIVECHECK_ADMINS) can change that."
-    else:
-        try:
-            msg = await ADMIN_COMMANDS[word](deps, team, user, channel, rest.split())
-        except InputError as exc:
-            msg = f"I didn't change anything: {exc}\n" + blocks.HELP
-    await respond(text=msg, response_type="ephemeral")
 
 
 # -- channel messages --------------------------------------------------------------------------
@@ -280,27 +165,8 @@ async def _answer_message(deps: Deps, client: Any, admitted: Outcome) -> None:
     if outcome.verdict is None or outcome.verdict.label == "not-a-proposal":
         return
     d = outcome.draft
-    await _post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user, d.message_ts or "",
+    await post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user, d.message_ts or "",
                       d.reply_mode)
-
-
-async def _post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict: Verdict, channel: str, user: str,
-                      ts: str, mode: str | None) -> None:
-    try:
-        if mode == "private":
-            msg = blocks.build_verdict_message(text, verdict, check_id, share=True)
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, **msg)
-            return
-        msg = blocks.build_verdict_message(text, verdict, check_id)
-        resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
-        await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
-    except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
-        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
-        log.warning("could not reply in %s: %s", channel, error)
-        # Admins see the last delivery problem on App Home (e.g. not_in_channel: invite the bot).
-        team = (await asyncio.to_thread(deps.store.get_check, check_id) or {}).get("workspace", "")
-        await asyncio.to_thread(deps.store.set_setting, team, "last_delivery_error",
-                                f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
 
 
 async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: dict) -> None:
@@ -353,14 +219,14 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         await respond(text="That check is no longer available.", response_type="ephemeral", replace_original=False)
         return
     # Every button acts on one person's check: its author may use it, and admins; nobody else.
-    if user != check.get("user") and not await _is_admin(deps, client, user):
+    if user != check.get("user") and not await is_admin(deps, client, user):
         log.info("refused a %s click on another person's check", kind)
         await respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
     verdict = Verdict.model_validate_json(check["verdict_json"]) if check.get("verdict_json") else None
     if kind == "shared":
         if verdict is not None:
-            await _share(deps, client, respond, check, verdict, user)
+            await share_in_thread(deps, client, respond, check, verdict, user)
         return
     decision_id = await asyncio.to_thread(deps.store.record_decision, check_id, kind, user=user)
     if kind in ("kept-original", "disputed") and body.get("trigger_id"):
@@ -370,27 +236,6 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
     elif kind == "accepted" and verdict is not None and verdict.reframe:
         await respond(text=f"Here's the reframing to paste into your draft:\n```{verdict.reframe}```",
                       response_type="ephemeral", replace_original=False)
-
-
-async def _share(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
-    """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
-    key = f"share:{check['id']}"
-    if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
-        await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)
-        return
-    msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check["id"])
-    try:
-        resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
-    except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry
-        await asyncio.to_thread(deps.store.release_event, key)
-        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
-        log.warning("could not share in %s: %s", check["channel"], error)
-        await respond(text=f"I couldn't share that in the thread ({error}).", response_type="ephemeral",
-                      replace_original=False)
-        return
-    # Remember the shared reply: a second click is refused and an edit of the draft updates this reply.
-    await asyncio.to_thread(deps.store.update_check, check["id"], reply_channel=check["channel"], reply_ts=resp["ts"])
-    await asyncio.to_thread(deps.store.record_decision, check["id"], "shared", user=user)
 
 
 async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps) -> None:
@@ -441,7 +286,7 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
     proposals = [c for c in checks if c.get("label") not in (None, "not-a-proposal")]
     share = sum(c["label"] == "outside-in" for c in proposals) / len(proposals) if proposals else None
     admin_lines: list[str] = []
-    if await _is_admin(deps, client, user):
+    if await is_admin(deps, client, user):
         watched = await asyncio.to_thread(deps.store.watched_channels, team)
         names = [f"<#{w['channel']}> ({w.get('reply_mode') or 'thread'})" for w in watched]
         names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in deps.settings.watch_channels]
