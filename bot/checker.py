@@ -65,9 +65,14 @@ class Checker:
         book = self.default_playbook
         self.rules_engine(book).assess(prepare(_WARM_UP_DRAFT))
         if self.settings.llm_configured:
+            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))  # renders the system prompt, builds the schema
+
+    async def awarm_up(self) -> None:
+        """``warm_up`` off the loop, then build the LLM client on this loop (clients belong to a loop)."""
+        await asyncio.to_thread(self.warm_up)
+        if self.settings.llm_configured:
             from .engines.llm import get_client
 
-            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))  # renders the system prompt, builds the schema
             get_client(self.settings, asynchronous=True)
 
     def resolve_engine(self, engine: str | None) -> str:

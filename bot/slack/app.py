@@ -189,7 +189,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    await asyncio.to_thread(deps.checker.warm_up)
+    await deps.checker.awarm_up()
     await deps.warm_up()
     await deps.authorize.warm_up()
     await recover_pending(deps, deps.authorize.client)
