@@ -127,6 +127,7 @@ def test_workflow_step_never_takes_the_author_from_a_free_input(running, slack):
     event["inputs"].update(user="UVICTIM", user_id="UVICTIM", channel="C222")
     assert run_step(running, event, "EvF7") == 200
     assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
+    time.sleep(0.2)  # let the step's own call return before the app stops
     (row,) = running.deps.store.recent_checks(5)
     assert row["user"] == "" and running.deps.store.recent_checks(5, user="UVICTIM") == []
 
@@ -142,6 +143,7 @@ def test_workflow_step_uses_the_channels_playbook_and_honours_no_coach(running, 
     marked = function_executed("[no-coach] " + PREMIUM, execution_id="FxNo")
     assert run_step(running, marked, "EvF9") == 200
     assert slack.wait_for(lambda: slack.calls("functions.completeError"))
+    time.sleep(0.2)  # let the step's own call return before the app stops
     (failed,) = slack.calls("functions.completeError")
     assert failed["function_execution_id"] == "FxNo" and "no-coach" in failed["error"]
     assert running.deps.store.count("checks") == 1
