@@ -15,7 +15,7 @@ from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
 from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
-from .verdict import Evidence, Usage, Verdict
+from .verdict import CUSTOMER_EASE, Evidence, Usage, Verdict
 
 ENGINES = ENGINE_NAMES
 # How far apart two labels are on the outside-in scale; two steps (outside-in vs inside-out) is a contradiction.
@@ -128,10 +128,18 @@ class Checker:
     def _cross_check(self, verdict: Verdict, book: Playbook, prepared: Prepared) -> Verdict:
         """Say so when the LLM and the offline engine are two steps apart (a sign of an obeyed injection)."""
         offline = self.rules_engine(book).assess(prepared).verdict
-        if abs(_SCALE.get(verdict.label, 1) - _SCALE.get(offline.label, 1)) >= 2:
-            verdict.notes.append(
-                f"The LLM said {verdict.label} but the offline rules engine says {offline.label} "
-                f"(customer ease {offline.customer_ease}); read this verdict with care.")
+        if abs(_SCALE.get(verdict.label, 1) - _SCALE.get(offline.label, 1)) < 2:
+            return verdict
+        verdict.notes.append(
+            f"The LLM said {verdict.label} but the offline rules engine says {offline.label} "
+            f"(customer ease {offline.customer_ease}); read this verdict with care.")
+        # Keep the LLM's evidence honest: a quote the offline engine reads the other way round (a company motive
+        # presented as customer ease, or the reverse) does not support the label, so it goes.
+        kept = [ev for ev in verdict.evidence if not _contradicted(ev, offline.evidence)]
+        if len(kept) < len(verdict.evidence):
+            verdict.notes.append(f"{len(verdict.evidence) - len(kept)} quote(s) the offline engine reads the other "
+                                 "way were left out.")
+            verdict.evidence = kept
         return verdict
 
     # -- the check: one async core, thin sync wrappers -------------------------------------------
@@ -175,6 +183,12 @@ class Checker:
               log: bool = False, source: str = "cli", **context: Any) -> CheckResult:
         """Sync wrapper of ``acheck``."""
         return run_sync(self.acheck(draft, engine=engine, playbook=playbook, log=log, source=source, **context))
+
+
+def _contradicted(ev: Evidence, offline: list[Evidence]) -> bool:
+    """True when an offline quote overlapping ``ev`` says the opposite (customer ease vs a company motive)."""
+    ease = ev.shows == CUSTOMER_EASE
+    return any(o.start < ev.end and ev.start < o.end and (o.shows == CUSTOMER_EASE) != ease for o in offline)
 
 
 def _respan(evidence: list[Evidence], draft: str) -> list[Evidence]:
