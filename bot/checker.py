@@ -73,7 +73,7 @@ class Checker:
         if self.settings.llm_configured:
             from .engines.llm import get_client
 
-            get_client(self.settings, asynchronous=True)
+            get_client(self.settings)
 
     def resolve_engine(self, engine: str | None) -> str:
         engine = engine or self.settings.engine

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .aio import run_sync
 from .config import Settings
 from .digest import Digest, change, claim, compute, last_full_week, template_note, to_blocks
 from .prompts import render
@@ -26,18 +27,22 @@ def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
     if d.quiet or not settings.llm_configured:
         return template_note(d), "template"
     try:
-        from .engines.llm import get_client
-
-        prompt = render("digest_note.j2", week=d.week, checked=d.checked, shares=d.shares, change=change(d),
-                        motives=d.motives, disagree=d.disagree_share)
-        resp = get_client(settings).chat.completions.create(
-            model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
-        text = (resp.choices[0].message.content or "").strip()
+        text = run_sync(_llm_note(settings, d))
         if text:
             return text[:600], f"written by the LLM ({settings.model})"
     except Exception as exc:  # noqa: BLE001 - any LLM failure: the template answers
         log.info("digest note fell back to the template: %s", type(exc).__name__)
     return template_note(d), "template (the LLM did not answer)"
+
+
+async def _llm_note(settings: Settings, d: Digest) -> str:
+    from .engines.llm import get_client
+
+    prompt = render("digest_note.j2", week=d.week, checked=d.checked, shares=d.shares, change=change(d),
+                    motives=d.motives, disagree=d.disagree_share)
+    resp = await get_client(settings).chat.completions.create(
+        model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
+    return (resp.choices[0].message.content or "").strip()
 
 
 def build(store: Store, settings: Settings, workspace: str, year: int, week: int) -> Digest:

@@ -117,25 +117,22 @@ def build_messages(playbook: Playbook, draft: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": render("user.j2", draft=safe)}]
 
 
-def get_client(settings: Settings, *, asynchronous: bool = False) -> Any:
-    """The one shared OpenAI client per (base URL, key, event loop): explicit timeout, our own retries.
+def get_client(settings: Settings) -> Any:
+    """The one shared async OpenAI client per (base URL, key, event loop): explicit timeout, our own retries.
 
-    An async client's connections belong to the loop that opened them, so each loop gets its own: the Slack app
-    has one loop (one client); sync callers run the same async code on their thread's loop.
+    Its connections belong to the loop that opened them, so each loop gets its own: the Slack app has one loop
+    (one client); sync callers run the same async code on their thread's loop (``bot.aio.run_sync``).
     """
-    loop = None
-    if asynchronous:
-        try:
-            loop = id(asyncio.get_running_loop())
-        except RuntimeError:
-            loop = None
-    key = (asynchronous, loop, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
+    try:
+        loop = id(asyncio.get_running_loop())
+    except RuntimeError:
+        loop = None
+    key = (loop, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
-            client = cls(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
-                         timeout=settings.llm_timeout, max_retries=0)
+            client = openai.AsyncOpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
+                                        timeout=settings.llm_timeout, max_retries=0)
             _clients[key] = client
         return client
 
@@ -256,7 +253,7 @@ class LLMEngine:
 
     async def aassess(self, prepared: Prepared) -> EngineResult:
         body, mapping, system = self.request(prepared)
-        client = get_client(self.settings, asynchronous=True)
+        client = get_client(self.settings)
         attempts = _Attempts(self.settings)
         for timeout in attempts:
             try:
