@@ -85,6 +85,10 @@ class Checker:
             raise InputError("the openai engine needs OPENAI_API_KEY (or use --engine rules)")
         return engine
 
+    def _engine_for(self, name: str, playbook: Playbook) -> RulesEngine:
+        """The offline engine called ``name`` (the LLM goes through ``aassess``: cache, fallback, cross-check)."""
+        return self.rules_engine(playbook)
+
     def _llm_engine(self, playbook: Playbook):  # noqa: ANN202 - the engine type lives in engines.llm
         from .engines.llm import llm_engine_for  # imported lazily: the rules path never loads openai
 
@@ -147,8 +151,9 @@ class Checker:
                       playbook: str | Playbook | None = None) -> tuple[Verdict, Usage]:
         """Return a verdict for ``draft`` without logging it; the LLM call never blocks the event loop."""
         book, prepared = self._prepare(draft, playbook)
-        if self.resolve_engine(engine) != "openai":
-            return self.rules_engine(book).assess(prepared).verdict, Usage()
+        name = self.resolve_engine(engine)
+        if name != "openai":
+            return self._engine_for(name, book).assess(prepared).verdict, Usage()
         key = self._cache_key(prepared, book)
         cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
