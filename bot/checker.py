@@ -8,17 +8,20 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Settings
+from .aio import run_sync
+from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
 from .engines.trained import CHANNEL, EXPLICIT, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
-from .text import Prepared, draft_hash, fix_surrogates, prepare
-from .verdict import Usage, Verdict
+from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
+from .verdict import CUSTOMER_EASE, Evidence, Usage, Verdict
 
-ENGINES = ("auto", "trained", "rules", "openai")
+ENGINES = ENGINE_NAMES
 MODES = (EXPLICIT, CHANNEL)
+# How far apart two labels are on the outside-in scale; two steps (outside-in vs inside-out) is a contradiction.
+_SCALE = {"outside-in": 0, "mixed": 1, "inside-out": 2}
 
 
 @dataclass
@@ -92,10 +95,15 @@ class Checker:
         book = self.default_playbook
         self.offline(book, prepare(_WARM_UP_DRAFT))
         if self.settings.llm_configured:
+            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))  # renders the system prompt, builds the schema
+
+    async def awarm_up(self) -> None:
+        """``warm_up`` off the loop, then build the LLM client on this loop (clients belong to a loop)."""
+        await asyncio.to_thread(self.warm_up)
+        if self.settings.llm_configured:
             from .engines.llm import get_client
 
-            self._llm_engine(book).request(prepare(_WARM_UP_DRAFT))  # renders the system prompt, builds the schema
-            get_client(self.settings, asynchronous=True)
+            get_client(self.settings)
 
     def resolve_engine(self, engine: str | None) -> str:
         engine = engine or self.settings.engine
@@ -125,7 +133,7 @@ class Checker:
         raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}"
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def _cached(self, key: str) -> Verdict | None:
+    def _cached(self, key: str, prepared: Prepared) -> Verdict | None:
         if self.store is None:
             return None
         raw = self.store.cache_get(key)
@@ -133,71 +141,74 @@ class Checker:
             return None
         verdict = Verdict.model_validate_json(raw)
         verdict.cached = True
+        # The key ignores case and spacing, so the cached quotes may sit elsewhere in this draft: find them again.
+        verdict.evidence = _respan(verdict.evidence, prepared.draft)
         return verdict
 
-    def _remember(self, key: str, verdict: Verdict) -> None:
+    def _remember(self, key: str, verdict: Verdict, prepared: Prepared) -> None:
         if self.store is not None:
-            self.store.cache_put(key, verdict.model_dump_json())
+            self.store.cache_put(key, verdict.model_dump_json(), draft_hash(prepared.draft))
 
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
         verdict = self.offline(book, prepared, mode=mode)
         verdict.fallback = reason
-        verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered instead.")
+        verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered "
+                             "instead.")
         return verdict
 
-    def _gated(self, book: Playbook, prepared: Prepared, engine: str, mode: str) -> Verdict | None:
-        """The offline verdict when no LLM call is needed: an offline engine, or a channel message the gate
-        keeps quiet (so chatter costs no tokens)."""
-        if engine != "openai":
-            return self.offline(book, prepared, engine, mode)
+    def _cross_check(self, verdict: Verdict, book: Playbook, prepared: Prepared) -> Verdict:
+        """Say so when the LLM and the offline engine are two steps apart (a sign of an obeyed injection)."""
+        offline = self.offline(book, prepared)
+        if abs(_SCALE.get(verdict.label, 1) - _SCALE.get(offline.label, 1)) < 2:
+            return verdict
+        verdict.notes.append(
+            f"The LLM said {verdict.label} but the offline {offline.engine} engine says {offline.label} "
+            f"(customer ease {offline.customer_ease}); read this verdict with care.")
+        # Keep the LLM's evidence honest: a quote the offline engine reads the other way round (a company motive
+        # presented as customer ease, or the reverse) does not support the label, so it goes.
+        kept = [ev for ev in verdict.evidence if not _contradicted(ev, offline.evidence)]
+        if len(kept) < len(verdict.evidence):
+            verdict.notes.append(f"{len(verdict.evidence) - len(kept)} quote(s) the offline engine reads the other "
+                                 "way were left out.")
+            verdict.evidence = kept
+        return verdict
+
+    # -- the check: one async core, thin sync wrappers -------------------------------------------
+    async def aassess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
+                      mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
+        """Return a verdict for ``draft`` without logging it; the LLM call never blocks the event loop.
+
+        ``mode``: ``explicit`` (someone asked: the motive is judged unless it is plain chatter) or
+        ``channel`` (a watched channel: the proposal gate decides whether to speak). With an LLM, the gate
+        runs first in channels, so chatter costs no tokens."""
+        book, prepared = self._prepare(draft, playbook)
+        name = self.resolve_engine(engine)
+        if name != "openai":
+            return self.offline(book, prepared, name, mode), Usage()
         if mode == CHANNEL:
             gate = self.offline(book, prepared, mode=CHANNEL)
             if gate.label == "not-a-proposal":
-                return gate
-        return None
-
-    # -- the check ---------------------------------------------------------------------------
-    def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-               mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
-        """Return a verdict for ``draft`` without logging it. ``mode``: ``explicit`` (someone asked: the
-        motive is always judged unless it is plain chatter) or ``channel`` (a watched channel: the
-        proposal gate decides whether to speak)."""
-        book, prepared = self._prepare(draft, playbook)
-        quiet = self._gated(book, prepared, self.resolve_engine(engine), mode)
-        if quiet is not None:
-            return quiet, Usage()
+                return gate, Usage()
         key = self._cache_key(prepared, book)
-        cached = self._cached(key)
-        if cached is not None:
-            return cached, Usage()
-        try:
-            result = self._llm_engine(book).assess(prepared)
-        except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason, mode), Usage()
-        self._remember(key, result.verdict)
-        return result.verdict, result.usage
-
-    async def aassess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-                      mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
-        """Async twin of ``assess`` for the Slack app: the LLM call never blocks the event loop."""
-        book, prepared = self._prepare(draft, playbook)
-        quiet = self._gated(book, prepared, self.resolve_engine(engine), mode)
-        if quiet is not None:
-            return quiet, Usage()
-        key = self._cache_key(prepared, book)
-        cached = await asyncio.to_thread(self._cached, key)
+        cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
             return cached, Usage()
         try:
             result = await self._llm_engine(book).aassess(prepared)
         except EngineError as exc:
             return self._fallback(book, prepared, exc.reason, mode), Usage()
-        await asyncio.to_thread(self._remember, key, result.verdict)
-        return result.verdict, result.usage
+        verdict = self._cross_check(result.verdict, book, prepared)
+        await asyncio.to_thread(self._remember, key, verdict, prepared)
+        return verdict, result.usage
+
+    def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
+               mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
+        """Sync wrapper of ``aassess``."""
+        return run_sync(self.aassess(draft, engine=engine, playbook=playbook, mode=mode))
 
     async def acheck(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-                     log: bool = False, source: str = "slash", mode: str = EXPLICIT, **context: Any) -> CheckResult:
-        """Async twin of ``check``."""
+                     log: bool = False, source: str = "cli", mode: str = EXPLICIT, **context: Any) -> CheckResult:
+        """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
         started = time.perf_counter()
         draft = fix_surrogates(draft) if isinstance(draft, str) else draft
         verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook, mode=mode)
@@ -210,13 +221,25 @@ class Checker:
 
     def check(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
               log: bool = False, source: str = "cli", mode: str = EXPLICIT, **context: Any) -> CheckResult:
-        """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
-        started = time.perf_counter()
-        draft = fix_surrogates(draft) if isinstance(draft, str) else draft
-        verdict, usage = self.assess(draft, engine=engine, playbook=playbook, mode=mode)
-        latency_ms = (time.perf_counter() - started) * 1000
-        check_id = None
-        if log and self.store is not None:
-            check_id = self.store.record_check(verdict, draft, source=source, latency_ms=latency_ms,
-                                               usage=usage, **context)
-        return CheckResult(verdict=verdict, check_id=check_id, latency_ms=latency_ms, usage=usage)
+        """Sync wrapper of ``acheck``."""
+        return run_sync(self.acheck(draft, engine=engine, playbook=playbook, log=log, source=source, mode=mode,
+                                    **context))
+
+
+def _contradicted(ev: Evidence, offline: list[Evidence]) -> bool:
+    """True when an offline quote overlapping ``ev`` says the opposite (customer ease vs a company motive)."""
+    ease = ev.shows == CUSTOMER_EASE
+    return any(o.start < ev.end and ev.start < o.end and (o.shows == CUSTOMER_EASE) != ease for o in offline)
+
+
+def _respan(evidence: list[Evidence], draft: str) -> list[Evidence]:
+    """Evidence re-anchored in ``draft`` (ignoring case and spacing); quotes it no longer contains are dropped."""
+    out: list[Evidence] = []
+    for ev in evidence:
+        if draft[ev.start:ev.end] == ev.quote:
+            out.append(ev)
+            continue
+        span = find_loosely(draft, ev.quote)
+        if span is not None:
+            out.append(Evidence(quote=draft[span[0]:span[1]], start=span[0], end=span[1], shows=ev.shows))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,7 @@ def _data_dir(name: str) -> Path:
 PROMPTS_DIR = _data_dir("prompts")
 PLAYBOOKS_DIR = _data_dir("playbooks")
 DEFAULT_PLAYBOOK = "outside-in"
+ENGINE_NAMES = ("auto", "trained", "rules", "openai")  # the engine vocabulary: settings, CLI and checker use this
 
 
 def _int(name: str, lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
@@ -95,11 +96,22 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def _hhmm(name: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        hour, sep, minute = raw.strip().partition(":")
+        if not (sep and hour.isdigit() and minute.isdigit() and len(minute) == 2 and int(hour) < 24
+                and int(minute) < 60):
+            raise ConfigError(f"{name} must be a 24-hour time HH:MM such as 09:00, got {raw!r}")
+        return f"{int(hour):02d}:{minute}"
+
+    return parse
+
+
 # (attribute, environment variable, default, parser, help). README documents each row.
 SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
     ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
-    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ("auto", "trained", "rules", "openai")),
+    ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ENGINE_NAMES),
      "auto uses OpenAI when OPENAI_API_KEY is set, else the trained offline engine"),
     ("store_text", "MOTIVECHECK_STORE_TEXT", "on", _bool("MOTIVECHECK_STORE_TEXT"),
      "store full draft text (off: only a hash and the verdict)"),
@@ -133,7 +145,8 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("digest_day", "MOTIVECHECK_DIGEST_DAY", "mon",
      _choice("MOTIVECHECK_DIGEST_DAY", ("mon", "tue", "wed", "thu", "fri", "sat", "sun")),
      "weekday the digest is posted"),
-    ("digest_time", "MOTIVECHECK_DIGEST_TIME", "09:00", _str, "local time the digest is posted (HH:MM)"),
+    ("digest_time", "MOTIVECHECK_DIGEST_TIME", "09:00", _hhmm("MOTIVECHECK_DIGEST_TIME"),
+     "local time the digest is posted (HH:MM)"),
     ("timezone", "MOTIVECHECK_TIMEZONE", "UTC", _tz("MOTIVECHECK_TIMEZONE"), "workspace timezone (IANA)"),
     ("workers", "MOTIVECHECK_WORKERS", "64", _int("MOTIVECHECK_WORKERS", 1, 1024),
      "concurrent checks in the Slack app"),
@@ -146,35 +159,37 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: str = "motivecheck.db"
-    playbook: str = DEFAULT_PLAYBOOK
-    engine: str = "auto"
-    store_text: bool = True
-    retention_days: int = 0
-    max_chars: int = 8000
-    openai_api_key: str = ""
-    openai_base_url: str = ""
-    model: str = "gpt-4o-mini"
-    llm_timeout: float = 8.0
-    llm_retries: int = 2
-    llm_deadline: float = 20.0
-    redact: bool = True
-    prices: str = ""
-    slack_bot_token: str = field(default="", repr=False)
-    slack_signing_secret: str = field(default="", repr=False)
-    slack_app_token: str = field(default="", repr=False)
-    slack_api_url: str = ""
-    port: int = 3000
-    admins: tuple[str, ...] = ()
-    watch_channels: tuple[str, ...] = ()
-    digest_channel: str = ""
-    digest_names: bool = False
-    digest_day: str = "mon"
-    digest_time: str = "09:00"
-    timezone: str = "UTC"
-    workers: int = 64
-    log_format: str = "text"
-    log_level: str = "info"
+    """Every setting, typed; the defaults live in SETTINGS only (``load_settings`` fills each field)."""
+
+    db_path: str
+    playbook: str
+    engine: str
+    store_text: bool
+    retention_days: int
+    max_chars: int
+    openai_api_key: str
+    openai_base_url: str
+    model: str
+    llm_timeout: float
+    llm_retries: int
+    llm_deadline: float
+    redact: bool
+    prices: str
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str
+    slack_api_url: str
+    port: int
+    admins: tuple[str, ...]
+    watch_channels: tuple[str, ...]
+    digest_channel: str
+    digest_names: bool
+    digest_day: str
+    digest_time: str
+    timezone: str
+    workers: int
+    log_format: str
+    log_level: str
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -188,6 +203,9 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key)
+
+
+VARIABLES: tuple[str, ...] = tuple(var for _attr, var, _default, _parse, _help in SETTINGS)
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -31,28 +31,9 @@ def parse_cutoff(value: str, now: float | None = None) -> float:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
-def _strip_verdict(raw: str | None) -> str | None:
-    """Keep the judgement (label, score, motives), drop what quotes or paraphrases the draft."""
-    if not raw:
-        return raw
-    data = json.loads(raw)
-    data["evidence"] = []
-    data["reframe"] = None
-    data["questions"] = []
-    return json.dumps(data)
-
-
 def purge_texts(store: Store, older_than: float) -> int:
-    """Remove draft texts (and quotes derived from them) of checks older than ``older_than``."""
-    rows = list(store.db.query(
-        "select id, verdict_json from checks where ts < ? and (draft_text is not null or verdict_json like "
-        "'%\"quote\"%')", [older_than]))
-    with store.write() as db:
-        for row in rows:
-            db.conn.execute("update checks set draft_text = null, verdict_json = ? where id = ?",
-                            [_strip_verdict(row["verdict_json"]), row["id"]])
-        db.conn.execute("delete from verdict_cache where ts < ?", [older_than])
-    return len(rows)
+    """Remove draft texts (and everything quoting them) of checks older than ``older_than``."""
+    return store.purge_texts(older_than)
 
 
 def apply_retention(store: Store, settings: Settings, now: float | None = None) -> int:
@@ -64,19 +45,10 @@ def apply_retention(store: Store, settings: Settings, now: float | None = None) 
 
 
 def forget_user(store: Store, user: str) -> dict[str, int]:
-    """Right to erasure: drop a person's drafts, quotes and decisions; counts stay, unattributed."""
+    """Right to erasure: drop a person's words everywhere; counts stay, unattributed; their opt-out stays."""
     if not user.strip():
         raise InputError("give a user ID, e.g. --user U123ABC")
-    checks = list(store.db.query("select id, verdict_json from checks where user = ?", [user]))
-    with store.write() as db:
-        decisions = db.conn.execute(
-            "delete from decisions where user = ? or check_id in (select id from checks where user = ?)",
-            [user, user]).rowcount
-        for row in checks:
-            db.conn.execute("update checks set draft_text = null, verdict_json = ?, user = '', message_ts = null "
-                            "where id = ?", [_strip_verdict(row["verdict_json"]), row["id"]])
-        optouts = db.conn.execute("delete from optouts where user = ?", [user]).rowcount
-    return {"checks_erased": len(checks), "decisions_deleted": decisions, "optouts_deleted": optouts}
+    return store.forget_user(user)
 
 
 EXPORT_FIELDS = ("id", "time", "source", "workspace", "channel", "user", "label", "motives", "score", "engine",
@@ -85,9 +57,7 @@ EXPORT_FIELDS = ("id", "time", "source", "workspace", "channel", "user", "label"
 
 def export_rows(store: Store, since: float | None = None, with_text: bool = False) -> Iterator[dict[str, Any]]:
     """One row per check with its latest decision; draft text only when asked."""
-    sql = ("select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
-           "as decision from checks c where c.status = 'done' and c.ts >= ? order by c.ts, c.id")
-    for row in store.db.query(sql, [since or 0]):
+    for row in store.export_checks(since or 0):
         out = {
             "id": row["id"],
             "time": datetime.fromtimestamp(row["ts"], tz=UTC).isoformat(),

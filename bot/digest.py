@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -36,11 +35,6 @@ def week_bounds(year: int, week: int, tz: str) -> tuple[float, float]:
     zone = ZoneInfo(tz)
     start = datetime.combine(date.fromisocalendar(year, week, 1), datetime.min.time(), tzinfo=zone)
     return start.timestamp(), (start + timedelta(days=7)).timestamp()
-
-
-def previous_week(year: int, week: int) -> tuple[int, int]:
-    d = date.fromisocalendar(year, week, 1) - timedelta(days=7)
-    return d.isocalendar()[0], d.isocalendar()[1]
 
 
 def last_full_week(now: float, tz: str) -> tuple[int, int]:
@@ -80,18 +74,15 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     """Every figure of one week's digest, with the privacy rules applied."""
     start, end = week_bounds(year, week, tz)
     digest = Digest(workspace=workspace, week=week_label(year, week), timezone=tz)
-    rows = list(store.db.query(
-        "select label, channel, user, channel_type from checks indexed by idx_checks_ws_ts_cover "
-        "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end]))
+    rows = store.week_checks(workspace, start, end)
     proposals = [r for r in rows if r["label"] in PROPOSALS]
     digest.checked = len(proposals)
     digest.shares = _shares(Counter(r["label"] for r in proposals))
-    py, pw = previous_week(year, week)
-    ps, pe = week_bounds(py, pw, tz)
-    prev = store.db.query(
-        "select label, count(*) as n from checks indexed by idx_checks_ws_ts_cover where workspace = ? and ts >= ? "
-        "and ts < ? and label in ('outside-in', 'mixed', 'inside-out') group by label", [workspace, ps, pe])
-    digest.previous_shares = _shares(Counter({r["label"]: r["n"] for r in prev}))
+    ps, pe = week_bounds(*_weeks_back(year, week, 1), tz)
+    prev: Counter = Counter()
+    for r in store.label_counts_by_channel(workspace, ps, pe, PROPOSALS):
+        prev[r["label"]] += r["n"]
+    digest.previous_shares = _shares(prev)
 
     # Which channels may be named: at least MIN_POSTERS different people this week.
     posters: dict[str, set[str]] = {}
@@ -104,10 +95,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
         y, w = _weeks_back(year, week, k)
         ws, we = week_bounds(y, w, tz)
         per: dict[str, Counter] = {}
-        for r in store.db.query(
-                "select channel, label, count(*) as n from checks indexed by idx_checks_ws_ts_cover "
-                "where workspace = ? and ts >= ? and ts < ? and label in ('outside-in', 'mixed', 'inside-out') "
-                "group by channel, label", [workspace, ws, we]):
+        for r in store.label_counts_by_channel(workspace, ws, we, PROPOSALS):
             per.setdefault(r["channel"] if r["channel"] in visible else "other", Counter())[r["label"]] += r["n"]
         overall: Counter = sum(per.values(), Counter())
         n = sum(overall.values())
@@ -117,17 +105,13 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in per.items()},
         })
 
-    motive_rows = store.db.query(
-        "select motives from checks where workspace = ? and ts >= ? and ts < ? and label in ('inside-out', 'mixed')",
-        [workspace, start, end])
     counter: Counter = Counter()
-    for r in motive_rows:
-        counter.update(json.loads(r["motives"] or "[]"))
+    for r in rows:
+        if r["label"] in ("inside-out", "mixed"):
+            counter.update(json.loads(r["motives"] or "[]"))
     digest.motives = counter.most_common(5)
 
-    decisions = list(store.db.query(
-        "select d.check_id, d.action, d.reason, c.channel from decisions d join checks c on c.id = d.check_id "
-        "where c.workspace = ? and c.ts >= ? and c.ts < ?", [workspace, start, end]))
+    decisions = store.week_decisions(workspace, start, end)
     suggested = Counter((r["channel"] if r["channel"] in visible else "other")
                         for r in proposals if r["label"] in ("inside-out", "mixed"))
     for chan in sorted(set(suggested) | {(r["channel"] if r["channel"] in visible else "other") for r in decisions}):
@@ -142,12 +126,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed"})
     digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
 
-    examples = store.db.query(
-        "select c.channel, c.message_ts, c.draft_text, c.verdict_json, c.user from decisions d "
-        "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
-        "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
-        "order by d.ts desc limit 3", [workspace, start, end])
-    for r in examples:
+    for r in store.accepted_public_examples(workspace, start, end, 3):
         verdict = json.loads(r["verdict_json"] or "{}")
         if not verdict.get("reframe"):
             continue
@@ -163,6 +142,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
 
 
 def _weeks_back(year: int, week: int, k: int) -> tuple[int, int]:
+    """The ISO week ``k`` weeks before (year, week)."""
     d = date.fromisocalendar(year, week, 1) - timedelta(days=7 * k)
     return d.isocalendar()[0], d.isocalendar()[1]
 
@@ -226,30 +206,4 @@ def to_blocks(d: Digest) -> dict[str, Any]:
 
 def claim(store: Store, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
     """Claim the right to post one digest; False when it was posted or another process holds a fresh claim."""
-    now = time.time()
-    with store.write() as db:
-        row = db.execute("select status, claimed_at from digests where workspace=? and channel=? and week=?",
-                         [workspace, channel, week]).fetchone()
-        if row is None:
-            db.execute("insert into digests (workspace, channel, week, status, claimed_by, claimed_at) "
-                       "values (?, ?, ?, 'claimed', ?, ?)", [workspace, channel, week, owner, now])
-            return True
-        status, claimed_at = row
-        if status == "claimed" and now - (claimed_at or 0) > stale_after:
-            db.execute("update digests set claimed_by=?, claimed_at=? where workspace=? and channel=? and week=?",
-                       [owner, now, workspace, channel, week])
-            return True
-        return False
-
-
-def mark_posted(store: Store, workspace: str, channel: str, week: str, message_ts: str = "") -> None:
-    with store.write() as db:
-        db.execute("update digests set status='posted', posted_at=?, message_ts=? where workspace=? and channel=? "
-                   "and week=?", [time.time(), message_ts, workspace, channel, week])
-
-
-def release(store: Store, workspace: str, channel: str, week: str) -> None:
-    """Give a claim back after a failed post, so the next run retries."""
-    with store.write() as db:
-        db.execute("delete from digests where workspace=? and channel=? and week=? and status='claimed'",
-                   [workspace, channel, week])
+    return store.claim_digest(workspace, channel, week, owner, stale_after)

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .aio import run_sync
 from .config import Settings
-from .digest import Digest, change, claim, compute, last_full_week, mark_posted, release, template_note, to_blocks
+from .digest import Digest, change, claim, compute, last_full_week, template_note, to_blocks
 from .prompts import render
 from .store import Store
 
@@ -26,18 +27,22 @@ def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
     if d.quiet or not settings.llm_configured:
         return template_note(d), "template"
     try:
-        from .engines.llm import get_client
-
-        prompt = render("digest_note.j2", week=d.week, checked=d.checked, shares=d.shares, change=change(d),
-                        motives=d.motives, disagree=d.disagree_share)
-        resp = get_client(settings).chat.completions.create(
-            model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
-        text = (resp.choices[0].message.content or "").strip()
+        text = run_sync(_llm_note(settings, d))
         if text:
             return text[:600], f"written by the LLM ({settings.model})"
     except Exception as exc:  # noqa: BLE001 - any LLM failure: the template answers
         log.info("digest note fell back to the template: %s", type(exc).__name__)
     return template_note(d), "template (the LLM did not answer)"
+
+
+async def _llm_note(settings: Settings, d: Digest) -> str:
+    from .engines.llm import get_client
+
+    prompt = render("digest_note.j2", week=d.week, checked=d.checked, shares=d.shares, change=change(d),
+                    motives=d.motives, disagree=d.disagree_share)
+    resp = await get_client(settings).chat.completions.create(
+        model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
+    return (resp.choices[0].message.content or "").strip()
 
 
 def build(store: Store, settings: Settings, workspace: str, year: int, week: int) -> Digest:
@@ -72,10 +77,10 @@ async def post_digest(client: Any, store: Store, settings: Settings, workspace: 
                 await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
                                              title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d),
                                              thread_ts=resp.get("ts"))
-        await asyncio.to_thread(mark_posted, store, workspace, channel, label, resp.get("ts") or "")
+        await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, resp.get("ts") or "")
         return "posted"
     except Exception:
-        await asyncio.to_thread(release, store, workspace, channel, label)
+        await asyncio.to_thread(store.release_digest, workspace, channel, label)
         raise
 
 
@@ -100,8 +105,7 @@ async def run_digest_scheduler(client: Any, store: Store, settings: Settings, st
             await asyncio.to_thread(apply_retention, store, settings)
             due = due_week(settings, time.time())
             if due:
-                workspaces = await asyncio.to_thread(
-                    lambda: [r["workspace"] for r in store.db.query("select distinct workspace from checks")])
+                workspaces = await asyncio.to_thread(store.workspaces)
                 for ws in workspaces:
                     await post_digest(client, store, settings, ws, *due)
         except Exception as exc:  # noqa: BLE001 - never a crash loop; try again next tick

@@ -12,8 +12,10 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .aio import run_sync
 from .checker import Checker
 from .errors import InputError
+from .intake import DUPLICATE, Draft, Intake, Outcome
 
 SOURCE = "import"
 
@@ -76,6 +78,7 @@ def import_export(checker: Checker, path: str | Path, *, channels: list[str] | N
     started = time.perf_counter()
     src = _Source(Path(path))
     summary = ImportSummary()
+    intake = Intake(checker, checker.store)  # the road every draft takes: opt-outs, [no-coach], channel playbook
     try:
         channel_list = src.read("channels.json")
     except (ValueError, KeyError, OSError) as exc:
@@ -106,7 +109,7 @@ def import_export(checker: Checker, path: str | Path, *, channels: list[str] | N
         except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
             summary.problems.append(f"{fname}: {exc}; skipped")
             continue
-        _import_day(checker, messages, chan, kind, fname, workspace, engine, summary)
+        run_sync(_import_day(intake, messages, chan, kind, fname, workspace, engine, summary))
         _progress(n, len(files), summary)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
@@ -114,8 +117,8 @@ def import_export(checker: Checker, path: str | Path, *, channels: list[str] | N
     return summary
 
 
-def _import_day(checker: Checker, messages: list, chan: dict, kind: str, fname: str, workspace: str,
-                engine: str | None, summary: ImportSummary) -> None:
+async def _import_day(intake: Intake, messages: list, chan: dict, kind: str, fname: str, workspace: str,
+                      engine: str | None, summary: ImportSummary) -> None:
     channel_id = chan.get("id") or chan.get("name", "")
     candidates = []
     for i, msg in enumerate(messages):
@@ -133,8 +136,9 @@ def _import_day(checker: Checker, messages: list, chan: dict, kind: str, fname: 
             summary.skipped["empty"] += 1
         else:
             candidates.append(msg)
+    store = intake.store
     keys = [f"{channel_id}:{m['ts']}" for m in candidates]
-    done = checker.store.existing_external_ids(SOURCE, keys)
+    done = store.existing_external_ids(SOURCE, keys)
     rows = []
     for msg, key in zip(candidates, keys, strict=True):
         if key in done:
@@ -145,9 +149,22 @@ def _import_day(checker: Checker, messages: list, chan: dict, kind: str, fname: 
         except ValueError:
             summary.problems.append(f"{fname}: bad ts {msg['ts']!r}; skipped")
             continue
-        verdict, usage = checker.assess(msg["text"], engine=engine)
-        rows.append(checker.store.check_row(
-            verdict, msg["text"], source=SOURCE, usage=usage, ts=ts, workspace=workspace, channel=channel_id,
-            channel_type=kind, user=msg.get("user", ""), message_ts=msg["ts"], external_id=key))
-        summary.labels[verdict.label] += 1
-    summary.checked += checker.store.insert_checks(rows)
+        draft = Draft(text=msg["text"], source=SOURCE, workspace=workspace, channel=channel_id, channel_type=kind,
+                      user=msg.get("user", ""), message_ts=msg["ts"], external_id=key, ts=ts)
+        screened = await intake.screen(draft)
+        outcome = screened if isinstance(screened, Outcome) else await intake.assess(screened, engine=engine)
+        if outcome.refused:  # [no-coach] or an opted-out author: neither checked nor stored
+            summary.skipped[_SKIPPED.get(outcome.refused, outcome.refused)] += 1
+            continue
+        if outcome.verdict is None:
+            summary.problems.append(f"{fname}: {msg['ts']}: {outcome.error}; skipped")
+            continue
+        fields = draft.record_fields()
+        fields.pop("source")
+        fields.pop("reply_mode")
+        rows.append(store.check_row(outcome.verdict, draft.text, source=SOURCE, usage=outcome.usage, **fields))
+        summary.labels[outcome.verdict.label] += 1
+    summary.checked += store.insert_checks(rows)
+
+
+_SKIPPED = {"no-coach": "marked [no-coach]", "opted-out": "author opted out", DUPLICATE: "duplicate"}

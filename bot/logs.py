@@ -21,6 +21,44 @@ def scrub(text: str) -> str:
     return _SECRET.sub("[secret]", text)
 
 
+# Libraries that log request and response bodies at DEBUG: slack_sdk logs every chat.postMessage with its text
+# and blocks, its webhook client every response_url post, Bolt unhandled request bodies, openai its request options.
+_PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "openai", "httpx", "httpx2", "httpcore", "httpcore2", "aiohttp")
+_KNOWN = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client", "slack_sdk.webhook.async_client",
+          "slack_sdk.webhook.client", "slack_sdk.socket_mode.aiohttp", "slack_sdk.socket_mode.builtin.client",
+          "slack_bolt.AsyncApp", "slack_bolt.App", "openai", "openai._base_client", "httpx", "httpx2")
+_PAYLOAD_START = re.compile(r"[{\[]|\bbody\b|\bpayload\b", re.IGNORECASE)
+
+
+class PayloadFilter(logging.Filter):
+    """Keep a library's log line, drop the payload it carries (drafts are never logged, at any level)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record: keep only its template
+            message = str(record.msg)
+        found = _PAYLOAD_START.search(message)
+        if found is not None:
+            record.msg = message[:found.start()].rstrip(" ,:=-(") + " [payload not logged]"
+            record.args = ()
+        return True
+
+
+_payload_filter = PayloadFilter()
+
+
+def filter_library_payloads() -> None:
+    """Attach the payload filter to every library logger that exists now and to the known ones (created here,
+    so the libraries' own ``getLogger(__name__)`` finds it). A logger's filter sees only its own records, so
+    each one gets it; call again after importing a library late (Socket Mode, openai)."""
+    names = set(_KNOWN) | {n for n in logging.root.manager.loggerDict if n.split(".")[0] in _PAYLOAD_LOGGERS}
+    for name in names:
+        logger = logging.getLogger(name)
+        if _payload_filter not in logger.filters:
+            logger.addFilter(_payload_filter)
+
+
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.check_id = getattr(record, "check_id", "") or check_id_var.get()
@@ -65,3 +103,4 @@ def configure_logging(level: str = "info", fmt: str = "text", stream=None) -> No
     handler._motivecheck = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    filter_library_payloads()

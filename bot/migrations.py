@@ -99,3 +99,10 @@ def m003_cache_and_digests(db: Database) -> None:
          "claimed_at": float, "posted_at": float, "message_ts": str},
         pk=("workspace", "channel", "week"),
     )
+
+
+@migrations(name="m004_cache_draft_hash")
+def m004_cache_draft_hash(db: Database) -> None:
+    # Which draft a cached verdict quotes, so erasing a person's words reaches the cache too.
+    db["verdict_cache"].add_column("draft_hash", str)
+    db["verdict_cache"].create_index(["draft_hash"], index_name="idx_verdict_cache_hash")

@@ -47,7 +47,7 @@ class PendingWriter:
 
     def _run(self) -> None:
         try:
-            self.store.db  # noqa: B018 - open this thread's connection now, not under the first burst
+            self.store.ping()  # open this thread's connection now, not under the first burst
         except Exception as exc:  # noqa: BLE001 - each write will open it again and report its own error
             log.error("pending writer could not open the database: %s", type(exc).__name__)
         while True:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import jinja2
 import yaml
+from jinja2.exceptions import SecurityError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
 
 from .config import PLAYBOOKS_DIR
 from .errors import PlaybookError
+from .templating import SAMPLE_FACTS, compile_template, private_names
 from .verdict import MOTIVE_IDS, PlaybookRef
 
 _MAX_EXTENDS_DEPTH = 5
@@ -198,7 +200,6 @@ class Playbook:
         self.data = data
         self.name = model.name
         self.version = str(model.version)
-        self.templates: dict[str, list[jinja2.Template]] = {}
 
     @property
     def ref(self) -> PlaybookRef:
@@ -289,8 +290,26 @@ def _load_raw(path: Path, depth: int = 0) -> tuple[dict[str, Any], dict[tuple, i
         parent, _ = _load_raw(parent_path, depth + 1)
     except PlaybookError as exc:
         raise PlaybookError(f"extends {parent_name!r}: {exc.detail}", str(path), lines.get(("extends",))) from None
-    merged = _merge({k: v for k, v in parent.items() if k != "extends"}, data)
-    return merged, lines
+    base = {k: v for k, v in parent.items() if k != "extends"}
+    return _merge(base, data), _shift_lines(lines, base)
+
+
+def _shift_lines(lines: dict[tuple, int], parent: dict[str, Any]) -> dict[tuple, int]:
+    """Line numbers of the child file, keyed by field paths of the merged playbook (the child's list items
+    come after the parent's, so their indexes move by the parent's list length)."""
+    out: dict[tuple, int] = {}
+    for path, line in lines.items():
+        shifted: list[Any] = []
+        node: Any = parent
+        for part in path:
+            if isinstance(part, int) and isinstance(node, list):
+                shifted.append(part + len(node))
+                node = None  # the child's own item: nothing of the parent below it
+            else:
+                shifted.append(part)
+                node = node.get(part) if isinstance(node, dict) else None
+        out[tuple(shifted)] = line
+    return out
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
@@ -318,14 +337,6 @@ def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> Playb
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = err["msg"].removeprefix("Value error, ")
         raise PlaybookError(f"{_field_name(loc)}: {msg}", str(path), _line_for(loc, lines)) from None
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-    for kind, templates in model.reframes.items():
-        for i, source in enumerate(templates):
-            try:
-                env.parse(source)
-            except jinja2.TemplateSyntaxError as exc:
-                raise PlaybookError(f"reframes.{kind}[{i}]: template error: {exc.message}", str(path),
-                                    _line_for(("reframes", kind, i), lines)) from None
     for i, rewrite in enumerate(model.goal_rewrites):
         if set(rewrite) != {"pattern", "template"}:
             raise PlaybookError(f"goal_rewrites[{i}]: needs exactly pattern and template", str(path),
@@ -335,9 +346,53 @@ def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> Playb
         except re.error as exc:
             raise PlaybookError(f"goal_rewrites[{i}].pattern: not a valid regular expression: {exc}", str(path),
                                 _line_for(("goal_rewrites", i, "pattern"), lines)) from None
+    for loc, source, context in _templates(model):
+        problem = _template_problem(source, context)
+        if problem:
+            raise PlaybookError(f"{_field_name(loc)}: {problem}", str(path), _line_for(loc, lines))
     if model.scoring is None:
         raise PlaybookError("scoring: missing (extend outside-in, or state every number of scoring)", str(path), 1)
     return model
+
+
+def _templates(model: PlaybookModel) -> list[tuple[tuple, str, dict[str, Any]]]:
+    """Every template field of a playbook: (where, source, the sample values it renders with)."""
+    out: list[tuple[tuple, str, dict[str, Any]]] = []
+    for kind, templates in model.reframes.items():
+        out += [(("reframes", kind, i), t, SAMPLE_FACTS) for i, t in enumerate(templates)]
+    for kind, templates in model.questions.items():
+        out += [(("questions", kind, i), t, SAMPLE_FACTS) for i, t in enumerate(templates)]
+    for field in ("questions", "measures"):
+        out += [(("customer_ease", field, i), t, SAMPLE_FACTS)
+                for i, t in enumerate(getattr(model.customer_ease, field))]
+        for mid, motive in model.motives.items():
+            out += [(("motives", mid, field, i), t, SAMPLE_FACTS) for i, t in enumerate(getattr(motive, field))]
+    for i, rewrite in enumerate(model.goal_rewrites):
+        groups = {name: "sample" for name in re.compile(rewrite["pattern"]).groupindex}
+        out.append((("goal_rewrites", i, "template"), rewrite["template"], {"m": groups}))
+    return out
+
+
+def _template_problem(source: str, context: dict[str, Any]) -> str | None:
+    """Why ``source`` cannot be a playbook template, or None: it must parse, stay in the sandbox and render."""
+    try:
+        private = private_names(source)
+        if not private:
+            template = compile_template(None, source)  # compiling also finds unknown filters and tests
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template error: {exc.message}"
+    if private:
+        names = ", ".join(sorted(set(private)))
+        return f"template reaches for {names}: names starting with _ are not allowed in playbooks"
+    try:
+        template.render(context)
+    except SecurityError as exc:
+        return f"template is not allowed in the sandbox: {exc}"
+    except jinja2.UndefinedError as exc:
+        return f"template uses an unknown name: {exc.message} (known: {', '.join(sorted(context))})"
+    except Exception as exc:  # noqa: BLE001 - any other render failure is the playbook's, said with its line
+        return f"template fails to render: {type(exc).__name__}: {exc}"
+    return None
 
 
 def load_playbook(name_or_path: str) -> Playbook:

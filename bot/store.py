@@ -66,6 +66,8 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # Erased words must not linger in free pages of the file (forget, purge, retention).
+            conn.execute("PRAGMA secure_delete = ON")
             db = Database(conn)
             self._local.db = db
         return db
@@ -118,9 +120,14 @@ class Store:
             return int(db["checks"].insert(row).last_pk)
 
     def _row(self, draft: str, *, source: str, status: str, ts: float | None = None, **context: Any) -> dict[str, Any]:
-        """The columns every way of recording a check shares; the draft's text only if retention allows."""
+        """The columns every way of recording a check shares; the draft's text only if retention allows.
+
+        A pending check always holds its text, so recovery after a crash can finish it; with
+        MOTIVECHECK_STORE_TEXT=off the text is erased the moment the check completes or fails.
+        """
+        keep = self.store_text or status == "pending"
         row: dict[str, Any] = {"ts": time.time() if ts is None else ts, "source": source, "status": status,
-                               "draft_hash": draft_hash(draft), "draft_text": draft if self.store_text else None}
+                               "draft_hash": draft_hash(draft), "draft_text": draft if keep else None}
         row.update({k: v for k, v in context.items() if v is not None})
         return row
 
@@ -196,6 +203,15 @@ class Store:
         if draft is not None:
             cols["draft_hash"] = draft_hash(draft)
             cols["draft_text"] = draft if self.store_text else None
+        elif not self.store_text:
+            cols["draft_text"] = None  # held only while the check was pending
+        self.update_check(check_id, **cols)
+
+    def fail_check(self, check_id: int) -> None:
+        """Mark a check failed (its text goes too when texts are not stored)."""
+        cols: dict[str, Any] = {"status": "failed"}
+        if not self.store_text:
+            cols["draft_text"] = None
         self.update_check(check_id, **cols)
 
     def update_check(self, check_id: int, **fields: Any) -> None:
@@ -210,11 +226,6 @@ class Store:
         rows = list(self.db.query(
             "select * from checks where workspace = ? and channel = ? and message_ts = ? "
             "order by id desc limit 1", [workspace, channel, message_ts]))
-        return rows[0] if rows else None
-
-    def find_check_by_external_id(self, source: str, external_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query(
-            "select * from checks where source = ? and external_id = ? limit 1", [source, external_id]))
         return rows[0] if rows else None
 
     def pending_checks(self) -> list[dict[str, Any]]:
@@ -316,10 +327,6 @@ class Store:
         """Every (workspace, user) that has opted out: small, so the Slack app keeps it in memory."""
         return {(r["workspace"], r["user"]) for r in self.db.query("select workspace, user from optouts")}
 
-    def is_opted_out(self, workspace: str, user: str) -> bool:
-        return bool(list(self.db.query("select 1 from optouts where workspace=? and user=?",
-                                       [workspace, user])))
-
     def get_setting(self, workspace: str, key: str, default: str | None = None) -> str | None:
         rows = list(self.db.query("select value from workspace_settings where workspace=? and key=?",
                                   [workspace, key]))
@@ -335,7 +342,159 @@ class Store:
         rows = list(self.db.query("select verdict_json from verdict_cache where key = ?", [key]))
         return rows[0]["verdict_json"] if rows else None
 
-    def cache_put(self, key: str, verdict_json: str) -> None:
+    def cache_put(self, key: str, verdict_json: str, draft_hash: str | None = None) -> None:
+        """Cache a verdict; ``draft_hash`` ties it to the drafts it quotes, so ``forget_user`` can find it."""
         with self.write() as db:
-            db.conn.execute("insert or replace into verdict_cache (key, verdict_json, ts) values (?, ?, ?)",
-                            [key, verdict_json, time.time()])
+            db.conn.execute("insert or replace into verdict_cache (key, verdict_json, ts, draft_hash) "
+                            "values (?, ?, ?, ?)", [key, verdict_json, time.time(), draft_hash])
+
+    # -- figures -----------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise if the database cannot be read (health checks)."""
+        self.db.execute("select count(*) from checks").fetchone()
+
+    def workspaces(self) -> list[str]:
+        return [r["workspace"] for r in self.db.query("select distinct workspace from checks")]
+
+    def user_label_counts(self, workspace: str, user: str) -> dict[str, int]:
+        return {r["label"]: r["n"] for r in self.db.query(
+            "select label, count(*) as n from checks where workspace = ? and user = ? and status = 'done' "
+            "group by label", [workspace, user])}
+
+    def user_decision_counts(self, workspace: str, user: str) -> dict[str, int]:
+        return {r["action"]: r["n"] for r in self.db.query(
+            "select action, count(*) as n from decisions where workspace = ? and user = ? group by action",
+            [workspace, user])}
+
+    def usage_by_engine(self) -> list[dict[str, Any]]:
+        """Checks, cache hits, fallbacks, tokens and latency per (engine, model)."""
+        return list(self.db.query(
+            "select engine, coalesce(model, '') as model, count(*) as checks, sum(cached) as cached, "
+            "sum(case when fallback is not null then 1 else 0 end) as fallbacks, "
+            "sum(prompt_tokens) as prompt_tokens, sum(completion_tokens) as completion_tokens, "
+            "sum(cached_tokens) as cached_tokens, avg(latency_ms) as avg_latency_ms "
+            "from checks where status = 'done' group by engine, model order by checks desc"))
+
+    def week_checks(self, workspace: str, start: float, end: float) -> list[dict[str, Any]]:
+        """Labelled checks of a period: label, channel, user, channel type and motives."""
+        return list(self.db.query(
+            "select label, channel, user, channel_type, motives from checks "
+            "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end]))
+
+    def label_counts_by_channel(self, workspace: str, start: float, end: float,
+                                labels: tuple[str, ...]) -> list[dict[str, Any]]:
+        """(channel, label, n) for checks of a period with one of ``labels`` (counted in SQLite)."""
+        marks = ",".join("?" * len(labels))
+        return list(self.db.query(
+            "select channel, label, count(*) as n from checks indexed by idx_checks_ws_ts_cover "
+            f"where workspace = ? and ts >= ? and ts < ? and label in ({marks}) group by channel, label",
+            [workspace, start, end, *labels]))
+
+    def week_decisions(self, workspace: str, start: float, end: float) -> list[dict[str, Any]]:
+        """Decisions on the checks of a period, with each check's channel."""
+        return list(self.db.query(
+            "select d.check_id, d.action, d.reason, c.channel from decisions d join checks c on c.id = d.check_id "
+            "where c.workspace = ? and c.ts >= ? and c.ts < ?", [workspace, start, end]))
+
+    def accepted_public_examples(self, workspace: str, start: float, end: float, limit: int = 3) -> list[dict]:
+        """The latest accepted reframes of public drafts whose text is still stored."""
+        return list(self.db.query(
+            "select c.channel, c.message_ts, c.draft_text, c.verdict_json, c.user from decisions d "
+            "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
+            "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
+            "order by d.ts desc limit ?", [workspace, start, end, limit]))
+
+    def set_decision_reason(self, decision_id: int, reason: str, *, user: str) -> bool:
+        """Attach a reason to ``user``'s own decision; False when it is not theirs (or gone)."""
+        with self.write() as db:
+            cur = db.conn.execute("update decisions set reason = ? where id = ? and user = ?",
+                                  [reason, decision_id, user])
+            return cur.rowcount == 1
+
+    # -- digests -----------------------------------------------------------------------------
+    def claim_digest(self, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
+        """Claim the right to post one digest; False when it was posted or another process holds a fresh claim."""
+        now = time.time()
+        with self.write() as db:
+            row = db.execute("select status, claimed_at from digests where workspace=? and channel=? and week=?",
+                             [workspace, channel, week]).fetchone()
+            if row is None:
+                db.execute("insert into digests (workspace, channel, week, status, claimed_by, claimed_at) "
+                           "values (?, ?, ?, 'claimed', ?, ?)", [workspace, channel, week, owner, now])
+                return True
+            status, claimed_at = row
+            if status == "claimed" and now - (claimed_at or 0) > stale_after:
+                db.execute("update digests set claimed_by=?, claimed_at=? where workspace=? and channel=? and week=?",
+                           [owner, now, workspace, channel, week])
+                return True
+            return False
+
+    def mark_digest_posted(self, workspace: str, channel: str, week: str, message_ts: str = "") -> None:
+        with self.write() as db:
+            db.execute("update digests set status='posted', posted_at=?, message_ts=? where workspace=? "
+                       "and channel=? and week=?", [time.time(), message_ts, workspace, channel, week])
+
+    def release_digest(self, workspace: str, channel: str, week: str) -> None:
+        """Give a claim back after a failed post, so the next run retries."""
+        with self.write() as db:
+            db.execute("delete from digests where workspace=? and channel=? and week=? and status='claimed'",
+                       [workspace, channel, week])
+
+    # -- data controls -----------------------------------------------------------------------
+    def purge_texts(self, older_than: float) -> int:
+        """Remove every copy of people's words older than ``older_than``: draft texts, the quotes, reframes,
+        questions and measures in verdicts, the verdict cache and decision reasons. Returns checks purged."""
+        rows = []
+        for row in self.db.query("select id, draft_text, verdict_json from checks where ts < ?", [older_than]):
+            stripped = strip_verdict(row["verdict_json"])
+            if row["draft_text"] is not None or stripped != row["verdict_json"]:
+                rows.append((row["id"], stripped))
+        with self.write() as db:
+            for check_id, stripped in rows:
+                db.conn.execute("update checks set draft_text = null, verdict_json = ? where id = ?",
+                                [stripped, check_id])
+            db.conn.execute("delete from verdict_cache where ts < ?", [older_than])
+            db.conn.execute("update decisions set reason = null where ts < ? and reason is not null", [older_than])
+        self.checkpoint()
+        return len(rows)
+
+    def forget_user(self, user: str) -> dict[str, int]:
+        """Erase a person's words everywhere (drafts, verdict quotes, cached verdicts of their drafts, decisions);
+        counts stay, unattributed. Their opt-out is kept: forgetting someone must not start checking them."""
+        checks = list(self.db.query("select id, verdict_json, draft_hash from checks where user = ?", [user]))
+        hashes = sorted({r["draft_hash"] for r in checks if r["draft_hash"]})
+        with self.write() as db:
+            decisions = db.conn.execute(
+                "delete from decisions where user = ? or check_id in (select id from checks where user = ?)",
+                [user, user]).rowcount
+            for row in checks:
+                db.conn.execute("update checks set draft_text = null, verdict_json = ?, user = '', message_ts = null "
+                                "where id = ?", [strip_verdict(row["verdict_json"]), row["id"]])
+            cached = 0
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                cached += db.conn.execute(
+                    f"delete from verdict_cache where draft_hash in ({','.join('?' * len(chunk))})", chunk).rowcount
+            # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
+            cached += db.conn.execute("delete from verdict_cache where draft_hash is null").rowcount
+        self.checkpoint()
+        return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached}
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database file and truncate it, so erased pages leave no copy behind."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def export_checks(self, since: float = 0) -> Iterator[dict[str, Any]]:
+        """Done checks since ``since`` with each one's latest decision, oldest first."""
+        yield from self.db.query(
+            "select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
+            "as decision from checks c where c.status = 'done' and c.ts >= ? order by c.ts, c.id", [since])
+
+
+def strip_verdict(raw: str | None) -> str | None:
+    """Keep the judgement (label, score, motives), drop what quotes or paraphrases the draft."""
+    if not raw:
+        return raw
+    data = json.loads(raw)
+    stripped = {**data, "evidence": [], "reframe": None, "questions": [], "measures": []}
+    return raw if stripped == data else json.dumps(stripped)

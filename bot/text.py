@@ -112,9 +112,18 @@ def draft_hash(draft: str) -> str:
     return hashlib.sha256(normalise_for_hash(draft).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def clean_for_display(draft: str) -> str:
-    """Readable text of a draft for humans: markup blanked, whitespace collapsed."""
-    return _WS.sub(" ", mask_markup(draft)).strip()
+def find_loosely(text: str, quote: str) -> tuple[int, int] | None:
+    """The span of ``quote`` in ``text`` ignoring case and how words are spaced, or None."""
+    words = quote.split()
+    if not words:
+        return None
+    found = re.search(r"\s+".join(map(re.escape, words)), text, re.IGNORECASE)
+    return found.span() if found else None
+
+
+def normalise_for_compare(text: str) -> str:
+    """Case and whitespace folded, for comparisons a re-cased or re-spaced copy must not dodge."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from bot import intake
 from bot.config import load_settings
 from bot.engines.llm import answer_schema, system_prompt
 from bot.playbook import load_playbook
@@ -72,15 +73,16 @@ def test_opt_outs_are_served_from_memory_and_refreshed(tmp_path, monkeypatch):
     deps = make_deps(tmp_path)
 
     async def go() -> list[bool]:
-        seen = [await deps.opted_out("T1", "U1")]
-        await deps.set_optout("T1", "U1", True)  # through the app: immediate
-        seen.append(await deps.opted_out("T1", "U1"))
+        road = deps.intake
+        seen = [await road.opted_out("T1", "U1")]
+        await road.set_optout("T1", "U1", True)  # through the app: immediate
+        seen.append(await road.opted_out("T1", "U1"))
         deps.store.set_optout("T1", "U2", True)  # another process: seen after the TTL
-        seen.append(await deps.opted_out("T1", "U2"))
-        monkeypatch.setattr(listeners, "OPTOUT_TTL", 0.0)
-        seen.append(await deps.opted_out("T1", "U2"))
-        await deps.set_optout("T1", "U1", False)
-        seen.append(await deps.opted_out("T1", "U1"))
+        seen.append(await road.opted_out("T1", "U2"))
+        monkeypatch.setattr(intake, "OPTOUT_TTL", 0.0)
+        seen.append(await road.opted_out("T1", "U2"))
+        await road.set_optout("T1", "U1", False)
+        seen.append(await road.opted_out("T1", "U1"))
         return seen
 
     assert asyncio.run(go()) == [False, True, False, True, False]

@@ -19,7 +19,10 @@ def test_manifest_declares_what_the_app_uses():
     assert not any(s.endswith(":write") and s.startswith(("channels", "users", "admin")) for s in scopes)
     assert m["settings"]["interactivity"]["is_enabled"] and m["settings"]["socket_mode_enabled"]
     fn = m["functions"]["check_draft"]
-    assert set(fn["input_parameters"]) == {"draft", "user", "channel"}
+    assert set(fn["input_parameters"]) == {"draft", "user_context", "channel"}
     assert fn["input_parameters"]["draft"]["is_required"]
-    assert not fn["input_parameters"]["user"]["is_required"] and not fn["input_parameters"]["channel"]["is_required"]
+    # The author comes from Slack's user_context (a builder cannot type it), never from a free user-id input.
+    assert fn["input_parameters"]["user_context"]["type"] == "slack#/types/user_context"
+    assert not fn["input_parameters"]["user_context"]["is_required"]
+    assert not fn["input_parameters"]["channel"]["is_required"]
     assert set(fn["output_parameters"]) == {"label", "score", "reframe"}

@@ -28,13 +28,25 @@ def test_a_burst_is_recorded_in_few_transactions(tmp_path):
     assert 1 <= writer.batches < 200
 
 
-def test_drafts_are_not_stored_when_retention_says_so(tmp_path):
+def test_without_stored_texts_a_pending_draft_is_held_only_until_it_is_answered(tmp_path):
+    """MOTIVECHECK_STORE_TEXT=off: recovery after a crash needs the text, so it stays while pending, no longer."""
+    from bot.checker import Checker
+    from bot.config import load_settings
+
     store = Store(tmp_path / "p.db", store_text=False)
     writer = PendingWriter(store)
-    check_id = asyncio.run(writer.record("secret plan", source="slash"))
+    done_id, failed_id = (asyncio.run(writer.record(text, source="slash")) for text in ("secret plan", "other plan"))
     writer.close()
-    row = store.get_check(check_id)
-    assert row["draft_text"] is None and row["draft_hash"]
+    assert store.get_check(done_id)["draft_text"] == "secret plan"  # what recovery would read
+    verdict, usage = Checker(load_settings(env={}), store).assess("secret plan")
+    store.complete_check(done_id, verdict, usage=usage)
+    store.fail_check(failed_id)
+    for check_id in (done_id, failed_id):
+        row = store.get_check(check_id)
+        assert row["draft_text"] is None and row["draft_hash"]
+    store.checkpoint()
+    data = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    assert b"secret plan" not in data and b"other plan" not in data
 
 
 def test_a_failed_write_reaches_every_waiter_and_the_writer_survives(tmp_path):

@@ -114,17 +114,45 @@ def run_step(running, event: dict, event_id: str, **body) -> int:
 ], ids=["team_id", "authorizations", "enterprise"])
 def test_workflow_check_is_stored_with_workspace_user_and_channel(running, slack, envelope, workspace):
     event = function_executed(PREMIUM, execution_id="FxCtx")
-    event["inputs"].update(user="U222", channel="C222")
+    event["inputs"].update(user_context={"id": "U222", "secret": "c2VjcmV0"}, channel="C222")
     assert run_step(running, event, "EvF4", **envelope) == 200
     assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
     (row,) = running.deps.store.recent_checks(5)
     assert (row["source"], row["workspace"], row["user"], row["channel"]) == ("workflow", workspace, "U222", "C222")
 
 
+def test_workflow_step_never_takes_the_author_from_a_free_input(running, slack):
+    """A builder could type anyone's id into a free input; only Slack's user_context names the author."""
+    event = function_executed(PREMIUM, execution_id="FxForged")
+    event["inputs"].update(user="UVICTIM", user_id="UVICTIM", channel="C222")
+    assert run_step(running, event, "EvF7") == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
+    time.sleep(0.2)  # let the step's own call return before the app stops
+    (row,) = running.deps.store.recent_checks(5)
+    assert row["user"] == "" and running.deps.store.recent_checks(5, user="UVICTIM") == []
+
+
+def test_workflow_step_uses_the_channels_playbook_and_honours_no_coach(running, slack):
+    admin(running, slack, "playbook example-team <#C333|payments>", "p")
+    event = function_executed(PAYMENTS_DRAFT, execution_id="FxPb")
+    event["inputs"]["channel"] = "C333"
+    assert run_step(running, event, "EvF8") == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeSuccess"))
+    (row,) = running.deps.store.recent_checks(5)
+    assert row["playbook"] == "example-team"
+    marked = function_executed("[no-coach] " + PREMIUM, execution_id="FxNo")
+    assert run_step(running, marked, "EvF9") == 200
+    assert slack.wait_for(lambda: slack.calls("functions.completeError"))
+    time.sleep(0.2)  # let the step's own call return before the app stops
+    (failed,) = slack.calls("functions.completeError")
+    assert failed["function_execution_id"] == "FxNo" and "no-coach" in failed["error"]
+    assert running.deps.store.count("checks") == 1
+
+
 def test_workflow_step_respects_the_authors_opt_out(running, slack):
     assert "opted out" in running.command("optout", user="U222", response_url=slack.response_url("o"))[1]
     event = function_executed(PREMIUM, execution_id="FxOpt")
-    event["inputs"]["user"] = "U222"
+    event["inputs"]["user_context"] = {"id": "U222", "secret": "c2VjcmV0"}
     assert run_step(running, event, "EvF5") == 200
     assert slack.wait_for(lambda: slack.calls("functions.completeError"))
     (failed,) = slack.calls("functions.completeError")
@@ -136,7 +164,7 @@ def test_workflow_step_fails_on_an_unexpected_error_instead_of_hanging(running, 
     async def broken(draft, **kw):  # noqa: ANN001, ANN003
         raise RuntimeError(f"engine exploded on {draft!r}")
 
-    monkeypatch.setattr(running.deps.checker, "acheck", broken)
+    monkeypatch.setattr(running.deps.checker, "aassess", broken)
     assert running.event(function_executed(PREMIUM, execution_id="FxBoom"), "EvF6")[0] == 200
     assert slack.wait_for(lambda: slack.calls("functions.completeError"))
     (failed,) = slack.calls("functions.completeError")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..checker import Checker
-from ..config import Settings, load_settings
+from ..config import ENGINE_NAMES, Settings, load_settings
 from ..errors import InputError
 from ..store import Store
 
@@ -35,7 +35,7 @@ def make_checker(args: argparse.Namespace, *, with_store: bool) -> Checker:
 
 def add_common(parser: argparse.ArgumentParser, *, engine: bool = True) -> None:
     if engine:
-        parser.add_argument("--engine", choices=("auto", "trained", "rules", "openai"), default=None,
+        parser.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                             help="engine to use (default: MOTIVECHECK_ENGINE or auto)")
         parser.add_argument("--playbook", default=None, help="playbook name or path (default: outside-in)")
     parser.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")

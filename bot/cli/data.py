@@ -87,7 +87,8 @@ def run_forget(args: argparse.Namespace) -> int:
 
     result = forget_user(open_store(settings_from(args)), args.user)
     print(f"Forgot {args.user}: erased the drafts of {result['checks_erased']} check(s), deleted "
-          f"{result['decisions_deleted']} decision(s) and {result['optouts_deleted']} opt-out record(s).")
+          f"{result['decisions_deleted']} decision(s) and {result['cache_entries_deleted']} cached verdict(s); "
+          "an opt-out stays in force.")
     return 0
 
 

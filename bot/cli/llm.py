@@ -28,12 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_stats(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     store = open_store(settings)
-    rows = list(store.db.query(
-        "select engine, coalesce(model, '') as model, count(*) as checks, sum(cached) as cached, "
-        "sum(case when fallback is not null then 1 else 0 end) as fallbacks, "
-        "sum(prompt_tokens) as prompt_tokens, sum(completion_tokens) as completion_tokens, "
-        "sum(cached_tokens) as cached_tokens, avg(latency_ms) as avg_latency_ms "
-        "from checks where status = 'done' group by engine, model order by checks desc"))
+    rows = store.usage_by_engine()
     table = price_table(settings.prices)
     for row in rows:
         cost = estimate_cost(row["model"], row["prompt_tokens"] or 0, row["cached_tokens"] or 0,

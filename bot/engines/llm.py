@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,12 +21,13 @@ from typing import Any
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..aio import run_sync
 from ..config import Settings
 from ..errors import EngineError
 from ..playbook import Playbook
 from ..prompts import render
 from ..redact import redact, restore
-from ..text import Prepared
+from ..text import Prepared, normalise_for_compare
 from ..verdict import Evidence, Label, MotiveId, Shows, Usage, Verdict
 from . import EngineResult
 
@@ -99,23 +101,38 @@ def system_prompt(playbook: Playbook) -> str:
 _system_prompts: dict[int, tuple[Playbook, str]] = {}
 
 
+# Anything a model might read as our delimiter: any case, spaces or a slash anywhere inside the brackets.
+_DELIMITER = re.compile(r"<\s*/?\s*draft\s*/?\s*>", re.IGNORECASE)
+
+
+def neutralise_delimiters(draft: str) -> str:
+    """Make every look-alike of ``<draft>``/``</draft>`` in the draft harmless (brackets become parentheses)."""
+    return _DELIMITER.sub(lambda m: "(" + m.group()[1:-1] + ")", draft)
+
+
 def build_messages(playbook: Playbook, draft: str) -> list[dict[str, str]]:
     """System prompt from the playbook (static, first: cacheable), then the delimited draft."""
     system = system_prompt(playbook)
-    # A draft cannot close our delimiter early.
-    safe = draft.replace("</draft>", "</ draft>").replace("<draft>", "< draft>")
+    safe = neutralise_delimiters(draft)  # a draft cannot close our delimiter early
     return [{"role": "system", "content": system}, {"role": "user", "content": render("user.j2", draft=safe)}]
 
 
-def get_client(settings: Settings, *, asynchronous: bool = False) -> Any:
-    """The one shared OpenAI client per (base URL, key): explicit timeout, our own retries."""
-    key = (asynchronous, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
+def get_client(settings: Settings) -> Any:
+    """The one shared async OpenAI client per (base URL, key, event loop): explicit timeout, our own retries.
+
+    Its connections belong to the loop that opened them, so each loop gets its own: the Slack app has one loop
+    (one client); sync callers run the same async code on their thread's loop (``bot.aio.run_sync``).
+    """
+    try:
+        loop = id(asyncio.get_running_loop())
+    except RuntimeError:
+        loop = None
+    key = (loop, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
-            client = cls(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
-                         timeout=settings.llm_timeout, max_retries=0)
+            client = openai.AsyncOpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
+                                        timeout=settings.llm_timeout, max_retries=0)
             _clients[key] = client
         return client
 
@@ -231,23 +248,12 @@ class LLMEngine:
 
     # -- the calls -----------------------------------------------------------------------
     def assess(self, prepared: Prepared) -> EngineResult:
-        body, mapping, system = self.request(prepared)
-        client = get_client(self.settings)
-        attempts = _Attempts(self.settings)
-        for timeout in attempts:
-            try:
-                response = client.chat.completions.create(**_call_args(body), timeout=timeout)
-                return self.interpret(response, prepared, mapping, system)
-            except (openai.OpenAIError, EngineError) as exc:
-                wait = attempts.failed(_reason(exc))
-            if wait is None:
-                break
-            time.sleep(wait)
-        raise attempts.error()
+        """Sync wrapper of ``aassess``."""
+        return run_sync(self.aassess(prepared))
 
     async def aassess(self, prepared: Prepared) -> EngineResult:
         body, mapping, system = self.request(prepared)
-        client = get_client(self.settings, asynchronous=True)
+        client = get_client(self.settings)
         attempts = _Attempts(self.settings)
         for timeout in attempts:
             try:
@@ -267,7 +273,7 @@ class LLMEngine:
 
 
 class _Attempts:
-    """The retry schedule that the sync and async calls share, with no I/O of its own.
+    """The retry schedule of the LLM call, with no I/O of its own.
 
     Iterating yields the timeout for each try while the deadline (``MOTIVECHECK_LLM_DEADLINE``)
     allows one; ``failed`` records why a try failed and says how long to wait before the next,
@@ -303,6 +309,8 @@ class _Attempts:
 
 
 def _leaks(produced: str, system: str) -> bool:
+    """True when ``produced`` repeats a long stretch of the system prompt, however re-cased or re-spaced."""
+    produced, system = normalise_for_compare(produced), normalise_for_compare(system)
     if len(produced) < _LEAK_WINDOW:
         return False
     chunks = {system[i:i + _LEAK_WINDOW] for i in range(0, max(1, len(system) - _LEAK_WINDOW), 20)}

@@ -21,8 +21,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..checker import Checker
 from ..config import Settings
 from ..errors import ConfigError
+from ..logs import filter_library_payloads
 from ..store import Store
 from .listeners import Deps, register
+from .replies import post_reply
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
@@ -80,6 +82,7 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     finally:
         bolt_log.removeFilter(quiet)
     register(app, deps)
+    filter_library_payloads()  # slack_sdk and Bolt log message payloads (drafts, verdicts) at DEBUG
     return app, deps
 
 
@@ -124,7 +127,7 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     async def healthz(_request: web.Request) -> web.Response:
         status = {"database": "ok", "config": "ok", "accepting": deps.accepting}
         try:
-            await asyncio.to_thread(lambda: deps.store.db.execute("select count(*) from checks").fetchone())
+            await asyncio.to_thread(deps.store.ping)
         except Exception as exc:  # noqa: BLE001 - report, don't raise
             status["database"] = f"error: {type(exc).__name__}"
         ok = status["database"] == "ok" and deps.accepting
@@ -144,31 +147,26 @@ def use_executor(loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
 
 
 async def recover_pending(deps: Deps, client: Any) -> int:
-    """After a crash: finish every accepted-but-unanswered check, or tell its author it failed."""
-    pending = await asyncio.to_thread(deps.store.pending_checks)
-    for row in pending:
+    """After a crash: every accepted-but-unanswered check takes the rest of the road; its author hears the result."""
+    outcomes = await deps.intake.recover()
+    for outcome in outcomes:
+        d, verdict = outcome.draft, outcome.verdict
         try:
-            verdict, usage = await deps.checker.aassess(row["draft_text"] or "")
-            await asyncio.to_thread(deps.store.complete_check, row["id"], verdict, usage=usage)
-            if row["source"] == "channel" and verdict.label != "not-a-proposal" and row["message_ts"]:
-                from .listeners import _post_reply
-
-                await _post_reply(deps, client, row["id"], row["draft_text"] or "", verdict, row["channel"],
-                                  row["user"], row["message_ts"], row.get("reply_mode"))
-            elif row["source"] == "slash" and row["user"]:
-                await client.chat_postMessage(channel=row["user"], text=(
+            if verdict is not None and d.source == "channel" and d.message_ts:
+                if verdict.label != "not-a-proposal":
+                    await post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
+                                      d.message_ts, d.reply_mode)
+            elif verdict is not None and d.user:
+                await client.chat_postMessage(channel=d.user, text=(
                     "Sorry — Motive Coach restarted while checking your draft. Here is the result: "
                     f"{verdict.label}, customer ease {verdict.customer_ease}/100."))
-        except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
-            await asyncio.to_thread(deps.store.update_check, row["id"], status="failed")
-            log.warning("could not recover check %s: %s", row["id"], type(exc).__name__)
-            if row["user"]:
-                try:
-                    await client.chat_postMessage(channel=row["user"], text=(
-                        "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
-                except Exception:  # noqa: BLE001
-                    pass
-    return len(pending)
+            elif outcome.refused is None and d.user:
+                log.warning("could not recover check %s: %s", outcome.check_id, outcome.error)
+                await client.chat_postMessage(channel=d.user, text=(
+                    "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
+        except Exception as exc:  # noqa: BLE001 - telling the author is best effort, never a crash loop
+            log.warning("could not report recovered check %s: %s", outcome.check_id, type(exc).__name__)
+    return len(outcomes)
 
 
 async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
@@ -176,8 +174,7 @@ async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
     deps.accepting = False
     if deps.tasks:
         await asyncio.wait(list(deps.tasks), timeout=timeout)
-    if deps.pending is not None:
-        await asyncio.to_thread(deps.pending.close)
+    await asyncio.to_thread(deps.intake.close)
 
 
 async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: asyncio.Event | None = None,
@@ -192,7 +189,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    await asyncio.to_thread(deps.checker.warm_up)
+    await deps.checker.awarm_up()
     await deps.warm_up()
     await deps.authorize.warm_up()
     await recover_pending(deps, deps.authorize.client)
@@ -202,6 +199,7 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token)
+        filter_library_payloads()
         await handler.connect_async()
         log.info("Motive Coach connected in Socket Mode")
     else:

@@ -142,6 +142,17 @@ def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str,
     return {"type": "home", "blocks": blocks[:100]}
 
 
+def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:
+    """A person's own numbers: checks by label and what they did with the reframes."""
+    proposals = sum(n for label, n in counts.items() if label != "not-a-proposal")
+    if not proposals:
+        return "No proposals checked yet. Try `/motivecheck <your draft>`."
+    share = counts.get("outside-in", 0) / proposals
+    return (f"You've checked {proposals} proposal(s): {share:.0%} outside-in, {counts.get('mixed', 0)} mixed, "
+            f"{counts.get('inside-out', 0)} inside-out. Reframes used: {used.get('accepted', 0)}, kept yours: "
+            f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
+
+
 HELP = (
     "*Motive Coach* checks whether a draft leads with customer ease (outside-in) or company motives.\n"
     "• `/motivecheck <draft>` — check a draft privately\n"

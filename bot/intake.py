@@ -1,0 +1,209 @@
+"""The one road every Slack draft takes: opt-out, the channel's playbook, a pending record, the check, the store.
+
+The slash command, the draft modal, message edits, the workflow step, crash recovery and ``import`` all come
+through ``Intake``; the Slack listeners only parse, acknowledge and dispatch, and never call the checker or
+write a check themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .checker import Checker
+from .engines.trained import CHANNEL, EXPLICIT
+from .errors import InputError
+from .pending import PendingWriter
+from .store import Store
+from .verdict import Usage, Verdict
+
+OPT_OUT_MARKER = "[no-coach]"
+OPTOUT_TTL = 30.0  # seconds an in-memory opt-out list is trusted before it is read again
+
+# Why a draft was not checked; each is told to the author in their own words by the edge.
+OPTED_OUT = "opted-out"
+NO_COACH = "no-coach"
+EMPTY = "empty"
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft as it arrived from Slack (or an export), with where it came from."""
+
+    text: str
+    source: str  # slash, channel, workflow, import (the modal counts as slash)
+    workspace: str = ""
+    channel: str = ""
+    user: str = ""
+    channel_type: str = ""
+    message_ts: str | None = None
+    reply_mode: str | None = None
+    external_id: str | None = None
+    ts: float | None = None
+    playbook: str | None = None  # filled in by the road from the channel's settings
+
+    @property
+    def mode(self) -> str:
+        """How the draft is judged: messages seen in a watched channel (or imported from one) pass the
+        channel gate; anything a person asked about (slash, modal, workflow) is an explicit check."""
+        return CHANNEL if self.source in ("channel", "import") else EXPLICIT
+
+    def record_fields(self) -> dict[str, Any]:
+        """The columns of the check row this draft becomes."""
+        return {"source": self.source, "workspace": self.workspace, "channel": self.channel,
+                "channel_type": self.channel_type, "user": self.user, "message_ts": self.message_ts,
+                "reply_mode": self.reply_mode, "external_id": self.external_id, "ts": self.ts}
+
+
+@dataclass
+class Outcome:
+    """Where a draft ended up: refused (and why), failed (and why), or checked with its verdict."""
+
+    draft: Draft
+    check_id: int | None = None
+    verdict: Verdict | None = None
+    usage: Usage = field(default_factory=Usage)
+    refused: str | None = None
+    error: str | None = None
+    latency_ms: float = 0.0
+
+    @property
+    def checked(self) -> bool:
+        return self.verdict is not None
+
+
+def refusal(draft: Draft, optouts: set[tuple[str, str]]) -> str | None:
+    """Why ``draft`` must be neither checked nor stored, or None. Pure: the road's first step."""
+    if OPT_OUT_MARKER in draft.text.lower():
+        return NO_COACH
+    if draft.user and ((draft.workspace, draft.user) in optouts
+                       or (not draft.workspace and any(u == draft.user for _, u in optouts))):
+        return OPTED_OUT  # an export imported without a workspace id still honours the person's opt-out
+    if not draft.text.strip():
+        return EMPTY
+    return None
+
+
+class Intake:
+    """The road: ``admit`` (refuse or record as pending), then ``finish`` (check and store); ``check`` does both."""
+
+    def __init__(self, checker: Checker, store: Store) -> None:
+        self.checker = checker
+        self.store = store
+        self.pending: PendingWriter | None = None
+        self._optouts: set[tuple[str, str]] | None = None
+        self._optouts_loaded = 0.0
+        self._optouts_lock: asyncio.Lock | None = None
+
+    # -- opt-outs ----------------------------------------------------------------------------
+    async def optouts(self) -> set[tuple[str, str]]:
+        """Opt-outs from memory, reloaded every OPTOUT_TTL seconds (other processes may change them)."""
+        if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
+            self._optouts_lock = self._optouts_lock or asyncio.Lock()
+            async with self._optouts_lock:
+                if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
+                    self._optouts = await asyncio.to_thread(self.store.optouts)
+                    self._optouts_loaded = time.monotonic()
+        return self._optouts
+
+    async def opted_out(self, workspace: str, user: str) -> bool:
+        return (workspace, user) in await self.optouts()
+
+    async def set_optout(self, workspace: str, user: str, opted_out: bool) -> None:
+        await asyncio.to_thread(self.store.set_optout, workspace, user, opted_out)
+        if self._optouts is not None:
+            (self._optouts.add if opted_out else self._optouts.discard)((workspace, user))
+
+    # -- the road ----------------------------------------------------------------------------
+    def playbook_for(self, workspace: str, channel: str) -> str | None:
+        """The channel's playbook, when an admin chose one; else None (the default)."""
+        row = self.store.channel_settings(workspace, channel) if channel else None
+        return (row or {}).get("playbook") or None
+
+    async def screen(self, draft: Draft) -> Outcome | Draft:
+        """Refuse a draft that must not be checked, else return it with its channel's playbook."""
+        why = refusal(draft, await self.optouts())
+        if why is not None:
+            return Outcome(draft=draft, refused=why)
+        return replace(draft, playbook=await asyncio.to_thread(self.playbook_for, draft.workspace, draft.channel))
+
+    def start(self) -> PendingWriter:
+        """The pending writer (its thread and database connection), started once."""
+        if self.pending is None:
+            self.pending = PendingWriter(self.store)
+        return self.pending
+
+    async def admit(self, draft: Draft, *, check_id: int | None = None, claim: str | None = None) -> Outcome:
+        """Screen the draft and record it as pending before anyone is told it was accepted.
+
+        ``check_id`` names an existing check instead (an edited message, or recovery after a crash); ``claim`` is a
+        key acted on once only (Slack's retries and duplicate deliveries are refused as ``DUPLICATE``).
+        """
+        screened = await self.screen(draft)
+        if isinstance(screened, Outcome):
+            return screened
+        if claim is not None and not await asyncio.to_thread(self.store.claim_event, claim):
+            return Outcome(draft=screened, refused=DUPLICATE)
+        if check_id is None:
+            check_id = await self.start().record(screened.text, status="pending", **screened.record_fields())
+        return Outcome(draft=screened, check_id=check_id)
+
+    async def assess(self, draft: Draft, *, engine: str | None = None) -> Outcome:
+        """Check an admitted (screened) draft without storing anything (``import`` stores its rows in batches)."""
+        started = time.perf_counter()
+        try:
+            verdict, usage = await self.checker.aassess(draft.text, engine=engine, playbook=draft.playbook,
+                                                         mode=draft.mode)
+        except InputError as exc:
+            return Outcome(draft=draft, error=str(exc))
+        return Outcome(draft=draft, verdict=verdict, usage=usage, latency_ms=(time.perf_counter() - started) * 1000)
+
+    async def finish(self, admitted: Outcome, *, new_text: bool = False) -> Outcome:
+        """Check an admitted draft and complete its check (``new_text``: the draft replaces the stored one)."""
+        if admitted.refused or admitted.check_id is None:
+            return admitted
+        outcome = await self.assess(admitted.draft)
+        outcome.check_id = admitted.check_id
+        if outcome.verdict is None:
+            await asyncio.to_thread(self.store.fail_check, admitted.check_id)
+        else:
+            await asyncio.to_thread(self.store.complete_check, admitted.check_id, outcome.verdict,
+                                    usage=outcome.usage, latency_ms=outcome.latency_ms,
+                                    draft=admitted.draft.text if new_text else None)
+        return outcome
+
+    async def check(self, draft: Draft) -> Outcome:
+        """The whole road at once (the modal and the workflow step)."""
+        return await self.finish(await self.admit(draft))
+
+    async def recover(self) -> list[Outcome]:
+        """After a crash: take every accepted-but-unanswered check down the rest of the road.
+
+        The pending row holds the draft's text until it is answered, even with MOTIVECHECK_STORE_TEXT=off
+        (``Store.record_pending``), so recovery works either way. A draft whose author opted out meanwhile is
+        failed and its text erased, never checked.
+        """
+        outcomes = []
+        for row in await asyncio.to_thread(self.store.pending_checks):
+            draft = Draft(text=row["draft_text"] or "", source=row["source"], workspace=row["workspace"] or "",
+                          channel=row["channel"] or "", user=row["user"] or "", message_ts=row["message_ts"],
+                          reply_mode=row.get("reply_mode"))
+            try:
+                admitted = await self.admit(draft, check_id=row["id"])
+                if admitted.refused:
+                    admitted.check_id = row["id"]
+                    await asyncio.to_thread(self.store.fail_check, row["id"])
+                    outcomes.append(admitted)
+                    continue
+                outcomes.append(await self.finish(admitted))
+            except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
+                await asyncio.to_thread(self.store.fail_check, row["id"])
+                outcomes.append(Outcome(draft=draft, check_id=row["id"], error=type(exc).__name__))
+        return outcomes
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.close()

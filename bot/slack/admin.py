@@ -1,0 +1,120 @@
+"""Admin subcommands of /motivecheck, in one table: each parses its arguments and returns the admin's answer."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ..config import PLAYBOOKS_DIR
+from ..errors import InputError, PlaybookError
+from ..playbook import resolve_path
+from . import blocks
+
+if TYPE_CHECKING:
+    from .listeners import Deps
+
+_PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")
+
+
+def channel_arg(text: str, default: str) -> str:
+    """The channel an admin named (``<#C123|name>`` or ``C123``), the current one when none; else InputError."""
+    text = text.strip()
+    if not text:
+        return default
+    m = _CHANNEL_REF.fullmatch(text)
+    if m is None:
+        raise InputError(f"I couldn't read `{blocks.escape(text)}` as a channel: mention it with # (like #proposals), "
+                         "or leave it out for this channel.")
+    return m.group(1) or m.group(2)
+
+
+async def is_admin(deps: Deps, client: Any, user: str) -> bool:
+    if user in deps.settings.admins:
+        return True
+    try:
+        info = await client.users_info(user=user)
+        u = info.get("user") or {}
+        return bool(u.get("is_admin") or u.get("is_owner"))
+    except Exception:  # noqa: BLE001 - unknown means no
+        return False
+
+
+def _playbook_name_problem(name: str) -> str | None:
+    """Why ``name`` can't be a channel's playbook, or None. Channels take names of playbooks in the playbook
+    directory only, never file paths (the CLI's ``--playbook`` still takes paths: that is the server's owner)."""
+    known = sorted(p.stem for p in PLAYBOOKS_DIR.glob("*.y*ml"))
+    hint = "Give a playbook name: " + ", ".join(f"`{k}`" for k in known) + "."
+    if any(bad in name for bad in ("/", "\\", "..")) or not _PLAYBOOK_NAME.fullmatch(name) \
+            or name.lower().endswith((".yaml", ".yml")):
+        return f"`{blocks.escape(name)}` is not a playbook name. {hint}"
+    try:
+        path = resolve_path(name)
+    except PlaybookError:
+        return f"there's no playbook named `{blocks.escape(name)}`. {hint}"
+    if path.parent.resolve() != PLAYBOOKS_DIR.resolve():  # e.g. a same-named file in the working directory
+        return f"`{blocks.escape(name)}` is not one of the installed playbooks. {hint}"
+    return None
+
+
+# Admin subcommands: each takes (deps, team, user, channel, args) and returns the answer for the admin.
+async def _watch(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    target = channel_arg(" ".join(args), channel)
+    await asyncio.to_thread(deps.store.watch, team, target, added_by=user)
+    return f"Watching <#{target}>: new drafts there get a threaded reply. Invite me to the channel if I'm not in it."
+
+
+async def _unwatch(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    target = channel_arg(" ".join(args), channel)
+    removed = await asyncio.to_thread(deps.store.unwatch, team, target)
+    return f"Stopped watching <#{target}>." if removed else f"<#{target}> wasn't watched."
+
+
+async def _mode(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    if not args or args[0] not in ("thread", "private"):
+        raise InputError("say `mode thread` or `mode private`, then the channel.")
+    target = channel_arg(" ".join(args[1:]), channel)
+    await asyncio.to_thread(deps.store.set_channel_option, team, target, reply_mode=args[0])
+    return f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
+
+
+async def _playbook(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    if not args:
+        raise InputError("say which playbook, e.g. `playbook outside-in #channel`.")
+    target = channel_arg(" ".join(args[1:]), channel)
+    problem = _playbook_name_problem(args[0])
+    if problem:
+        return f"Can't use that playbook: {problem}"
+    try:
+        deps.checker.playbook(args[0])
+    except Exception as exc:  # noqa: BLE001 - shown to the admin
+        return f"Can't use that playbook: {exc}"
+    await asyncio.to_thread(deps.store.set_channel_option, team, target, playbook=args[0])
+    return f"<#{target}> now uses the `{args[0]}` playbook."
+
+
+async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    if len(args) < 2 or args[0] != "channel":
+        raise InputError("say `digest channel #channel`.")
+    target = channel_arg(" ".join(args[1:]), channel)
+    await asyncio.to_thread(deps.store.set_setting, team, "digest_channel", target)
+    return f"The weekly digest will go to <#{target}>."
+
+
+AdminCommand = Callable[["Deps", str, str, str, list[str]], Awaitable[str]]
+ADMIN_COMMANDS: dict[str, AdminCommand] = {"watch": _watch, "unwatch": _unwatch, "mode": _mode,
+                                           "playbook": _playbook, "digest": _digest}
+
+
+async def run_admin_command(deps: Deps, client: Any, respond: Any, team: str, user: str, channel: str, word: str,
+                         rest: str) -> None:
+    if not await is_admin(deps, client, user):
+        msg = "Sorry — only workspace admins (or people in MOTIVECHECK_ADMINS) can change that."
+    else:
+        try:
+            msg = await ADMIN_COMMANDS[word](deps, team, user, channel, rest.split())
+        except InputError as exc:
+            msg = f"I didn't change anything: {exc}\n" + blocks.HELP
+    await respond(text=msg, response_type="ephemeral")

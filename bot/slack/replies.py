@@ -1,0 +1,56 @@
+"""Delivering verdicts to Slack: threaded or private replies, and "Share in thread" once per check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..verdict import Verdict
+from . import blocks
+
+if TYPE_CHECKING:
+    from .listeners import Deps
+
+log = logging.getLogger(__name__)
+
+
+async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict: Verdict, channel: str, user: str,
+                      ts: str, mode: str | None) -> None:
+    try:
+        if mode == "private":
+            msg = blocks.build_verdict_message(text, verdict, check_id, share=True)
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, **msg)
+            return
+        msg = blocks.build_verdict_message(text, verdict, check_id)
+        resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
+        await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
+    except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        log.warning("could not reply in %s: %s", channel, error)
+        # Admins see the last delivery problem on App Home (e.g. not_in_channel: invite the bot).
+        team = (await asyncio.to_thread(deps.store.get_check, check_id) or {}).get("workspace", "")
+        await asyncio.to_thread(deps.store.set_setting, team, "last_delivery_error",
+                                f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
+
+
+async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
+    """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
+    key = f"share:{check['id']}"
+    if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
+        await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)
+        return
+    msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check["id"])
+    try:
+        resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
+    except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry
+        await asyncio.to_thread(deps.store.release_event, key)
+        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        log.warning("could not share in %s: %s", check["channel"], error)
+        await respond(text=f"I couldn't share that in the thread ({error}).", response_type="ephemeral",
+                      replace_original=False)
+        return
+    # Remember the shared reply: a second click is refused and an edit of the draft updates this reply.
+    await asyncio.to_thread(deps.store.update_check, check["id"], reply_channel=check["channel"], reply_ts=resp["ts"])
+    await asyncio.to_thread(deps.store.record_decision, check["id"], "shared", user=user)

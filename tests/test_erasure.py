@@ -1,0 +1,67 @@
+"""Forget and purge reach every copy of a person's words: the whole database file is searched afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openai_server import FakeOpenAI, answer, verdict_answer
+
+from bot.checker import Checker
+from bot.config import load_settings
+from bot.datacontrols import forget_user, purge_texts
+from bot.store import Store
+
+DRAFT = "We'll launch Zanzibar Gold to upsell dormant accounts and lift ARR 15% this quarter."
+WORDS = ("Zanzibar", "dormant accounts")  # only ever written by the author
+REASON = "quokka reasons of my own"
+
+
+def file_bytes(path: Path) -> bytes:
+    """The database file and any WAL or journal beside it: everything SQLite left on disk."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+@pytest.fixture
+def llm_checker(tmp_path):
+    with FakeOpenAI() as server:
+        server.script(answer(verdict_answer(
+            quote="upsell dormant accounts", reframe="Zanzibar Gold lets dormant accounts schedule exports.",
+            questions=["What gets easier for dormant accounts?"], measures=["Zanzibar Gold exports per week"])))  # the first draft only
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url},
+                                 db_path=str(tmp_path / "erase.db"))
+        yield Checker(settings, Store(settings.db_path))
+
+
+def test_forget_user_leaves_no_word_of_theirs_in_the_file_and_keeps_their_opt_out(llm_checker):
+    store = llm_checker.store
+    check_id = llm_checker.check(DRAFT, log=True, workspace="T1", user="U1").check_id
+    llm_checker.check("Customers asked for faster exports, so let's add them.", log=True, workspace="T1", user="U2")
+    store.record_decision(check_id, "kept-original", user="U1", reason=REASON)
+    store.set_optout("T1", "U1", True)
+    assert all(w.encode() in file_bytes(store.path) for w in WORDS)  # the cache and verdict hold them too
+
+    result = forget_user(store, "U1")
+
+    assert result["checks_erased"] == 1 and result["decisions_deleted"] == 1 and result["cache_entries_deleted"] >= 1
+    data = file_bytes(store.path)
+    for word in (*WORDS, REASON):
+        assert word.encode() not in data, word
+    assert ("T1", "U1") in store.optouts()  # forgetting someone never starts checking them again
+    assert store.count("checks") == 2  # counts stay, unattributed
+
+
+def test_purge_removes_measures_reasons_and_cached_quotes_from_the_file(llm_checker):
+    store = llm_checker.store
+    check_id = llm_checker.check(DRAFT, log=True, workspace="T1", user="U1", ts=1_000_000.0).check_id
+    store.record_decision(check_id, "kept-original", user="U1", reason=REASON, ts=1_000_000.0)
+    with store.write() as db:  # the cache entry is as old as the check
+        db.conn.execute("update verdict_cache set ts = 1000000")
+
+    assert purge_texts(store, 2_000_000.0) == 1
+
+    data = file_bytes(store.path)
+    for word in (*WORDS, REASON):
+        assert word.encode() not in data, word
+    row = store.get_check(check_id)
+    assert row["label"] == "inside-out" and row["draft_text"] is None  # the judgement stays
