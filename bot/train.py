@@ -172,18 +172,28 @@ def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float 
     motive = LinearHead(mean, scale, w.astype(np.float32), b.astype(np.float32))
     motive = LinearHead(mean, scale, motive.weights, motive.bias, fit_temperature(motive, x_dev, y_dev))
 
-    # Channel gate: Slack rows only (the channel question is about Slack messages).
-    s_tr = np.array([r.slack for r in train_rows])
+    # Channel gate: Slack messages and the typed synthetic drafts (what a watched channel sees). Its L2 and
+    # threshold: the most dev proposals caught while speaking on at most ``max_chatter_spoken`` of dev chatter.
+    s_tr = np.array([r.slack or r.genre == "synthetic" for r in train_rows])
     s_dev = np.array([r.slack for r in dev_rows])
-    if not s_tr.any() or not s_dev.any():
+    if not any(r.slack for r in train_rows) or not s_dev.any():
         raise ValueError("training the channel gate needs Slack rows in both the train and the dev split")
     g_y = np.array([r.is_proposal for r in train_rows])[s_tr].astype(int)
-    gw, gb = fit_logistic(z_tr[s_tr], g_y, 1, l2=3.0, weights=balanced(g_y))
-    gate = LinearHead(mean, scale, gw.astype(np.float32), gb.astype(np.float32))
-    p_dev = gate.probs(x_dev)[:, 0]
-    chatter_p = np.sort(p_dev[s_dev & (y_dev == LABELS.index("not-a-proposal"))])
-    allowed = int(np.floor(max_chatter_spoken * len(chatter_p)))
-    gate_threshold = float(chatter_p[len(chatter_p) - allowed - 1] + 1e-6) if len(chatter_p) > allowed else 0.5
+    g_w = balanced(g_y) * np.array([r.weight for r in train_rows])[s_tr]
+    dev_prop = np.array([r.is_proposal for r in dev_rows])
+    best_gate: tuple[float, float, LinearHead] | None = None
+    for l2 in L2_GRID:
+        gw, gb = fit_logistic(z_tr[s_tr], g_y, 1, l2=l2, weights=g_w)
+        trial_gate = LinearHead(mean, scale, gw.astype(np.float32), gb.astype(np.float32))
+        p_dev = trial_gate.probs(x_dev)[:, 0]
+        chatter_p = np.sort(p_dev[s_dev & ~dev_prop])
+        allowed = int(np.floor(max_chatter_spoken * len(chatter_p)))
+        threshold = float(chatter_p[len(chatter_p) - allowed - 1] + 1e-6) if len(chatter_p) > allowed else 0.5
+        caught = float(np.mean(p_dev[s_dev & dev_prop] >= threshold)) if (s_dev & dev_prop).any() else 0.0
+        if best_gate is None or caught > best_gate[0]:
+            best_gate = (caught, threshold, trial_gate)
+    assert best_gate is not None
+    _, gate_threshold, gate = best_gate
 
     # Dismiss threshold for explicit checks: the best dev macro-F1 among thresholds that call at most
     # ``max_proposals_dismissed`` of the dev proposals not-a-proposal.

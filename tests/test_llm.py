@@ -85,8 +85,8 @@ def test_failures_fall_back_to_rules_and_are_logged(server, tmp_path, script, re
     checker = make_checker(server, tmp_path)
     result = checker.check(PREMIUM, log=True)
     v = result.verdict
-    assert v.engine == "rules" and v.fallback == reason
-    assert any("rules engine answered instead" in n for n in v.notes)
+    assert v.engine == "trained" and v.fallback == reason
+    assert any("offline trained engine answered instead" in n for n in v.notes)
     assert len(server.requests) == calls
     row = checker.store.get_check(result.check_id)
     assert row["fallback"] == reason and row["label"] == v.label
@@ -102,7 +102,7 @@ def test_slow_server_hits_the_deadline(server, tmp_path):
     server.default = slow(3.0, answer(verdict_answer()))
     started = time.monotonic()
     v = make_checker(server, tmp_path).check(PREMIUM).verdict
-    assert v.fallback == "timeout" and v.engine == "rules"
+    assert v.fallback == "timeout" and v.engine == "trained"
     assert time.monotonic() - started < 2.5  # deadline 1.5 s, never the server's 3 s per try
 
 
@@ -133,7 +133,7 @@ def test_prompt_injection_is_delimited_and_a_leak_is_refused(server, tmp_path):
     system = server.requests[0]["messages"][0]["content"]
     server.script(answer(verdict_answer(reframe=system[:400])))
     leaked = checker.check(draft + " (again)").verdict
-    assert leaked.engine == "rules" and leaked.fallback == "invalid-answer"
+    assert leaked.engine == "trained" and leaked.fallback == "invalid-answer"
     assert system[:200] not in (leaked.reframe or "")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot import corpus
 from bot.checker import Checker
-from bot.config import Settings
+from bot.config import load_settings
 from bot.engines.rules import RulesEngine
 from bot.engines.trained import (
     CHANNEL,
@@ -33,6 +33,10 @@ from bot.train import Row, load_rows, train
 from bot.verdict import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def settings_in(tmp_path: Path):
+    return load_settings(env={}, db_path=str(tmp_path / "m.db"))
 SUPPORT_REPLY = "We will check on this and get back to you soon."
 LUNCH = "Anyone up for lunch at the taco place at 12:30? :taco:"
 PLAIN_PROPOSAL = ("From next month, the help desk will answer the phone until 8pm on weekdays, so people "
@@ -45,7 +49,7 @@ def engine() -> TrainedEngine:
 
 
 def test_the_trained_engine_is_the_offline_default(tmp_path):
-    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    checker = Checker(settings_in(tmp_path))
     verdict, _ = checker.assess("We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.")
     assert verdict.engine == "trained"
     assert verdict.label in ("inside-out", "mixed")
@@ -127,7 +131,7 @@ def test_missing_model_files_fall_back_to_rules_and_say_so(tmp_path, monkeypatch
     import bot.engines.trained as trained
 
     monkeypatch.setattr(trained, "HEAD", tmp_path / "nothing.json")
-    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    checker = Checker(settings_in(tmp_path))
     verdict, _ = checker.assess("We'll launch Premium Plus to upsell existing accounts.")
     assert verdict.engine == "rules"
     assert any("trained engine is unavailable" in n for n in verdict.notes)
@@ -144,7 +148,7 @@ def test_bad_embedding_file_is_a_clear_engine_error(tmp_path):
 
 def test_cli_as_channel_is_the_apps_gate(tmp_path):
     """`check --as channel` gives exactly what the app's channel path gets from the checker."""
-    checker = Checker(Settings(db_path=str(tmp_path / "m.db")))
+    checker = Checker(settings_in(tmp_path))
     for text in (SUPPORT_REPLY, "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."):
         out = subprocess.run([sys.executable, "-m", "bot", "check", "--as", "channel", "--json", "--text", text],
                              capture_output=True, text=True, timeout=60, check=True, cwd=ROOT).stdout
