@@ -26,10 +26,15 @@ def test_check_example_file_human_output():
     assert r.returncode == 0, r.stderr
     out = r.stdout.decode()
     assert out.startswith("INSIDE-OUT")
-    assert "Customer ease:" in out and "engine: trained" in out
-    assert "[[" in out  # evidence marked in the draft
-    assert "Try opening with:" in out and "Premium Plus" in out
+    lines = out.splitlines()
+    assert lines[1].startswith("Your opening leads with") and "up-sell" in out  # why, first, in plain words
+    assert "outside-in starts at 60" in out and "engine: trained" in out
+    assert "upsell-crosssell" not in out  # ids stay in JSON
+    assert out.count("  • “") <= 3  # at most three highlights
+    assert "Suggested opening" in out and "As a result, we expect to lift ARR 15% this quarter." in out
     assert "Questions to ask yourself:" in out
+    quiet = run("check", "--text", "Thanks everyone, see you at lunch!").stdout.decode()
+    assert quiet.startswith("NOT A PROPOSAL") and "/100" not in quiet  # no score for chatter
 
 
 def test_check_json_from_stdin_is_a_valid_verdict():

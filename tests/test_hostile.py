@@ -18,7 +18,7 @@ from bot.checker import Checker
 from bot.config import load_settings
 from bot.errors import InputError
 from bot.store import Store
-from bot.text import draft_hash, mask_markup, normalise_for_hash, prepare
+from bot.text import draft_hash, fix_surrogates, mask_markup, normalise_for_hash, prepare
 from bot.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_checker_answers_or_refuses_clearly(checker, name, draft):
     assert time.perf_counter() - started < 2.0
     verdict = result.verdict
     Verdict.model_validate_json(verdict.model_dump_json())  # round-trips as valid JSON
-    checked = prepare(draft, checker.settings.max_chars).draft
+    checked = prepare(fix_surrogates(draft), checker.settings.max_chars).draft  # the text the checker read
     for e in verdict.evidence:
         assert checked[e.start:e.end] == e.quote
     if len(draft) > checker.settings.max_chars:

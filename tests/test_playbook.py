@@ -103,9 +103,9 @@ def test_word_sets_expand_into_literal_cues(tmp_path):
     engine = RulesEngine(load_playbook(str(team)))
     verdict = engine.assess(prepare("We should add route notes so mechanics spend less time on each call.")).verdict
     quotes = {e.quote for e in verdict.evidence if e.shows == "customer-ease"}
-    assert "mechanics spend less time" in quotes
+    assert any("mechanics spend less time" in q for q in quotes)  # the cue, inside its phrase
     other = engine.assess(prepare("We should add route notes so pilots spend less time on each call.")).verdict
-    assert "pilots spend less time" not in {e.quote for e in other.evidence}
+    assert not any("pilots spend less time" in e.quote and e.shows == "customer-ease" for e in other.evidence)
 
 
 def test_data_folders_fall_back_to_the_copy_a_wheel_carries(monkeypatch, tmp_path):

@@ -47,7 +47,8 @@ def test_premium_plus_reframe_leads_with_customer_and_keeps_goal_secondary(engin
     v = assess(engine, LABELLED[0][0])
     assert {"upsell-crosssell", "revenue-profit"} <= set(v.motives)
     r = v.reframe
-    assert r.startswith(("Premium Plus", "For existing accounts", "With Premium Plus"))
+    # The draft states no benefit: one bracket asks for it, naming the customer the draft names.
+    assert r.startswith("[What gets easier or nicer for existing accounts")
     assert "existing accounts" in r and "15%" in r
     assert r.index("existing accounts") < r.index("15%")  # customer first, goal after
     assert "[" in r and "]" in r  # what only the author knows is marked, not invented

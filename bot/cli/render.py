@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from .. import diagnosis
 from ..verdict import Verdict
 
 _LABEL_TEXT = {
@@ -19,54 +20,37 @@ def _style(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
-def highlight(draft: str, verdict: Verdict, colour: bool) -> str:
-    """Return the draft with evidence spans marked: colour on a terminal, [[...]] elsewhere."""
-    spans = sorted({(e.start, e.end, e.shows) for e in verdict.evidence if 0 <= e.start < e.end <= len(draft)})
-    out, pos = [], 0
-    for start, end, shows in spans:
-        if start < pos:  # overlapping spans: keep the first
-            continue
-        out.append(draft[pos:start])
-        piece = draft[start:end]
-        if colour:
-            code = "1;32" if shows == "customer-ease" else "1;31"
-            out.append(_style(piece, code, True))
-        else:
-            out.append(f"[[{piece}]]")
-        pos = end
-    out.append(draft[pos:])
-    return "".join(out)
-
-
 def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width: int = 100) -> str:
-    """Human-readable report of one check."""
+    """Human-readable report of one check: why first, then at most three highlights, the score explained
+    once, the reframe as a ready replacement for the opening, then questions and measures."""
     lines: list[str] = []
     title = _LABEL_TEXT.get(verdict.label, verdict.label)
     lines.append(_style(title, "1;" + _COLOUR.get(verdict.label, "0"), colour))
-    engine = verdict.engine + (f" ({verdict.model})" if verdict.model else "")
-    if verdict.cached:
-        engine += ", cached"
-    sure = f"    confidence: {verdict.confidence:.0%}" if verdict.confidence is not None else ""
-    lines.append(f"Customer ease: {verdict.customer_ease}/100{sure}    engine: {engine}    "
-                 f"playbook: {verdict.playbook.name} {verdict.playbook.version}")
-    if verdict.motives:
-        lines.append("Company motives found: " + ", ".join(verdict.motives))
+    lines.extend(textwrap.wrap(diagnosis.why(verdict), width))
+    score = diagnosis.score_line(verdict)
+    if score:
+        lines.append(score)
+    motives = diagnosis.plain_motives(verdict)
+    if motives:
+        lines.append(motives)
     for note in verdict.notes:
         lines.append(_style(f"Note: {note}", "2", colour))
-    if verdict.evidence:
+    marks = diagnosis.highlights(verdict)
+    if marks:
         lines.append("")
-        lines.append("Evidence " + ("(green: customer ease, red: company motive):" if colour
-                                    else "([[marked]]):"))
-        shown = highlight(draft, verdict, colour)
-        lines.extend("  " + line for line in shown.splitlines()[:60])
-        lines.append("")
-        for e in verdict.evidence[:12]:
-            lines.append(f"  - \"{e.quote}\" → {e.shows}")
+        lines.append(_style("What leads the draft:", "1", colour))
+        for h in marks:
+            code = "32" if h.reason == "customer ease" else "31"
+            lines.append(f"  • “{_style(h.quote, code, colour)}” — {h.reason}")
+        if len(verdict.evidence) > len(marks):
+            lines.append(f"  ({len(verdict.evidence) - len(marks)} more in --json)")
     if verdict.reframe:
         lines.append("")
-        lines.append(_style("Try opening with:", "1", colour))
+        lines.append(_style("Suggested opening (replace your first lines with this):", "1", colour))
+        lines.append("  " + "─" * min(60, width - 2))
         for para in verdict.reframe.splitlines():
             lines.extend(textwrap.wrap(para, width - 2, initial_indent="  ", subsequent_indent="  ") or [""])
+        lines.append("  " + "─" * min(60, width - 2))
     if verdict.questions:
         lines.append("")
         lines.append(_style("Questions to ask yourself:", "1", colour))
@@ -75,4 +59,10 @@ def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width:
         lines.append("")
         lines.append(_style("Customer-ease measures to consider:", "1", colour))
         lines.extend(f"  • {m}" for m in verdict.measures)
+    engine = verdict.engine + (f" ({verdict.model})" if verdict.model else "")
+    if verdict.cached:
+        engine += ", cached"
+    lines.append("")
+    lines.append(_style(f"engine: {engine} · playbook: {verdict.playbook.name} {verdict.playbook.version}", "2",
+                        colour))
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import jinja2
 
+from .. import reframe as reframing
 from ..playbook import Cue, Playbook, PlaybookModel, Scoring
 from ..templating import Renderable, compile_template
 from ..text import Prepared
@@ -213,6 +214,60 @@ def decide(s: Scores, sc: Scoring) -> str:
     return "inside-out"
 
 
+_CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014]|\s{2,}")  # punctuation, or markup blanked to spaces
+_PHRASE_MAX_WORDS, _REACH = 15, 6
+_DANGLING = re.compile(r"\s+(?:to|and|or|we|will|we'll|so|the|a|an|of|this|that|our|for|with|by|in|on)$", re.I)
+
+
+def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Evidence as phrases a person reads: cues of the same side (customer ease, or company motives) that
+    sit a few words apart in one clause join into one phrase, then each phrase widens up to ``_REACH``
+    words either side without crossing a clause edge or a neighbour; 3-15 words where the text allows."""
+    groups: list[list] = []
+    for start, end, shows in sorted(spans):
+        side = shows == CUSTOMER_EASE
+        if groups:
+            g = groups[-1]
+            gap = draft[g[1]:start]
+            if g[3] == side and not _CLAUSE_EDGE.search(gap) and len(gap.split()) <= 3:
+                g[1] = max(g[1], end)
+                continue
+        groups.append([start, end, shows, side])
+    out: list[tuple[int, int, str]] = []
+    for i, (start, end, shows, _side) in enumerate(groups):
+        floor = out[-1][1] if out else 0
+        ceiling = groups[i + 1][0] if i + 1 < len(groups) else len(draft)
+        left, right = start, end
+        for _ in range(_REACH):
+            if len(draft[left:right].split()) >= _PHRASE_MAX_WORDS:
+                break
+            j = draft.rfind(" ", floor, max(floor, left - 1))
+            j = floor if j < 0 else j + 1
+            if j >= left or _CLAUSE_EDGE.search(draft, j, left):
+                break
+            left = j
+        for _ in range(_REACH):
+            if len(draft[left:right].split()) >= _PHRASE_MAX_WORDS:
+                break
+            k = draft.find(" ", right + 1, ceiling)
+            k = ceiling if k < 0 else k
+            edge = _CLAUSE_EDGE.search(draft, right, k)
+            if edge:  # take the word, not the punctuation after it
+                right = max(right, edge.start())
+                break
+            if k <= right:
+                break
+            right = k
+        quote = draft[left:right]
+        left += len(quote) - len(quote.lstrip())
+        right -= len(quote) - len(quote.rstrip())
+        # A phrase does not end on a link word ("... to", "... and we will").
+        while (m := _DANGLING.search(draft, left, right)) and m.start() > left and m.end() == right:
+            right = m.start()
+        out.append((left, right, shows))
+    return out
+
+
 class RulesEngine:
     """Assess drafts with one playbook; build once, call ``assess`` many times."""
 
@@ -242,6 +297,7 @@ class RulesEngine:
         # A cue opening with a common word ("the board", "we expect") is looked for at its rarer second
         # word, so common words ("the", "we") need not be visited wherever they appear.
         self._common = set(m.language.common_words)
+        self._common_frozen = frozenset(self._common)
         self._back: dict[str, list[_Entry]] = {}
         for entries in self._exact.values():
             for entry in entries:
@@ -458,7 +514,7 @@ class RulesEngine:
         measures: list[str] = []
         if label in ("inside-out", "mixed"):
             facts = self._facts(prepared.masked or prepared.draft, motives)
-            reframe = self._reframe(prepared.draft, facts)
+            reframe = self._reframe_from_sentences(prepared, found, facts) or self._reframe(prepared.draft, facts)
             questions = self._render_list(
                 [q for mid in motives[:1] for q in self._motive_questions.get(mid, [])] + self._ease_questions,
                 facts, 3)
@@ -477,7 +533,9 @@ class RulesEngine:
             "confidence": confidence,
             "motives": motives if judged else [],
             "evidence": [{"quote": prepared.draft[s:e], "start": s, "end": e, "shows": shows}
-                         for s, e, shows in pick_spans(found.scored, _MAX_EVIDENCE)] if judged else [],
+                         for s, e, shows in phrases(prepared.masked or prepared.draft,
+                                                     pick_spans(found.scored, _MAX_EVIDENCE))]
+            if judged else [],
             "reframe": reframe,
             "questions": questions,
             "measures": measures,
@@ -521,6 +579,35 @@ class RulesEngine:
             "has_goal": bool(goal),
             "has_action": bool(action),
         }
+
+    def _reframe_from_sentences(self, prepared: Prepared, found: Scan, facts: dict[str, object]) -> str | None:
+        """The draft's own sentences reordered: benefit first, goal as the result (bot/reframe.py)."""
+        sentences = self.sentences(prepared, found)
+        customer = str(facts["customer"]) if facts["customer"] != "customers" else None
+        return reframing.reframe(prepared.draft, sentences, customer=customer, goal_in=self._goal_in,
+                                 common=self._common_frozen)
+
+    @staticmethod
+    def sentences(prepared: Prepared, found: Scan) -> list[reframing.Sentence]:
+        """The draft's sentences with the weight of the customer-ease and company-motive cues in each."""
+        bounds = [0, *found.ends]
+        if bounds[-1] < len(prepared.draft):
+            bounds.append(len(prepared.draft))
+        out = []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            hits = [e for start, _end, e in found.scored if a <= start < b]
+            out.append(reframing.Sentence(a, b, sum(e.weight for e in hits if e.kind == "ease"),
+                                          sum(e.weight for e in hits if e.kind == "motive")))
+        return out
+
+    def _goal_in(self, text: str) -> tuple[tuple[int, int], str] | None:
+        """The company-goal clause of one sentence (connector included) and the goal's own words."""
+        spaced = " " + text
+        for rx in self._extract["goal"]:
+            found = rx.search(spaced)
+            if found and found.group("goal"):
+                return (max(0, found.start() - 1), found.end() - 1), found.group("goal")
+        return None
 
     def _outcome(self, goal: str) -> str:
         goal = goal.strip().rstrip(",")

@@ -1,0 +1,73 @@
+"""How offline reframes read on real drafts: the corpus dev split (or any labelled JSONL).
+
+    python bench/reframe_quality.py [--split dev] [--show 20]
+
+For every draft the offline engine calls inside-out or mixed, it prints three shares:
+* no fragment: every word of the reframe comes from the draft, the connectives or the bracket text;
+* numbers kept: every number of the draft's goal sentences (in its opening) is in the reframe;
+* leads with the customer: the reframe opens with a sentence that carries a customer-ease cue, or with
+  the bracket that asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import corpus  # noqa: E402
+from bot import reframe as reframing  # noqa: E402
+from bot.engines.trained import TrainedEngine  # noqa: E402
+from bot.playbook import load_playbook  # noqa: E402
+from bot.text import prepare  # noqa: E402
+
+_WORDS = re.compile(r"[^\W_]+")
+_NUMBER = re.compile(r"[$€£]?\d[\d.,]*%?")
+CONNECTIVES = set(_WORDS.findall((reframing.AS_A_RESULT + " we expect to your customers " + reframing.BRACKET).lower()))
+
+
+def measure(engine: TrainedEngine, texts: list[str]) -> tuple[dict[str, float], list[tuple[str, str]]]:
+    rows = []
+    for text in texts:
+        prepared = prepare(text)
+        verdict = engine.assess(prepared).verdict
+        if verdict.label not in ("inside-out", "mixed") or not verdict.reframe:
+            continue
+        reframe = verdict.reframe
+        draft_words = set(_WORDS.findall(text.lower()))
+        no_fragment = all(w in draft_words or w in CONNECTIVES for w in _WORDS.findall(reframe.lower()))
+        found = engine.rules.scan(prepared)
+        sentences = engine.rules.sentences(prepared, found)
+        kept = reframing.opening(text, sentences)
+        goal_numbers = set()
+        for s in reframing.goal_sentences(text, kept, engine.rules._goal_in):
+            goal_numbers |= {n.rstrip(".,") for n in _NUMBER.findall(text[s.start:s.end])}
+        numbers_kept = all(n in reframe for n in goal_numbers)
+        first = reframe.split(". ")[0]
+        lead_scan = engine.rules.scan(prepare(first))
+        leads = first.startswith("[") or any(e.kind == "ease" for _s, _e, e in lead_scan.scored)
+        rows.append((no_fragment, numbers_kept, leads, text, reframe))
+    n = max(1, len(rows))
+    shares = {"reframes": len(rows), "no_fragment": sum(r[0] for r in rows) / n,
+              "numbers_kept": sum(r[1] for r in rows) / n, "leads_with_customer": sum(r[2] for r in rows) / n}
+    return shares, [(r[3], r[4]) for r in rows]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", default="dev")
+    ap.add_argument("--show", type=int, default=0, help="print this many drafts with their reframes")
+    args = ap.parse_args()
+    texts = [r["text"] for r in corpus.load("passages.jsonl") if r["split"] == args.split]
+    shares, examples = measure(TrainedEngine(load_playbook("outside-in")), texts)
+    print(f"{shares['reframes']} reframes on the {args.split} split: no fragment {shares['no_fragment']:.1%}, "
+          f"numbers kept {shares['numbers_kept']:.1%}, leads with the customer {shares['leads_with_customer']:.1%}")
+    for text, reframe in examples[: args.show]:
+        print("\n--- draft:", " ".join(text.split())[:300], "\n+++ reframe:", reframe)
+
+
+if __name__ == "__main__":
+    main()
