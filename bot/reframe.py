@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import islice
 from dataclasses import dataclass
 
 # Markdown and Slack markup that must not reach a reframe half-converted.
@@ -42,6 +44,7 @@ class Sentence:
     company: float
 
 
+@lru_cache(maxsize=4096)
 def clean(text: str) -> str:
     """A sentence as plain prose: markdown emphasis, headings, bullets and emoji codes removed, Slack links
     shown by their label, mentions kept as Slack markup, whitespace collapsed. Words are never cut."""
@@ -92,8 +95,9 @@ def without_span(sentence: str, span: tuple[int, int]) -> str:
 
 def opening(draft: str, sentences: Sequence[Sentence]) -> list[Sentence]:
     """The sentences a reframe may move: the first few real ones (headings and labels skipped)."""
-    return [s for s in sentences if len(clean(draft[s.start:s.end]).split()) >= MIN_WORDS
-            and not draft[s.start:s.end].lstrip().startswith("#")][:OPENING_SENTENCES]
+    real = (s for s in sentences if len(clean(draft[s.start:s.end]).split()) >= MIN_WORDS
+            and not draft[s.start:s.end].lstrip().startswith("#"))
+    return list(islice(real, OPENING_SENTENCES))
 
 
 def goal_sentences(draft: str, kept: Sequence[Sentence], goal_in: callable) -> list[Sentence]:

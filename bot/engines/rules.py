@@ -216,7 +216,7 @@ def decide(s: Scores, sc: Scoring) -> str:
 
 _CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014]|\s{2,}")  # punctuation, or markup blanked to spaces
 _PHRASE_MAX_WORDS, _REACH = 15, 6
-_DANGLING = re.compile(r"\s+(?:to|and|or|we|will|we'll|so|the|a|an|of|this|that|our|for|with|by|in|on)$", re.I)
+_DANGLING = frozenset("to and or we will we'll so the a an of this that our for with by in on".split())
 
 
 def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -234,36 +234,36 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
                 continue
         groups.append([start, end, shows, side])
     out: list[tuple[int, int, str]] = []
+    edges = [(m.start(), m.end()) for m in _CLAUSE_EDGE.finditer(draft)] if groups else []
+    edge_starts = [e[0] for e in edges]
     for i, (start, end, shows, _side) in enumerate(groups):
-        floor = out[-1][1] if out else 0
-        ceiling = groups[i + 1][0] if i + 1 < len(groups) else len(draft)
-        left, right = start, end
-        for _ in range(_REACH):
-            if len(draft[left:right].split()) >= _PHRASE_MAX_WORDS:
-                break
-            j = draft.rfind(" ", floor, max(floor, left - 1))
-            j = floor if j < 0 else j + 1
-            if j >= left or _CLAUSE_EDGE.search(draft, j, left):
-                break
-            left = j
-        for _ in range(_REACH):
-            if len(draft[left:right].split()) >= _PHRASE_MAX_WORDS:
-                break
-            k = draft.find(" ", right + 1, ceiling)
-            k = ceiling if k < 0 else k
-            edge = _CLAUSE_EDGE.search(draft, right, k)
-            if edge:  # take the word, not the punctuation after it
-                right = max(right, edge.start())
-                break
-            if k <= right:
-                break
-            right = k
+        # The clause around the phrase: from the last edge before it to the next edge after it.
+        k = bisect_right(edge_starts, start) - 1
+        while k >= 0 and edges[k][1] > start:  # an edge inside the cue itself does not bound it
+            k -= 1
+        lo = max(out[-1][1] if out else 0, edges[k][1] if k >= 0 else 0)
+        k = bisect_right(edge_starts, end - 1)
+        hi = min(groups[i + 1][0] if i + 1 < len(groups) else len(draft), edges[k][0] if k < len(edges) else len(draft))
+        lo, hi = max(lo, start - 120), min(hi, end + 120)  # six words either side fit well within this
+        room = max(0, _PHRASE_MAX_WORDS - len(draft[start:end].split()))
+        left = start
+        for _ in range(min(_REACH, room, len(draft[lo:start].split()))):
+            j = draft.rfind(" ", lo, max(lo, left - 1))
+            left = lo if j < 0 else j + 1
+        room -= len(draft[left:start].split())
+        right = end
+        for _ in range(min(_REACH, max(0, room), len(draft[end:hi].split()))):
+            k = draft.find(" ", right + 1, hi)
+            right = hi if k < 0 else k
         quote = draft[left:right]
         left += len(quote) - len(quote.lstrip())
         right -= len(quote) - len(quote.rstrip())
         # A phrase does not end on a link word ("... to", "... and we will").
-        while (m := _DANGLING.search(draft, left, right)) and m.start() > left and m.end() == right:
-            right = m.start()
+        while True:
+            head, _, last = draft[left:right].rpartition(" ")
+            if not head.strip() or last.lower() not in _DANGLING:
+                break
+            right = left + len(head.rstrip())
         out.append((left, right, shows))
     return out
 
@@ -593,12 +593,16 @@ class RulesEngine:
         bounds = [0, *found.ends]
         if bounds[-1] < len(prepared.draft):
             bounds.append(len(prepared.draft))
-        out = []
-        for a, b in zip(bounds, bounds[1:], strict=False):
-            hits = [e for start, _end, e in found.scored if a <= start < b]
-            out.append(reframing.Sentence(a, b, sum(e.weight for e in hits if e.kind == "ease"),
-                                          sum(e.weight for e in hits if e.kind == "motive")))
-        return out
+        ease = [0.0] * (len(bounds) - 1)
+        company = [0.0] * (len(bounds) - 1)
+        for start, _end, e in found.scored:  # scored hits come in text order; each falls in one sentence
+            i = min(bisect_right(bounds, start) - 1, len(ease) - 1)
+            if e.kind == "ease":
+                ease[i] += e.weight
+            else:
+                company[i] += e.weight
+        return [reframing.Sentence(a, b, ease[i], company[i])
+                for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
 
     def _goal_in(self, text: str) -> tuple[tuple[int, int], str] | None:
         """The company-goal clause of one sentence (connector included) and the goal's own words."""
