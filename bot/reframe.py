@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from dataclasses import dataclass
 
 # Markdown and Slack markup that must not reach a reframe half-converted.
 _LINK = re.compile(r"<(https?://[^|>\s]+)\|([^>]+)>|<(https?://[^>\s]+)>")
