@@ -71,7 +71,7 @@ def test_valid_answer_and_what_the_server_received(server, tmp_path):
 
 def test_redaction_before_sending_and_restored_in_reframe(server, tmp_path):
     draft = "Ask <@U024BE7LH> or ana@example.com (+1 415 555 0100): we'll upsell existing accounts to lift ARR."
-    server.script(answer(verdict_answer(reframe="[USER_1] can help existing accounts [assumption to check: ...].")))
+    server.script(answer(verdict_answer(reframe="[USER_1] can help existing accounts [e.g. ... ?].")))
     v = make_checker(server, tmp_path).check(draft).verdict
     sent = server.requests[0]["messages"][1]["content"]
     assert "ana@example.com" not in sent and "U024BE7LH" not in sent and "555" not in sent

@@ -47,7 +47,7 @@ class AnswerEvidence(BaseModel):
 # The field order is the order the model writes in: quotes and the lead first, so the label is decided
 # after the reasoning it rests on. The descriptions are sent with the schema: they are the per-field rules.
 class Answer(BaseModel):
-    """Fill in order: evidence and lead first, then decide the label."""
+    """What the model returns, in the order it writes it: the quotes and the lead, then the judgement."""
 
     model_config = ConfigDict(extra="forbid")
     evidence: list[AnswerEvidence] = Field(
@@ -82,7 +82,7 @@ def _strict(node: Any) -> Any:
 @functools.cache
 def _answer_schema() -> dict[str, Any]:
     schema = _strict(Answer.model_json_schema())
-    schema.pop("description", None)  # the docstring is for readers of this code; the field order says it
+    schema.pop("description", None)  # the class docstring is for readers of this code, not the model
     return schema
 
 
