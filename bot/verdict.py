@@ -16,6 +16,9 @@ MOTIVE_IDS: tuple[str, ...] = (
     "cost-efficiency",
 )
 CUSTOMER_EASE = "customer-ease"
+# customer_ease is kept consistent with the label: each judged label owns a band of the 0-100 scale.
+EASE_BANDS: dict[str, tuple[int, int]] = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29),
+                                          "not-a-proposal": (0, 100)}
 
 Label = Literal["outside-in", "inside-out", "mixed", "not-a-proposal"]
 MotiveId = Literal[

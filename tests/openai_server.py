@@ -66,10 +66,11 @@ def slow(seconds: float, then: Behaviour) -> Behaviour:
 
 def verdict_answer(label: str = "inside-out", quote: str = "upsell existing accounts", **extra: Any) -> dict:
     base = {
-        "label": label, "customer_ease": 15, "motives": ["upsell-crosssell", "revenue-profit"],
         "evidence": [{"quote": quote, "shows": "upsell-crosssell"}],
-        "reframe": "Premium Plus lets existing accounts [assumption to check: schedule exports]. If it does, we "
-                   "expect ARR to grow about 15% as a result.",
+        "lead": "The customer is existing accounts; the opening leads with the up-sell and an ARR target.",
+        "label": label, "customer_ease": 15, "motives": ["upsell-crosssell", "revenue-profit"],
+        "reframe": "Premium Plus lets existing accounts [e.g. schedule their exports ?]. If it does, we expect to "
+                   "lift ARR 15% this quarter.",
         "questions": ["What gets easier for existing accounts?"],
         "measures": ["time to first scheduled export"],
     }

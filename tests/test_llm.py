@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,12 +14,21 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI, answer, raw, refusal, slow, status, verdict_answer
 
+from bot import corpus
 from bot.checker import Checker
 from bot.config import load_settings
+from bot.engines.llm import ease_for
+from bot.playbook import load_playbook
 from bot.store import Store
+from bot.text import normalise_for_compare
 
 ROOT = Path(__file__).resolve().parent.parent
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
+SCHEMA_ORDER = ["evidence", "lead", "label", "customer_ease", "motives", "reframe", "questions", "measures"]
+TOKEN_BUDGET = 1800
+CORPUS_TEXT = corpus.text_dir()  # read before the autouse fixture clears MOTIVECHECK_CORPUS_TEXT
+# {# id #} then <example label="..."> then the excerpt: how prompts/examples.j2 names each boundary example.
+EXAMPLE = re.compile(r'\{# (?P<id>[\w-]+) #\}\n<example label="(?P<label>[\w-]+)">\n(?P<text>[^\n]+)\n')
 
 
 @pytest.fixture
@@ -61,7 +71,7 @@ def test_valid_answer_and_what_the_server_received(server, tmp_path):
 
 def test_redaction_before_sending_and_restored_in_reframe(server, tmp_path):
     draft = "Ask <@U024BE7LH> or ana@example.com (+1 415 555 0100): we'll upsell existing accounts to lift ARR."
-    server.script(answer(verdict_answer(reframe="[USER_1] can help existing accounts [assumption to check: ...].")))
+    server.script(answer(verdict_answer(reframe="[USER_1] can help existing accounts [e.g. ... ?].")))
     v = make_checker(server, tmp_path).check(draft).verdict
     sent = server.requests[0]["messages"][1]["content"]
     assert "ana@example.com" not in sent and "U024BE7LH" not in sent and "555" not in sent
@@ -194,3 +204,145 @@ def test_stats_and_prompt_render(server, tmp_path):
     body = json.loads(shown.stdout)
     assert body["messages"][0]["role"] == "system" and "[EMAIL_1]" in body["messages"][1]["content"]
     assert body["response_format"]["json_schema"]["strict"] is True
+
+
+def rough_tokens(request: dict) -> int:
+    """About 4 characters a token over the message texts and the compact schema, plus 4 tokens per message."""
+    chars = sum(len(m["content"]) for m in request["messages"])
+    chars += len(json.dumps(request["response_format"], separators=(",", ":"), ensure_ascii=False))
+    return chars // 4 + 4 * len(request["messages"])
+
+
+def _descriptions(node: object) -> list[tuple[str, dict]]:
+    """Every (name, property) pair of every object in a JSON schema."""
+    found = []
+    if isinstance(node, dict):
+        for name, prop in node.get("properties", {}).items():
+            found.append((name, prop))
+        for value in node.values():
+            found += _descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _descriptions(value)
+    return found
+
+
+def test_the_schema_asks_for_the_reasoning_before_the_label_and_carries_its_rules(server, tmp_path):
+    make_checker(server, tmp_path).check(PREMIUM)
+    schema = server.requests[0]["response_format"]["json_schema"]["schema"]
+    assert list(schema["properties"]) == SCHEMA_ORDER == schema["required"]
+    props = _descriptions(schema)
+    assert {name for name, _ in props} >= set(SCHEMA_ORDER) | {"quote", "shows"}
+    assert all(prop.get("description") for _, prop in props), [n for n, p in props if not p.get("description")]
+    described = schema["properties"]
+    assert "first from the opening sentence" in described["evidence"]["description"]
+    assert "3-15 contiguous words" in schema["$defs"]["AnswerEvidence"]["properties"]["quote"]["description"]
+    assert "who the customer is" in described["lead"]["description"]
+    ease = described["customer_ease"]["description"]
+    assert all(anchor in ease for anchor in ("0 no customer", "20 ", "50 ", "80+"))
+    assert '"title"' not in json.dumps(schema) and '"default"' not in json.dumps(schema)
+
+
+def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_path):
+    make_checker(server, tmp_path).check(PREMIUM)
+    system = server.requests[0]["messages"][0]["content"]
+    for rule in ("not-a-proposal: only chat", "press releases, release notes, shareholder letters and goal sheets",
+                 "a goal in its own right", '"so we can grow...', "even when the benefit comes first",
+                 "a business that serves its own customers"):
+        assert rule in system, rule
+    # One bracket style for guesses, and no leftovers of the old ones.
+    assert '"[e.g. ... ?]"' in system and "assumption to check" not in system
+    assert "Bad, the customer as a pretext" in system
+
+
+def test_playbook_reframe_examples_keep_the_goal_and_invent_nothing_outside_brackets():
+    good = [ex for ex in load_playbook("outside-in").model.exemplars if ex.reframe]
+    assert len(good) >= 2
+    openings = {ex.reframe.split()[0] for ex in good}
+    assert len(openings) == len(good)  # varied, not one formula
+    for ex in good:
+        for number in re.findall(r"[$€£]?\d[\d.,]*[%MKk]?|\bQ[1-4]\b", ex.draft):
+            assert number in ex.reframe, (number, ex.reframe)
+        unbracketed = re.sub(r"\[e\.g\. [^\]]*\?\]", "", ex.reframe)
+        assert "[" not in unbracketed  # one bracket style only
+        draft_words = ex.draft.lower().split()
+        runs = {" ".join(draft_words[i:i + 4]) for i in range(len(draft_words) - 3)}
+        reuses = any(run in ex.reframe.lower() for run in runs)
+        assert reuses or "[e.g." in ex.reframe, ex.reframe  # the draft's own benefit, or a bracketed guess
+
+
+def _examples() -> list[dict[str, str]]:
+    source = (ROOT / "prompts" / "examples.j2").read_text(encoding="utf-8")
+    return [m.groupdict() for m in EXAMPLE.finditer(source)]
+
+
+def test_boundary_examples_are_rendered_and_come_from_the_train_split_only(server, tmp_path):
+    examples = _examples()
+    assert 6 <= len(examples) <= 8
+    assert {e["label"] for e in examples} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
+    rows = {}
+    for name in corpus.FILES:
+        for line in (ROOT / "corpus" / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows[row["id"]] = row
+    for e in examples:
+        row = rows[e["id"]]
+        assert row["split"] == "train", e["id"]  # never dev or test
+        assert row["label"] == e["label"], e["id"]
+    make_checker(server, tmp_path).check(PREMIUM)
+    system = server.requests[0]["messages"][0]["content"]
+    for e in examples:
+        assert f'<example label="{e["label"]}">\n{e["text"]}\n' in system
+    assert system.count("<example ") == len(examples) == system.count("</example>")
+    assert not re.search(r"\{#|#\}", system)  # the ids stay in the template's comments
+
+
+@pytest.mark.skipif(not (CORPUS_TEXT / "passages.jsonl").exists(), reason="the corpus text is not here")
+def test_each_boundary_example_is_the_verbatim_opening_of_its_passage():
+    texts = {}
+    for name in corpus.FILES:
+        for line in (CORPUS_TEXT / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts[row["id"]] = row["text"]
+    for e in _examples():
+        full = re.sub(r"^#+ [^\n]*\n", "", texts[e["id"]].lstrip())  # a leading markdown heading is dropped
+        assert normalise_for_compare(full).startswith(normalise_for_compare(e["text"])), e["id"]
+
+
+def test_the_request_stays_within_the_token_budget(server, tmp_path):
+    make_checker(server, tmp_path).check(PREMIUM)
+    request = server.requests[0]
+    assert request["messages"][1]["content"].endswith(f"<draft>\n{PREMIUM}\n</draft>")
+    assert rough_tokens(request) <= TOKEN_BUDGET, rough_tokens(request)
+
+
+@pytest.mark.parametrize("label,asked,kept", [
+    ("outside-in", 20, 60), ("outside-in", 85, 85), ("mixed", 90, 59), ("mixed", 10, 30), ("mixed", 45, 45),
+    ("inside-out", 70, 29), ("inside-out", 15, 15), ("not-a-proposal", 40, 0), ("outside-in", 140, 100),
+])
+def test_customer_ease_is_moved_into_the_labels_band(label, asked, kept):
+    assert ease_for(label, asked) == kept
+
+
+def test_an_answer_whose_score_disagrees_with_its_label_is_clamped_over_http(server, tmp_path):
+    server.script(answer(verdict_answer(label="inside-out", customer_ease=85)))
+    v = make_checker(server, tmp_path).check(PREMIUM).verdict
+    assert v.engine == "openai" and v.label == "inside-out" and v.customer_ease == 29
+
+
+def test_the_lead_is_for_the_model_and_an_answer_without_it_still_reads(server, tmp_path):
+    first = verdict_answer()
+    no_lead = {k: v for k, v in verdict_answer().items() if k != "lead"}
+    server.script(answer(first), answer(no_lead))
+    checker = make_checker(server, tmp_path)
+    v = checker.check(PREMIUM).verdict
+    assert v.engine == "openai" and "lead" not in v.model_dump()
+    assert checker.check(PREMIUM + " Again.").verdict.engine == "openai"
+
+
+def test_a_reframe_reusing_the_drafts_own_words_is_no_leak_even_when_the_prompt_quotes_them(server, tmp_path):
+    draft = next(e["text"] for e in _examples() if e["id"] == "d-0098")  # a boundary example pasted as a draft
+    server.script(answer(verdict_answer(label="mixed", customer_ease=45, quote=draft.split(".")[0],
+                                        reframe=draft + " [e.g. what gets easier for employers ?]")))
+    v = make_checker(server, tmp_path).check(draft).verdict
+    assert v.engine == "openai" and v.fallback is None and v.reframe.startswith(draft[:40])

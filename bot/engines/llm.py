@@ -28,7 +28,7 @@ from ..playbook import Playbook
 from ..prompts import render
 from ..redact import redact, restore
 from ..text import Prepared, normalise_for_compare
-from ..verdict import Evidence, Label, MotiveId, Shows, Usage, Verdict
+from ..verdict import EASE_BANDS, Evidence, Label, MotiveId, Shows, Usage, Verdict
 from . import EngineResult
 
 log = logging.getLogger(__name__)
@@ -40,27 +40,36 @@ _LEAK_WINDOW = 60  # an answer sharing this many consecutive characters with the
 
 class AnswerEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quote: str = Field(description="text copied exactly from the draft")
-    shows: Shows
+    quote: str = Field(description="3-15 contiguous words copied exactly from the draft")
+    shows: Shows = Field(description="a company motive id, or customer-ease (the customer is never a motive)")
 
 
+# The field order is the order the model writes in: quotes and the lead first, so the label is decided
+# after the reasoning it rests on. The descriptions are sent with the schema: they are the per-field rules.
 class Answer(BaseModel):
-    """What the model returns: the Verdict's judgement fields, without offsets or bookkeeping."""
+    """What the model returns, in the order it writes it: the quotes and the lead, then the judgement."""
 
     model_config = ConfigDict(extra="forbid")
-    label: Label
-    customer_ease: int
-    motives: list[MotiveId]
-    evidence: list[AnswerEvidence]
-    reframe: str | None
-    questions: list[str]
-    measures: list[str]
+    evidence: list[AnswerEvidence] = Field(
+        description="2-5 phrases, the first from the opening sentence; include customer-ease phrases if any")
+    lead: str = Field("", description="one sentence: who the customer is and what the opening leads with")
+    label: Label = Field(description="by the label rules, from the lead")
+    customer_ease: int = Field(description=(
+        "0 no customer; 20 the customer only as a target or pretext (inside-out); 50 a real benefit that does not "
+        "lead (mixed); 80+ leads with a specific ease (outside-in)"))
+    motives: list[MotiveId] = Field(description="company motives the draft leads with or states as goals")
+    reframe: str | None = Field(description="inside-out or mixed only, else null; by the reframe rules")
+    questions: list[str] = Field(description="1-3 coaching questions about this draft")
+    measures: list[str] = Field(description="1-2 customer-ease measures to sit beside its targets")
 
 
 def _strict(node: Any) -> Any:
-    """Make a pydantic JSON schema strict: every property required, no extra keys, no titles."""
+    """Make a pydantic JSON schema strict: every property required, no extra keys, no titles or defaults.
+
+    Descriptions stay: they are the model's per-field instructions.
+    """
     if isinstance(node, dict):
-        out = {k: _strict(v) for k, v in node.items() if k not in ("title", "default", "description")}
+        out = {k: _strict(v) for k, v in node.items() if k not in ("title", "default")}
         if out.get("type") == "object" and "properties" in out:
             out["required"] = list(out["properties"])
             out["additionalProperties"] = False
@@ -72,7 +81,9 @@ def _strict(node: Any) -> Any:
 
 @functools.cache
 def _answer_schema() -> dict[str, Any]:
-    return _strict(Answer.model_json_schema())
+    schema = _strict(Answer.model_json_schema())
+    schema.pop("description", None)  # the class docstring is for readers of this code, not the model
+    return schema
 
 
 def answer_schema() -> dict[str, Any]:
@@ -212,7 +223,7 @@ class LLMEngine:
     def _verdict(self, answer: Answer, prepared: Prepared, mapping: dict[str, str], system: str) -> Verdict:
         draft = prepared.draft
         produced = " ".join([answer.reframe or "", *answer.questions, *answer.measures])
-        if _leaks(produced, system):
+        if _leaks(produced, system, draft):
             raise EngineError("invalid-answer", "the answer repeated the system prompt")
         evidence: list[Evidence] = []
         taken: set[tuple[int, int]] = set()
@@ -234,7 +245,7 @@ class LLMEngine:
             raise EngineError("invalid-answer", "an inside-out verdict needs a reframe")
         return Verdict(
             label=label,
-            customer_ease=max(0, min(100, answer.customer_ease)),
+            customer_ease=ease_for(label, answer.customer_ease),
             motives=list(dict.fromkeys(answer.motives)) if label != "not-a-proposal" else [],
             evidence=evidence if label != "not-a-proposal" else [],
             reframe=reframe,
@@ -308,13 +319,25 @@ class _Attempts:
         return EngineError(self.reason, f"the LLM failed: {self.reason}")
 
 
-def _leaks(produced: str, system: str) -> bool:
-    """True when ``produced`` repeats a long stretch of the system prompt, however re-cased or re-spaced."""
-    produced, system = normalise_for_compare(produced), normalise_for_compare(system)
+def ease_for(label: str, ease: int) -> int:
+    """The model's customer_ease moved into its label's band (a not-a-proposal verdict scores 0, as offline)."""
+    if label == "not-a-proposal":
+        return 0
+    lo, hi = EASE_BANDS[label]
+    return max(lo, min(hi, ease))
+
+
+def _leaks(produced: str, system: str, draft: str = "") -> bool:
+    """True when ``produced`` repeats a long stretch of the system prompt, however re-cased or re-spaced.
+
+    A stretch the draft itself contains is not a leak: the reframe reuses the draft's sentences, and a
+    draft may quote one of the prompt's examples.
+    """
+    produced, system, draft = (normalise_for_compare(t) for t in (produced, system, draft))
     if len(produced) < _LEAK_WINDOW:
         return False
     chunks = {system[i:i + _LEAK_WINDOW] for i in range(0, max(1, len(system) - _LEAK_WINDOW), 20)}
-    return any(chunk in produced for chunk in chunks if chunk.strip())
+    return any(chunk in produced and chunk not in draft for chunk in chunks if chunk.strip())
 
 
 _engines: dict[tuple, LLMEngine] = {}

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import EngineError
 from ..playbook import Playbook
 from ..text import Prepared
-from ..verdict import LABELS, Verdict
+from ..verdict import EASE_BANDS, LABELS, Verdict
 from . import EngineResult
 from .rules import RulesEngine, Scan, Scores, decide, score
 
@@ -251,8 +251,6 @@ class Heads:
             "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()}, indent=None) + "\n")
 
 
-# customer_ease is kept consistent with the label: each label owns a band of the 0-100 scale.
-_EASE_BANDS = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29), "not-a-proposal": (0, 100)}
 _JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
 _NOT = LABELS.index("not-a-proposal")
 
@@ -281,7 +279,7 @@ def ease_score(probs: np.ndarray, label: str) -> int:
     judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
     p = dict(zip([LABELS[i] for i in _JUDGED], judged, strict=True))
     raw = 100 * (p["outside-in"] + 0.5 * p["mixed"])
-    lo, hi = _EASE_BANDS[label]
+    lo, hi = EASE_BANDS[label]
     return int(round(min(hi, max(lo, raw))))
 
 
