@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from openai_server import FakeOpenAI, answer, raw, refusal, slow, status, verdict_answer
 
 from bot import corpus
@@ -19,6 +20,7 @@ from bot.checker import Checker
 from bot.config import load_settings
 from bot.engines.llm import ease_for
 from bot.playbook import load_playbook
+from bot.prompts import boundary_examples
 from bot.store import Store
 from bot.text import normalise_for_compare
 
@@ -26,9 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
 SCHEMA_ORDER = ["evidence", "lead", "label", "customer_ease", "motives", "reframe", "questions", "measures"]
 TOKEN_BUDGET = 1800
-CORPUS_TEXT = corpus.text_dir()  # read before the autouse fixture clears MOTIVECHECK_CORPUS_TEXT
-# {# id #} then <example label="..."> then the excerpt: how prompts/examples.j2 names each boundary example.
-EXAMPLE = re.compile(r'\{# (?P<id>[\w-]+) #\}\n<example label="(?P<label>[\w-]+)">\n(?P<text>[^\n]+)\n')
 
 
 @pytest.fixture
@@ -271,42 +270,49 @@ def test_playbook_reframe_examples_keep_the_goal_and_invent_nothing_outside_brac
         assert reuses or "[e.g." in ex.reframe, ex.reframe  # the draft's own benefit, or a bracketed guess
 
 
+def _chosen() -> list[dict]:
+    return yaml.safe_load((ROOT / "prompts" / "examples.yaml").read_text(encoding="utf-8"))
+
+
 def _examples() -> list[dict[str, str]]:
-    source = (ROOT / "prompts" / "examples.j2").read_text(encoding="utf-8")
-    return [m.groupdict() for m in EXAMPLE.finditer(source)]
+    """The examples the prompt sends here: real openings when the corpus text is present, else the playbook's."""
+    book = load_playbook("outside-in")
+    return boundary_examples([{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in book.model.exemplars[:6]])
 
 
-def test_boundary_examples_are_rendered_and_come_from_the_train_split_only(server, tmp_path):
-    examples = _examples()
-    assert 6 <= len(examples) <= 8
-    assert {e["label"] for e in examples} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
+def test_boundary_examples_name_train_split_rows_and_are_rendered(server, tmp_path):
+    chosen = _chosen()
+    assert 6 <= len(chosen) <= 8
+    assert {e["label"] for e in chosen} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
     rows = {}
     for name in corpus.FILES:
         for line in (ROOT / "corpus" / name).read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             rows[row["id"]] = row
-    for e in examples:
+    for e in chosen:
         row = rows[e["id"]]
         assert row["split"] == "train", e["id"]  # never dev or test
         assert row["label"] == e["label"], e["id"]
+    assert "text" not in json.dumps(chosen)  # ids only: the verbatim text stays out of git
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
+    examples = _examples()
+    assert examples
     for e in examples:
         assert f'<example label="{e["label"]}">\n{e["text"]}\n' in system
     assert system.count("<example ") == len(examples) == system.count("</example>")
-    assert not re.search(r"\{#|#\}", system)  # the ids stay in the template's comments
+    assert not re.search(r"\{#|#\}", system)  # template comments never reach the model
 
 
-@pytest.mark.skipif(not (CORPUS_TEXT / "passages.jsonl").exists(), reason="the corpus text is not here")
-def test_each_boundary_example_is_the_verbatim_opening_of_its_passage():
-    texts = {}
-    for name in corpus.FILES:
-        for line in (CORPUS_TEXT / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            texts[row["id"]] = row["text"]
-    for e in _examples():
-        full = re.sub(r"^#+ [^\n]*\n", "", texts[e["id"]].lstrip())  # a leading markdown heading is dropped
-        assert normalise_for_compare(full).startswith(normalise_for_compare(e["text"])), e["id"]
+@pytest.mark.skipif(not corpus.has_text(), reason="the corpus text is not here")
+def test_with_the_corpus_text_the_examples_are_verbatim_openings_of_their_passages():
+    texts = {r["id"]: r["text"] for name in corpus.FILES for r in corpus.load(name)}
+    examples = _examples()
+    assert len(examples) == len(_chosen())
+    for chosen, e in zip(_chosen(), examples, strict=True):
+        assert e["label"] == chosen["label"]
+        full = re.sub(r"^#+ [^\n]*\n", "", texts[chosen["id"]].lstrip())  # a leading markdown heading is dropped
+        assert normalise_for_compare(full).startswith(normalise_for_compare(e["text"])), chosen["id"]
 
 
 def test_the_request_stays_within_the_token_budget(server, tmp_path):
@@ -341,7 +347,7 @@ def test_the_lead_is_for_the_model_and_an_answer_without_it_still_reads(server, 
 
 
 def test_a_reframe_reusing_the_drafts_own_words_is_no_leak_even_when_the_prompt_quotes_them(server, tmp_path):
-    draft = next(e["text"] for e in _examples() if e["id"] == "d-0098")  # a boundary example pasted as a draft
+    draft = next(e["text"] for e in _examples() if e["label"] == "mixed")  # a boundary example pasted as a draft
     server.script(answer(verdict_answer(label="mixed", customer_ease=45, quote=draft.split(".")[0],
                                         reframe=draft + " [e.g. what gets easier for employers ?]")))
     v = make_checker(server, tmp_path).check(draft).verdict

@@ -25,7 +25,7 @@ from ..aio import run_sync
 from ..config import Settings
 from ..errors import EngineError
 from ..playbook import Playbook
-from ..prompts import render
+from ..prompts import boundary_examples, render
 from ..redact import redact, restore
 from ..text import Prepared, normalise_for_compare
 from ..verdict import EASE_BANDS, Evidence, Label, MotiveId, Shows, Usage, Verdict
@@ -103,8 +103,10 @@ def system_prompt(playbook: Playbook) -> str:
     cached = _system_prompts.get(id(playbook))
     if cached is None or cached[0] is not playbook:
         m = playbook.model
+        fallback = [{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in m.exemplars[:6]]
         text = render("system.j2", playbook=playbook, principle=m.principle.strip(),
-                      motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4])
+                      motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4],
+                      examples=boundary_examples(fallback))
         cached = _system_prompts[id(playbook)] = (playbook, text)
     return cached[1]
 
