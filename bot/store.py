@@ -26,6 +26,7 @@ from .verdict import Usage, Verdict
 
 BUSY_TIMEOUT_MS = 30_000
 DECISION_ACTIONS = ("accepted", "kept-original", "disputed", "edited", "why", "shared")
+CHOICES = ("accepted", "kept-original", "disputed")  # one per check and person; the latest wins
 
 
 def _create_private(path: Path) -> None:
@@ -254,10 +255,23 @@ class Store:
         check = self.get_check(check_id)
         if check is None:
             raise KeyError(f"no check with id {check_id}")
+        now = time.time() if ts is None else ts
         with self.write() as db:
+            # One decision per check and person: Use / Keep / Disagree replace each other (the latest wins, a
+            # double click changes nothing); Why? and Share are noted once.
+            same = CHOICES if action in CHOICES else (action,)
+            marks = ",".join("?" * len(same))
+            row = db.execute(f"select id from decisions where check_id = ? and user = ? and action in ({marks}) "
+                             "order by id desc limit 1", [check_id, user, *same]).fetchone()
+            if row is not None:
+                db.execute("update decisions set action = ?, ts = ?, reason = ? where id = ?",
+                           [action, now, reason, row[0]])
+                db.execute(f"delete from decisions where check_id = ? and user = ? and action in ({marks}) "
+                           "and id != ?", [check_id, user, *same, row[0]])
+                return int(row[0])
             return int(db["decisions"].insert({
                 "check_id": check_id,
-                "ts": time.time() if ts is None else ts,
+                "ts": now,
                 "workspace": check["workspace"],
                 "channel": check["channel"],
                 "user": user,
