@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..digest import Digest, change, points
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -232,6 +233,44 @@ def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str,
         blocks.append({"type": "divider"})
         blocks.append(_section("*Admin*\n" + "\n".join(admin_lines)))
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
+
+
+EXAMPLE_MAX = 300  # characters of a before/after example
+
+
+def build_digest(d: Digest) -> dict[str, Any]:
+    """The weekly digest as Block Kit: a header, one section per part (never split on a leading ``*``), every
+    person's words escaped once; links are the permalinks ``digest_post`` fetched from Slack."""
+    title = f"Motive Coach weekly digest — {d.week}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    if d.quiet:
+        blocks.append(_section("A quiet week: no proposals were checked."))
+        return {"text": f"{title}: a quiet week, no proposals were checked.", "blocks": blocks}
+    s = d.shares
+    figures = (f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
+               f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).")
+    blocks.append(_section(figures))
+    if d.motives:
+        blocks.append(_section("*What led instead of customer ease:* "
+                               + ", ".join(f"{escape(m)} ({n})" for m, n in d.motives)))
+    if d.adoption:
+        lines = ["*Adoption:*"]
+        for chan, a in d.adoption.items():
+            name = "other channels" if chan == "other" else f"<#{chan}>"
+            reasons = ("; kept because: " + ", ".join(f"“{escape(r)}”" for r in a["reasons"])) if a["reasons"] else ""
+            lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept the "
+                         f"original{reasons}")
+        blocks.append(_section("\n".join(lines)))
+    blocks.append(_section(f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts."))
+    for ex in d.examples:
+        before, after = cut(escape(ex["before"]), EXAMPLE_MAX), cut(escape(ex["after"]), EXAMPLE_MAX)
+        author = f" (<@{ex['author']}>)" if ex.get("author") else ""
+        link = f"\n<{ex['link']}|See the thread>" if ex.get("link") else ""
+        blocks.append(_section(f"*Before:* {before}\n*After:* {after}{author}{link}"))
+    blocks.append(_section(f"*Note for the coming week* ({escape(d.note_source)}): {escape(d.note)}"))
+    blocks.append(_context("Channels are named only when at least 3 people posted there; private channels are "
+                           "never named or quoted."))
+    return {"text": cut(escape(f"{title}. {figures}"), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
 
 
 def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:
