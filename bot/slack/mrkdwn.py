@@ -36,7 +36,7 @@ def escape(text: str) -> str:
     out, pos = [], 0
     for m in MARKUP.finditer(text):
         out.append(_escape_plain(text[pos:m.start()]))
-        out.append(m.group())
+        out.append(m.group().replace("&", "&amp;"))  # Slack escapes & inside links too
         pos = m.end()
     out.append(_escape_plain(text[pos:]))
     return "".join(out)
