@@ -209,3 +209,21 @@ def test_the_modal_falls_back_to_a_dm_in_the_messages_tab(running, slack):
     (dm,) = slack.calls("chat.postMessage")
     assert dm["channel"] == "U111"  # the app's DM: the manifest turns the Messages tab on for this
     assert_escaped_once(all_text(dm))
+
+
+def test_an_edit_that_now_leads_with_customers_gets_a_warm_update(running, slack):
+    check_id = thread_check(running, slack)
+    assert slack.wait_for(lambda: running.deps.store.get_check(check_id)["reply_ts"])
+    edited = {"type": "message", "subtype": "message_changed", "channel": "C111", "hidden": True,
+              "ts": "1700000601.000100",
+              "message": {"type": "message", "user": "U222", "ts": "1700000600.000100",
+                          "edited": {"user": "U222", "ts": "1700000601.000100"},
+                          "text": "Customers tell us exports are painful. Let's add scheduled exports so they don't "
+                                  "have to do it by hand; if it works we expect ARR to grow as a result."}}
+    running.event(edited, "EvC2")
+    assert slack.wait_for(lambda: slack.calls("chat.update"))
+    (update,) = slack.calls("chat.update")
+    out = all_text(update)
+    assert "Updated for your edit" in out and "/100" not in out and ":red_circle:" not in out
+    if running.deps.store.get_check(check_id)["label"] == "outside-in":
+        assert "now leads with what gets easier" in out and "mc_accept" not in out

@@ -25,6 +25,8 @@ KIND_NOTE = {
     "inside-out": "A thought before this lands: readers may connect faster if it opens with what gets easier for "
                   "customers, with the business goal as the result.",
     "mixed": "Nice — the customer benefit is in here. It may land even better if it comes first.",
+    "outside-in": "Nice — this now leads with what gets easier for customers.",
+    "not-a-proposal": "Thanks for the edit — nothing to coach here now.",
 }
 ANSWERS = {"accepted": "Thanks — the suggested opening is yours to use.",
            "kept-original": "Noted — keeping your version.",
@@ -153,7 +155,12 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
         blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
     blocks.append(_context("Only the author can use the buttons; *Why?* shows the details to you alone. "
                            f"playbook {escape(verdict.playbook.name)}"))
-    blocks.append(buttons(check_id))
+    if verdict.reframe:
+        blocks.append(buttons(check_id))
+    else:  # nothing to use or keep: only the details
+        blocks.append({"type": "actions", "block_id": f"mc_decide_{check_id or 0}", "elements": [
+            {"type": "button", "action_id": "mc_why", "value": str(check_id or 0),
+             "text": {"type": "plain_text", "text": "Why?"}}]})
     text = note + (f" A possible opening: {verdict.reframe}" if verdict.reframe else "")
     return {"text": cut(escape(text), TEXT_MAX), "blocks": blocks}
 
