@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -51,11 +52,12 @@ class Digest:
     checked: int = 0
     shares: dict[str, float] = field(default_factory=dict)
     previous_shares: dict[str, float] = field(default_factory=dict)
-    trend: list[dict[str, Any]] = field(default_factory=list)  # 8 weeks: {week, overall, channels: {..}}
-    motives: list[tuple[str, int]] = field(default_factory=list)
+    # 8 weeks: {week, n, overall, channels: {channel or "other": share}} (only groups with MIN_POSTERS people)
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
     adoption: dict[str, dict[str, Any]] = field(default_factory=dict)
     disagree_share: float = 0.0
-    examples: list[dict[str, str]] = field(default_factory=list)
+    examples: list[dict[str, str]] = field(default_factory=list)  # before, after, channel, message_ts, link
     note: str = ""
     note_source: str = "template"
 
@@ -69,9 +71,33 @@ def _shares(counts: Counter) -> dict[str, float]:
     return {label: (counts[label] / total if total else 0.0) for label in PROPOSALS}
 
 
+def groups(rows: list[dict[str, Any]]) -> tuple[set[str], bool]:
+    """Who may be shown for one week: the public channels with MIN_POSTERS different people, and whether the rest
+    ("other") has MIN_POSTERS people too. Private channels are never named; they count in "other"."""
+    posters: dict[str, set[str]] = {}
+    for r in rows:
+        posters.setdefault(r["channel"] or "", set()).add(r["user"] or "")
+    named = {c for c, people in posters.items() if c and len(people) >= MIN_POSTERS
+             and all(r["channel_type"] == "public" for r in rows if r["channel"] == c)}
+    rest = set().union(*(people for c, people in posters.items() if c not in named)) if posters else set()
+    return named, len(rest) >= MIN_POSTERS
+
+
+# A reframe that still shows its template: "[..]", "{{ offering }}", "[customer]", "<offering>".
+UNFILLED = re.compile(r"\[\s*\.\.+\s*\]|\{\{|\}\}|\{%|\[[A-Za-z _-]{2,30}\]|<(?:offering|customer|goal)>", re.I)
+
+
+def real_reframe(before: str, after: str | None) -> bool:
+    """A before/after example is worth showing only with a filled-in reframe that says something new."""
+    if not after or UNFILLED.search(after):
+        return False
+    return " ".join(after.split()).lower() != " ".join(before.split()).lower()
+
+
 def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, names: bool = False,
-            team_domain: str = "") -> Digest:
-    """Every figure of one week's digest, with the privacy rules applied."""
+            titles: dict[str, str] | None = None) -> Digest:
+    """Every figure of one week's digest, with the privacy rules applied to every group shown."""
+    titles = titles or {}
     start, end = week_bounds(year, week, tz)
     digest = Digest(workspace=workspace, week=week_label(year, week), timezone=tz)
     rows = store.week_checks(workspace, start, end)
@@ -83,58 +109,59 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     for r in store.label_counts_by_channel(workspace, ps, pe, PROPOSALS):
         prev[r["label"]] += r["n"]
     digest.previous_shares = _shares(prev)
+    visible, other_shown = groups(proposals)
 
-    # Which channels may be named: at least MIN_POSTERS different people this week.
-    posters: dict[str, set[str]] = {}
-    for r in proposals:
-        posters.setdefault(r["channel"] or "", set()).add(r["user"] or "")
-    visible = {c for c, people in posters.items() if len(people) >= MIN_POSTERS and c}
-
-    # Trend: 8 weeks of outside-in share, overall and per visible channel (grouped in SQLite, per week).
+    # Trend: 8 weeks of outside-in share, overall and per group; the 3-poster rule is applied to each week.
     for k in range(7, -1, -1):
         y, w = _weeks_back(year, week, k)
         ws, we = week_bounds(y, w, tz)
+        counted = store.poster_counts(workspace, ws, we, PROPOSALS)
+        named, rest = groups(counted)
         per: dict[str, Counter] = {}
-        for r in store.label_counts_by_channel(workspace, ws, we, PROPOSALS):
-            per.setdefault(r["channel"] if r["channel"] in visible else "other", Counter())[r["label"]] += r["n"]
+        for r in counted:
+            per.setdefault(r["channel"] if r["channel"] in named else "other", Counter())[r["label"]] += r["n"]
         overall: Counter = sum(per.values(), Counter())
         n = sum(overall.values())
         digest.trend.append({
             "week": week_label(y, w), "n": n,
             "overall": overall["outside-in"] / n if n else None,
-            "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in per.items()},
+            "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in per.items()
+                         if c != "other" or rest},
         })
 
     counter: Counter = Counter()
     for r in rows:
         if r["label"] in ("inside-out", "mixed"):
             counter.update(json.loads(r["motives"] or "[]"))
-    digest.motives = counter.most_common(5)
+    digest.motives = [(titles.get(m, m.replace("-", " ")), n) for m, n in counter.most_common(5)]
+
+    def group(channel: str) -> str:
+        return channel if channel in visible else "other"
 
     decisions = store.week_decisions(workspace, start, end)
-    suggested = Counter((r["channel"] if r["channel"] in visible else "other")
-                        for r in proposals if r["label"] in ("inside-out", "mixed"))
-    for chan in sorted(set(suggested) | {(r["channel"] if r["channel"] in visible else "other") for r in decisions}):
-        mine = [d for d in decisions if (d["channel"] if d["channel"] in visible else "other") == chan]
-        reasons = Counter(d["reason"].strip().lower() for d in mine if d["action"] == "kept-original" and d["reason"])
+    suggested = Counter(group(r["channel"]) for r in proposals if r["label"] in ("inside-out", "mixed"))
+    for chan in sorted(set(suggested) | {group(r["channel"]) for r in decisions}):
+        if chan == "other" and not other_shown:
+            continue  # fewer than MIN_POSTERS people: their figures count in the totals only
+        mine = [d for d in decisions if group(d["channel"]) == chan]
+        # Only reasons given on public drafts are ever quoted (never a private channel's, never a DM's).
+        reasons = Counter(d["reason"].strip().lower() for d in mine
+                          if d["action"] == "kept-original" and d["reason"] and d["channel_type"] == "public")
         digest.adoption[chan] = {
             "suggested": suggested.get(chan, 0),
-            "used": sum(d["action"] == "accepted" for d in mine),
-            "kept": sum(d["action"] == "kept-original" for d in mine),
+            "used": len({d["check_id"] for d in mine if d["action"] == "accepted"}),
+            "kept": len({d["check_id"] for d in mine if d["action"] == "kept-original"}),
             "reasons": [r for r, _ in reasons.most_common(3)],
         }
     disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed"})
     digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
 
-    for r in store.accepted_public_examples(workspace, start, end, 3):
-        verdict = json.loads(r["verdict_json"] or "{}")
-        if not verdict.get("reframe"):
+    for r in store.accepted_public_examples(workspace, start, end, 6):
+        after = json.loads(r["verdict_json"] or "{}").get("reframe")
+        if not real_reframe(r["draft_text"], after) or len(digest.examples) == 3:
             continue
-        link = ""
-        if r["message_ts"] and r["channel"]:
-            base = f"https://{team_domain}.slack.com" if team_domain else "https://slack.com"
-            link = f"{base}/archives/{r['channel']}/p{r['message_ts'].replace('.', '')}"
-        example = {"before": r["draft_text"][:300], "after": verdict["reframe"][:300], "link": link}
+        example = {"before": r["draft_text"], "after": after, "channel": r["channel"] or "",
+                   "message_ts": r["message_ts"] or "", "link": ""}
         if names and r["user"]:
             example["author"] = r["user"]
         digest.examples.append(example)
@@ -162,6 +189,21 @@ def change(d: Digest) -> float:
     return d.shares.get("outside-in", 0.0) - d.previous_shares.get("outside-in", 0.0)
 
 
+def shorten(text: str, limit: int = 300) -> str:
+    """At most ``limit`` characters, cut at a word and ending with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip() + "…"
+
+
+def points(delta: float) -> str:
+    """A change of share in percentage points: +12 pts, -3 pts, ±0 pts."""
+    pts = round(delta * 100)
+    return f"{pts:+d} pts" if pts else "±0 pts"
+
+
 def to_markdown(d: Digest) -> str:
     if d.quiet:
         return f"*Motive Coach weekly digest — {d.week}*\nA quiet week: no proposals were checked."
@@ -169,7 +211,7 @@ def to_markdown(d: Digest) -> str:
     lines = [
         f"*Motive Coach weekly digest — {d.week}*",
         f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
-        f"{s['inside-out']:.0%} inside-out ({change(d):+.0%} outside-in vs last week).",
+        f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).",
     ]
     if d.motives:
         lines.append("*Patterns:* " + ", ".join(f"{m} ({n})" for m, n in d.motives))
@@ -184,7 +226,7 @@ def to_markdown(d: Digest) -> str:
     for ex in d.examples:
         author = f" ({ex['author']})" if ex.get("author") else ""
         link = f" <{ex['link']}|thread>" if ex["link"] else ""
-        lines.append(f"*Before:* {ex['before']}\n*After:* {ex['after']}{author}{link}")
+        lines.append(f"*Before:* {shorten(ex['before'])}\n*After:* {shorten(ex['after'])}{author}{link}")
     lines.append(f"*Note for the coming week* ({d.note_source}): {d.note}")
     return "\n".join(lines)
 
@@ -193,15 +235,6 @@ def to_json(d: Digest) -> str:
     data = asdict(d)
     data["quiet"] = d.quiet
     return json.dumps(data, indent=2, ensure_ascii=False)
-
-
-def to_blocks(d: Digest) -> dict[str, Any]:
-    text = to_markdown(d)
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": part[:3000]}}
-              for part in text.split("\n*")[:45]]
-    for b in blocks[1:]:
-        b["text"]["text"] = "*" + b["text"]["text"]
-    return {"text": text[:3900], "blocks": blocks}
 
 
 def claim(store: Store, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .aio import run_sync
 from .config import Settings
-from .digest import Digest, change, claim, compute, last_full_week, template_note, to_blocks
+from .digest import Digest, change, claim, compute, last_full_week, template_note
 from .prompts import render
 from .store import Store
 
@@ -45,8 +45,19 @@ async def _llm_note(settings: Settings, d: Digest) -> str:
     return (resp.choices[0].message.content or "").strip()
 
 
+def motive_titles(settings: Settings) -> dict[str, str]:
+    """Motive ids → the playbook's titles, which is what a reader should see."""
+    from .playbook import load_playbook
+
+    try:
+        return {mid: m.title for mid, m in load_playbook(settings.playbook).model.motives.items()}
+    except Exception:  # noqa: BLE001 - the digest still goes out, with readable ids
+        return {}
+
+
 def build(store: Store, settings: Settings, workspace: str, year: int, week: int) -> Digest:
-    d = compute(store, workspace, year, week, settings.timezone, names=settings.digest_names)
+    d = compute(store, workspace, year, week, settings.timezone, names=settings.digest_names,
+                titles=motive_titles(settings))
     d.note, d.note_source = coaching_note(settings, d)
     return d
 
@@ -55,10 +66,61 @@ def digest_channel(store: Store, settings: Settings, workspace: str) -> str:
     return store.get_setting(workspace, "digest_channel", settings.digest_channel) or ""
 
 
+# Slack errors that no retry can fix: the admin has to act (invite the bot, pick another channel).
+NEEDS_ADMIN = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def _slack_error(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("error") if response is not None and hasattr(response, "get") else None
+
+
+async def channel_names(client: Any, channels: set[str]) -> dict[str, str]:
+    """Channel ids → names for the chart (``conversations.info``); an id stays an id when Slack won't say."""
+    names = {}
+    for chan in sorted(channels):
+        try:
+            info = await client.conversations_info(channel=chan)
+            names[chan] = "#" + ((info.get("channel") or {}).get("name") or chan)
+        except Exception:  # noqa: BLE001 - the name is a nicety
+            names[chan] = chan
+    return names
+
+
+async def add_permalinks(client: Any, d: Digest) -> None:
+    """Each example links to its thread with the permalink Slack gives (``chat.getPermalink``), or not at all."""
+    for ex in d.examples:
+        if ex.get("channel") and ex.get("message_ts"):
+            try:
+                ex["link"] = (await client.chat_getPermalink(channel=ex["channel"],
+                                                             message_ts=ex["message_ts"])).get("permalink") or ""
+            except Exception:  # noqa: BLE001 - an example without a link is still an example
+                ex["link"] = ""
+
+
+async def tell_admin(client: Any, store: Store, workspace: str, channel: str, error: str) -> None:
+    """Say once, to the admin who chose the channel, why the digest could not be posted and how to fix it."""
+    problem = f"{time.strftime('%Y-%m-%d %H:%M')} UTC, digest to <#{channel}>: {error}"
+    await asyncio.to_thread(store.set_setting, workspace, "last_delivery_error", problem)
+    admin = await asyncio.to_thread(store.get_setting, workspace, "digest_channel_by")
+    if not admin:
+        log.warning("digest not posted to %s: %s (no admin to tell; see App Home)", channel, error)
+        return
+    fix = ("type `/invite @Motive Coach` in that channel" if error == "not_in_channel"
+           else "pick a channel I can post in")
+    try:
+        await client.chat_postMessage(channel=admin, text=(
+            f"I couldn't post the weekly digest to <#{channel}> ({error}). To fix it, {fix}, then run "
+            f"`/motivecheck digest channel <#{channel}>` again. I won't keep retrying until then."))
+    except Exception as exc:  # noqa: BLE001 - App Home shows the problem as well
+        log.warning("could not tell the admin about the digest: %s", type(exc).__name__)
+
+
 async def post_digest(client: Any, store: Store, settings: Settings, workspace: str, year: int, week: int,
                       channel: str | None = None) -> str:
-    """Post one week's digest exactly once; returns 'posted', 'already' or 'no-channel'."""
+    """Post one week's digest exactly once; returns 'posted', 'already', 'no-channel' or 'blocked'."""
     from .chart import alt_text, render_chart
+    from .slack.blocks import build_digest
 
     channel = channel or await asyncio.to_thread(digest_channel, store, settings, workspace)
     if not channel:
@@ -69,17 +131,23 @@ async def post_digest(client: Any, store: Store, settings: Settings, workspace: 
         return "already"
     try:
         d = await asyncio.to_thread(build, store, settings, workspace, year, week)
-        msg = to_blocks(d)
-        resp = await client.chat_postMessage(channel=channel, **msg)
+        await add_permalinks(client, d)
+        resp = await client.chat_postMessage(channel=channel, **build_digest(d))
         if not d.quiet:
+            names = await channel_names(client, {c for t in d.trend for c in t["channels"] if c != "other"})
             with tempfile.TemporaryDirectory() as tmp:
-                path = await asyncio.to_thread(render_chart, d, f"{tmp}/trend-{label}.png")
+                path = await asyncio.to_thread(render_chart, d, f"{tmp}/trend-{label}.png", names)
+                # In the channel, beside the digest (not hidden in its thread).
                 await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
-                                             title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d),
-                                             thread_ts=resp.get("ts"))
+                                             title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d))
         await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, resp.get("ts") or "")
         return "posted"
-    except Exception:
+    except Exception as exc:
+        error = _slack_error(exc)
+        if error in NEEDS_ADMIN:
+            await asyncio.to_thread(store.block_digest, workspace, channel, label, error)
+            await tell_admin(client, store, workspace, channel, error)
+            return "blocked"
         await asyncio.to_thread(store.release_digest, workspace, channel, label)
         raise
 

@@ -26,6 +26,7 @@ from .verdict import Usage, Verdict
 
 BUSY_TIMEOUT_MS = 30_000
 DECISION_ACTIONS = ("accepted", "kept-original", "disputed", "edited", "why", "shared")
+CHOICES = ("accepted", "kept-original", "disputed")  # one per check and person; the latest wins
 
 
 def _create_private(path: Path) -> None:
@@ -254,10 +255,23 @@ class Store:
         check = self.get_check(check_id)
         if check is None:
             raise KeyError(f"no check with id {check_id}")
+        now = time.time() if ts is None else ts
         with self.write() as db:
+            # One decision per check and person: Use / Keep / Disagree replace each other (the latest wins, a
+            # double click changes nothing); Why? and Share are noted once.
+            same = CHOICES if action in CHOICES else (action,)
+            marks = ",".join("?" * len(same))
+            row = db.execute(f"select id from decisions where check_id = ? and user = ? and action in ({marks}) "
+                             "order by id desc limit 1", [check_id, user, *same]).fetchone()
+            if row is not None:
+                db.execute("update decisions set action = ?, ts = ?, reason = ? where id = ?",
+                           [action, now, reason, row[0]])
+                db.execute(f"delete from decisions where check_id = ? and user = ? and action in ({marks}) "
+                           "and id != ?", [check_id, user, *same, row[0]])
+                return int(row[0])
             return int(db["decisions"].insert({
                 "check_id": check_id,
-                "ts": time.time() if ts is None else ts,
+                "ts": now,
                 "workspace": check["workspace"],
                 "channel": check["channel"],
                 "user": user,
@@ -390,19 +404,29 @@ class Store:
             f"where workspace = ? and ts >= ? and ts < ? and label in ({marks}) group by channel, label",
             [workspace, start, end, *labels]))
 
-    def week_decisions(self, workspace: str, start: float, end: float) -> list[dict[str, Any]]:
-        """Decisions on the checks of a period, with each check's channel."""
+    def poster_counts(self, workspace: str, start: float, end: float,
+                      labels: tuple[str, ...]) -> list[dict[str, Any]]:
+        """(channel, channel_type, user, label, n) for checks of a period: who posted where (for the 3-poster rule)."""
+        marks = ",".join("?" * len(labels))
         return list(self.db.query(
-            "select d.check_id, d.action, d.reason, c.channel from decisions d join checks c on c.id = d.check_id "
-            "where c.workspace = ? and c.ts >= ? and c.ts < ?", [workspace, start, end]))
+            "select channel, channel_type, user, label, count(*) as n from checks indexed by idx_checks_ws_ts_cover "
+            f"where workspace = ? and ts >= ? and ts < ? and label in ({marks}) "
+            "group by channel, channel_type, user, label", [workspace, start, end, *labels]))
+
+    def week_decisions(self, workspace: str, start: float, end: float) -> list[dict[str, Any]]:
+        """Decisions on the checks of a period (one per check and person), with each check's channel and type."""
+        return list(self.db.query(
+            "select d.check_id, d.user, d.action, d.reason, c.channel, c.channel_type from decisions d "
+            "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ?",
+            [workspace, start, end]))
 
     def accepted_public_examples(self, workspace: str, start: float, end: float, limit: int = 3) -> list[dict]:
-        """The latest accepted reframes of public drafts whose text is still stored."""
+        """The latest accepted reframes of public drafts whose text is still stored (one row per check)."""
         return list(self.db.query(
-            "select c.channel, c.message_ts, c.draft_text, c.verdict_json, c.user from decisions d "
-            "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
+            "select c.channel, c.message_ts, c.draft_text, c.verdict_json, c.user, max(d.ts) as decided from "
+            "decisions d join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
             "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
-            "order by d.ts desc limit ?", [workspace, start, end, limit]))
+            "group by c.id order by decided desc limit ?", [workspace, start, end, limit]))
 
     def set_decision_reason(self, decision_id: int, reason: str, *, user: str) -> bool:
         """Attach a reason to ``user``'s own decision; False when it is not theirs (or gone)."""
@@ -433,6 +457,18 @@ class Store:
         with self.write() as db:
             db.execute("update digests set status='posted', posted_at=?, message_ts=? where workspace=? "
                        "and channel=? and week=?", [time.time(), message_ts, workspace, channel, week])
+
+    def block_digest(self, workspace: str, channel: str, week: str, problem: str) -> None:
+        """Park a digest that cannot be posted (e.g. the bot is not in the channel): no retry every minute."""
+        with self.write() as db:
+            db.execute("update digests set status = 'blocked', claimed_by = ? where workspace=? and channel=? "
+                       "and week=?", [problem, workspace, channel, week])
+
+    def unblock_digests(self, workspace: str, channel: str) -> int:
+        """Let parked digests for ``channel`` be tried again (an admin set the channel again after the fix)."""
+        with self.write() as db:
+            return db.execute("delete from digests where workspace=? and channel=? and status = 'blocked'",
+                              [workspace, channel]).rowcount
 
     def release_digest(self, workspace: str, channel: str, week: str) -> None:
         """Give a claim back after a failed post, so the next run retries."""

@@ -125,6 +125,13 @@ class FakeSlack:
             return 200, {"ok": True, "upload_url": f"{self.base}/upload/F123", "file_id": "F123"}, {}
         if method == "files.completeUploadExternal":
             return 200, {"ok": True, "files": [{"id": "F123", "title": "chart"}]}, {}
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", "")).replace(".", "")
+            return 200, {"ok": True, "channel": params.get("channel"),
+                         "permalink": f"https://example.slack.com/archives/{params.get('channel')}/p{ts}"}, {}
+        if method == "conversations.info":
+            chan = params.get("channel", "")
+            return 200, {"ok": True, "channel": {"id": chan, "name": f"team-{chan.lower()}"}}, {}
         if method == "users.info":
             uid = params.get("user", "")
             return 200, {"ok": True, "user": {"id": uid, "is_admin": uid in self.admins, "is_owner": False}}, {}

@@ -24,6 +24,9 @@ from bot.verdict import PlaybookRef, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "America/New_York"
+TITLES = {"revenue-profit": "grow revenue or profit", "upsell-crosssell": "up-sell and cross-sell current customers",
+          "cost-efficiency": "cut costs or raise efficiency"}
+REAL_REFRAME = "Accounts that outgrow Standard get the reports they ask for; if they do, we expect ARR to grow."
 
 
 def local(y: int, mo: int, d: int, h: int = 12, mi: int = 0) -> float:
@@ -44,7 +47,7 @@ def store(tmp_path):
     # Week 2026-W47 (Mon 16 Nov - Sun 22 Nov, New York time); three posters in C1, one in C2 (private).
     add(s, "outside-in", local(2026, 11, 16, 9), user="U1")
     add(s, "inside-out", local(2026, 11, 17), user="U2", motives=["revenue-profit", "upsell-crosssell"],
-        reframe="Premium Plus lets accounts [..]. If it does, we expect ARR to grow.", text="We'll upsell for ARR")
+        reframe=REAL_REFRAME, text="We'll upsell for ARR")
     add(s, "mixed", local(2026, 11, 22, 23, 30), user="U3", motives=["revenue-profit"])  # Sunday 23:30 local
     add(s, "inside-out", local(2026, 11, 18), channel="C2", user="U9", kind="private", motives=["cost-efficiency"],
         reframe="secret reframe", text="SECRET private plan")
@@ -55,11 +58,12 @@ def store(tmp_path):
 
 
 def test_figures_and_week_boundaries(store):
-    d = compute(store, "T1", 2026, 47, TZ)
+    d = compute(store, "T1", 2026, 47, TZ, titles=TITLES)
     assert d.checked == 4
     assert d.shares == pytest.approx({"outside-in": 0.25, "mixed": 0.25, "inside-out": 0.5})
     assert d.previous_shares["inside-out"] == 1.0 and d.previous_shares["outside-in"] == 0.0
-    assert dict(d.motives) == {"revenue-profit": 2, "upsell-crosssell": 1, "cost-efficiency": 1}
+    assert dict(d.motives) == {"grow revenue or profit": 2, "up-sell and cross-sell current customers": 1,
+                               "cut costs or raise efficiency": 1}  # titles, not ids
     assert d.trend[-1]["week"] == "2026-W47" and d.trend[-1]["overall"] == pytest.approx(0.25)
     assert len(d.trend) == 8 and d.trend[-2]["overall"] == 0.0
     # in UTC the Sunday-23:30 check falls into the next week
@@ -72,14 +76,15 @@ def test_privacy_rules(store):
     store.record_decision(cid, "accepted", user="U2")
     store.record_decision(private, "accepted", user="U9")
     store.record_decision(private, "disputed", user="U9")
-    d = compute(store, "T1", 2026, 47, TZ, team_domain="acme")
+    d = compute(store, "T1", 2026, 47, TZ)
     text = to_markdown(d)
     assert "SECRET" not in text and "secret reframe" not in text  # private content is never quoted
-    assert set(d.adoption) == {"C1", "other"}  # C2 had one poster: folded into other
-    assert d.adoption["C1"]["used"] == 1 and d.adoption["other"]["used"] == 1
+    # C2 had one poster: its figures count in the totals, but "other" (one person) is not shown on its own either
+    assert set(d.adoption) == {"C1"}
+    assert d.adoption["C1"]["used"] == 1
     assert d.disagree_share == pytest.approx(0.25)
     (example,) = d.examples
-    assert example["link"].startswith("https://acme.slack.com/archives/C1/p") and "author" not in example
+    assert example["channel"] == "C1" and example["link"] == "" and "author" not in example
     assert "U2" not in text
     assert "author" in compute(store, "T1", 2026, 47, TZ, names=True).examples[0]
 

@@ -26,3 +26,21 @@ def test_manifest_declares_what_the_app_uses():
     assert not fn["input_parameters"]["user_context"]["is_required"]
     assert not fn["input_parameters"]["channel"]["is_required"]
     assert set(fn["output_parameters"]) == {"label", "score", "reframe"}
+
+
+def test_manifest_follows_slacks_rules_and_the_code():
+    """function_executed can't be subscribed (Slack sends it to apps with functions); app_mention is listened
+    to, so it is subscribed with its scope; DMs need the Messages tab; the usage hint names every subcommand."""
+    from bot.slack.admin import ADMIN_COMMANDS
+
+    m = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    events = m["settings"]["event_subscriptions"]["bot_events"]
+    assert "function_executed" not in events and "app_mention" in events
+    assert "app_mentions:read" in m["oauth_config"]["scopes"]["bot"]
+    assert m["features"]["app_home"]["messages_tab_enabled"] is True
+    hint = m["features"]["slash_commands"][0]["usage_hint"]
+    for word in ["help", "stats", "optout", "optin", *ADMIN_COMMANDS]:
+        assert word in hint.split(" ") or f"{word} " in hint, word
+    source = (ROOT / "bot" / "slack" / "listeners.py").read_text()
+    for word in ["help", "stats", "optout", "optin"]:
+        assert f'"{word}"' in source  # the hint names only words the command understands

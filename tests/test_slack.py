@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import re
 import threading
 import time
 import urllib.error
@@ -143,11 +142,11 @@ def test_slash_command_acks_then_answers_privately_with_buttons(running, slack):
     assert running.submit_view("mc_reason_modal", {"reason": {"text": {"type": "plain_text_input",
                                                                        "value": "numbers are the point"}}},
                                modal["private_metadata"])[0] == 200
-    assert slack.wait_for(lambda: len(running.deps.store.decisions_for(check_id)) == 2
-                          and running.deps.store.decisions_for(check_id)[1]["reason"])
+    # One decision per check and person: Disagree replaced Use (the latest wins).
+    assert slack.wait_for(lambda: running.deps.store.decisions_for(check_id)[-1]["reason"])
     decisions = running.deps.store.decisions_for(check_id)
-    assert [d["action"] for d in decisions] == ["accepted", "disputed"]
-    assert decisions[1]["reason"] == "numbers are the point"
+    assert [d["action"] for d in decisions] == ["disputed"]
+    assert decisions[0]["reason"] == "numbers are the point"
 
 
 @pytest.mark.parametrize("kind", ["bad-signature", "stale"])
@@ -207,7 +206,8 @@ def test_edit_updates_the_existing_reply(running, slack):
     running.event(edited, "Ev4")
     assert slack.wait_for(lambda: slack.calls("chat.update"))
     (update,) = slack.calls("chat.update")
-    assert update["ts"] == reply_ts and re.search(r"score \d+ →", json.dumps(update["blocks"], ensure_ascii=False))
+    public = json.dumps(update["blocks"], ensure_ascii=False)
+    assert update["ts"] == reply_ts and "Updated for your edit" in public and "/100" not in public
     assert len(slack.calls("chat.postMessage")) == 1
 
 

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..chart import alt_text, render_chart
-    from ..digest import last_full_week, parse_week, to_blocks, to_json, to_markdown
+    from ..digest import last_full_week, parse_week, to_json, to_markdown
     from ..digest_post import build, post_digest
 
     settings = settings_from(args)
@@ -40,13 +40,16 @@ def run(args: argparse.Namespace) -> int:
                                          args.channel))
         print({"posted": f"Posted the {year}-W{week:02d} digest.",
                "already": f"The {year}-W{week:02d} digest was already posted there; nothing sent.",
-               "no-channel": "No digest channel: set MOTIVECHECK_DIGEST_CHANNEL or pass --channel."}[result])
-        return 0 if result != "no-channel" else 2
+               "no-channel": "No digest channel: set MOTIVECHECK_DIGEST_CHANNEL or pass --channel.",
+               "blocked": "Slack refused the digest channel (is the bot in it? `/invite @Motive Coach`)."}[result])
+        return 0 if result in ("posted", "already") else 2
     d = build(store, settings, args.workspace, year, week)
     if args.format == "json":
         print(to_json(d))
     elif args.format == "blocks":
-        print(json.dumps(to_blocks(d), indent=2, ensure_ascii=False))
+        from ..slack.blocks import build_digest
+
+        print(json.dumps(build_digest(d), indent=2, ensure_ascii=False))
     else:
         print(to_markdown(d))
     if args.chart:

@@ -100,7 +100,9 @@ async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str
         raise InputError("say `digest channel #channel`.")
     target = channel_arg(" ".join(args[1:]), channel)
     await asyncio.to_thread(deps.store.set_setting, team, "digest_channel", target)
-    return f"The weekly digest will go to <#{target}>."
+    await asyncio.to_thread(deps.store.set_setting, team, "digest_channel_by", user)  # told if posting fails
+    await asyncio.to_thread(deps.store.unblock_digests, team, target)
+    return f"The weekly digest will go to <#{target}>. Invite me there (`/invite @Motive Coach`) if I'm not in it."
 
 
 AdminCommand = Callable[["Deps", str, str, str, list[str]], Awaitable[str]]

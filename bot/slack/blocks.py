@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..digest import Digest, change, points
 from ..verdict import Verdict
+from . import mrkdwn
 
 SECTION_MAX = 3000  # characters per section text
 TEXT_MAX = 3900  # fallback text (Slack advises < 4,000)
 BLOCKS_MAX = 50
+HOME_BLOCKS_MAX = 100
+QUOTE_MAX = 2000  # characters of the author's own draft shown back to them, in private
 
 LABEL_LINE = {
     "outside-in": ":large_green_circle: *Outside-in* — this leads with customer ease.",
@@ -16,42 +20,73 @@ LABEL_LINE = {
     "mixed": ":large_yellow_circle: *Mixed* — customer ease is there, but company motives lead.",
     "not-a-proposal": ":white_circle: *Not a proposal* — nothing to coach here.",
 }
+# The public thread note: no colour, no score, nothing that reads as a grade in front of colleagues.
+KIND_NOTE = {
+    "inside-out": "A thought before this lands: readers may connect faster if it opens with what gets easier for "
+                  "customers, with the business goal as the result.",
+    "mixed": "Nice — the customer benefit is in here. It may land even better if it comes first.",
+    "outside-in": "Nice — this now leads with what gets easier for customers.",
+    "not-a-proposal": "Thanks for the edit — nothing to coach here now.",
+}
+ANSWERS = {"accepted": "Thanks — the suggested opening is yours to use.",
+           "kept-original": "Noted — keeping your version.",
+           "disputed": "Thanks for pushing back — that helps the coach learn."}
 
 
-def cut(text: str, limit: int, note: str = " …(cut to fit Slack)") -> str:
-    """Trim ``text`` to ``limit`` characters at a word boundary, saying so."""
-    if len(text) <= limit:
-        return text
-    room = limit - len(note)
-    head = text[:room]
-    space = head.rfind(" ", int(room * 0.8))
-    return (head[:space] if space > 0 else head) + note
+def cut(text: str, limit: int) -> str:
+    """Trim mrkdwn to ``limit`` characters at a word boundary, never inside an escape or a link, ending "…"."""
+    return mrkdwn.cut(text, limit)
 
 
 def escape(text: str) -> str:
-    """Escape Slack's control characters in user text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text as written → mrkdwn: escaped exactly once, mentions and links kept as Slack markup."""
+    return mrkdwn.to_mrkdwn(text)
 
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_MAX)}}
 
 
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, SECTION_MAX)}]}
+
+
+def _atoms(draft: str) -> list[tuple[int, int]]:
+    return [m.span() for m in mrkdwn.MARKUP.finditer(draft)]
+
+
 def highlighted(draft: str, verdict: Verdict) -> str:
-    """The draft with evidence in bold (company motive) or italics-bold (customer ease)."""
+    """The draft with evidence in bold (company motive) or italics-bold (customer ease); a quote touching a link or
+    a mention is left plain (emphasis inside Slack markup would break it), and the draft's own ``**`` marks are
+    dropped so nothing is half-converted."""
+    atoms = _atoms(draft)
     out, pos = [], 0
     for e in sorted(verdict.evidence, key=lambda e: e.start):
-        if e.start < pos or e.end > len(draft):
+        if e.start < pos or e.end > len(draft) or any(a < e.end and e.start < b for a, b in atoms):
             continue
-        out.append(escape(draft[pos:e.start]))
-        piece = escape(draft[e.start:e.end]).replace("*", "").replace("_", " ")
-        out.append(f"*_{piece}_*" if e.shows == "customer-ease" else f"*{piece}*")
+        piece = mrkdwn.plain_markup(draft[e.start:e.end]).replace("_", " ").strip()
+        if not piece:
+            continue
+        out.append(escape(mrkdwn.plain_markup(draft[pos:e.start])))
+        out.append(f"*_{escape(piece)}_*" if e.shows == "customer-ease" else f"*{escape(piece)}*")
         pos = e.end
-    out.append(escape(draft[pos:]))
+    out.append(escape(mrkdwn.plain_markup(draft[pos:])))
     return "".join(out)
 
 
-def buttons(check_id: int | None, *, share: bool = False) -> dict[str, Any]:
+def _clip_draft(draft: str, limit: int) -> str:
+    """The draft as written, cut to ``limit`` at a word boundary outside links and mentions."""
+    if len(draft) <= limit:
+        return draft
+    end = limit
+    for a, b in _atoms(draft):
+        if a < end < b:
+            end = a
+    space = draft.rfind(" ", 0, end + 1)
+    return draft[: space if space > end // 2 else end].rstrip() + mrkdwn.ELLIPSIS
+
+
+def buttons(check_id: int | None, *, share: bool = False, why: bool = True) -> dict[str, Any]:
     value = str(check_id or 0)
     elements = [
         {"type": "button", "action_id": "mc_accept", "value": value, "style": "primary",
@@ -59,21 +94,35 @@ def buttons(check_id: int | None, *, share: bool = False) -> dict[str, Any]:
         {"type": "button", "action_id": "mc_keep", "value": value, "text": {"type": "plain_text", "text": "Keep mine"}},
         {"type": "button", "action_id": "mc_disagree", "value": value,
          "text": {"type": "plain_text", "text": "Disagree"}},
-        {"type": "button", "action_id": "mc_why", "value": value, "text": {"type": "plain_text", "text": "Why?"}},
     ]
+    if why:
+        elements.append({"type": "button", "action_id": "mc_why", "value": value,
+                         "text": {"type": "plain_text", "text": "Why?"}})
     if share:
         elements.append({"type": "button", "action_id": "mc_share", "value": value,
                          "text": {"type": "plain_text", "text": "Share in thread"}})
     return {"type": "actions", "block_id": f"mc_decide_{value}", "elements": elements}
 
 
+def confidence_words(confidence: float | None) -> str | None:
+    """The engine's confidence as a person would say it."""
+    if confidence is None:
+        return None
+    if confidence >= 0.8:
+        return "fairly sure"
+    if confidence >= 0.6:
+        return "reasonably sure"
+    return "not very sure — treat this as a prompt to think, not a verdict"
+
+
 def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *, share: bool = False,
                           change: str | None = None) -> dict[str, Any]:
-    """Blocks and fallback text for a verdict: label, score, evidence, reframe, questions, buttons."""
+    """The private verdict for the author only: label, score, their draft with evidence, reframe, questions."""
     blocks: list[dict[str, Any]] = [_section(f"{LABEL_LINE[verdict.label]}  Customer ease: *{verdict.customer_ease}/100*"
-                                             + (f"  ({change})" if change else ""))]
+                                             + (f"  ({escape(change)})" if change else ""))]
     if verdict.evidence:
-        blocks.append(_section("*What I read:*\n>" + highlighted(cut(draft, 2000), verdict).replace("\n", "\n>")))
+        quoted = highlighted(_clip_draft(draft, QUOTE_MAX), verdict)
+        blocks.append(_section("*What I read:*\n>" + quoted.replace("\n", "\n>")))
     if verdict.reframe:
         blocks.append(_section("*Try opening with:*\n" + escape(verdict.reframe)))
     if verdict.questions:
@@ -82,15 +131,38 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
         blocks.append(_section("*Customer-ease measures:*\n" + "\n".join(f"• {escape(m)}" for m in verdict.measures)))
     context = f"engine: {verdict.engine}" + (f" ({verdict.model})" if verdict.model else "")
     context += f" · playbook {verdict.playbook.name} {verdict.playbook.version}"
+    sure = confidence_words(verdict.confidence)
+    if sure:
+        context += f" · {sure}"
     notes = " ".join(verdict.notes)
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(f"{context}. {notes}".strip(),
-                                                                                   SECTION_MAX)}]})
+    blocks.append(_context(escape(f"{context}. {notes}".strip())))
     if verdict.label in ("inside-out", "mixed"):
         blocks.append(buttons(check_id, share=share))
     text = f"Motive Coach: {verdict.label}, customer ease {verdict.customer_ease}/100."
     if verdict.reframe:
         text += f" Try opening with: {verdict.reframe}"
-    return {"text": cut(text, TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
+    return {"text": cut(escape(text), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
+
+
+def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = False) -> dict[str, Any]:
+    """The public reply under a colleague's post: a short, kind note, the suggested opening and "Why?" (details
+    go to whoever asks, in private). No colour, no score, no quote of their draft."""
+    note = KIND_NOTE.get(verdict.label, "A thought on how this opens.")
+    if edited:
+        note = "Updated for your edit. " + note
+    blocks: list[dict[str, Any]] = [_section(f":bulb: {note}")]
+    if verdict.reframe:
+        blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
+    blocks.append(_context("Only the author can use the buttons; *Why?* shows the details to you alone. "
+                           f"playbook {escape(verdict.playbook.name)}"))
+    if verdict.reframe:
+        blocks.append(buttons(check_id))
+    else:  # nothing to use or keep: only the details
+        blocks.append({"type": "actions", "block_id": f"mc_decide_{check_id or 0}", "elements": [
+            {"type": "button", "action_id": "mc_why", "value": str(check_id or 0),
+             "text": {"type": "plain_text", "text": "Why?"}}]})
+    text = note + (f" A possible opening: {verdict.reframe}" if verdict.reframe else "")
+    return {"text": cut(escape(text), TEXT_MAX), "blocks": blocks}
 
 
 def build_draft_modal(channel: str) -> dict[str, Any]:
@@ -104,7 +176,14 @@ def build_draft_modal(channel: str) -> dict[str, Any]:
     }
 
 
-def build_reason_modal(decision_id: int, action: str) -> dict[str, Any]:
+DIGEST_NOTICE = {
+    True: "Reasons may appear in the weekly leadership digest, unattributed (never with your name).",
+    False: "This draft isn't in a public channel, so your reason never appears in the leadership digest.",
+}
+
+
+def build_reason_modal(decision_id: int, action: str, *, public: bool = True) -> dict[str, Any]:
+    """The optional reason box, saying plainly where a reason may be read."""
     title = "Keep mine" if action == "kept-original" else "Disagree"
     prompt = "Why keep your version? (optional)" if action == "kept-original" else "What did the coach get wrong? (optional)"
     return {
@@ -113,19 +192,40 @@ def build_reason_modal(decision_id: int, action: str) -> dict[str, Any]:
         "blocks": [{"type": "input", "block_id": "reason", "optional": True,
                     "label": {"type": "plain_text", "text": prompt},
                     "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
-                                "max_length": 1000}}],
+                                "max_length": 1000}},
+                   _context(DIGEST_NOTICE[public])],
     }
 
 
-def build_why(verdict: Verdict) -> str:
-    lines = ["*Why this verdict?* Outside-in proposals lead with what gets easier or nicer for customers; company "
-             "gains follow as results."]
+def build_why(verdict: Verdict, titles: dict[str, str] | None = None) -> str:
+    """The details, for whoever asked, in private: the reading, how sure, the evidence, questions."""
+    titles = titles or {}
+    lines = ["*Why this suggestion?* Outside-in proposals lead with what gets easier or nicer for customers; "
+             "company gains follow as results.",
+             f"{LABEL_LINE[verdict.label]} Customer ease: {verdict.customer_ease}/100."]
+    sure = confidence_words(verdict.confidence)
+    if sure:
+        lines.append(f"How sure the coach is: {sure}.")
+    if verdict.motives:
+        lines.append("Leads with: " + ", ".join(escape(titles.get(m, m.replace("-", " "))) for m in verdict.motives)
+                     + ".")
     for e in verdict.evidence[:8]:
-        lines.append(f"• “{escape(e.quote)}” shows {'customer ease' if e.shows == 'customer-ease' else e.shows}")
+        shows = "customer ease" if e.shows == "customer-ease" else titles.get(e.shows, e.shows.replace("-", " "))
+        lines.append(f"• “{escape(mrkdwn.plain_markup(e.quote))}” shows {escape(shows)}")
+    if verdict.questions:
+        lines.append("*Questions to ask:*\n" + "\n".join(f"• {escape(q)}" for q in verdict.questions))
     return cut("\n".join(lines), SECTION_MAX)
 
 
+def build_answer(kind: str, reframe: str | None) -> str:
+    """What the author is told, privately, after Use / Keep / Disagree."""
+    if kind == "accepted" and reframe:
+        return "Here's the reframing to paste into your draft:\n>" + escape(reframe).replace("\n", "\n>")
+    return ANSWERS.get(kind, "")
+
+
 def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str, admin_lines: list[str]) -> dict:
+    """App Home: the person's own recent checks (their text as written, escaped once) and, for admins, settings."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Motive Coach"}},
         _section("Lead with what gets easier or nicer for customers; let company gains follow. "
@@ -134,12 +234,50 @@ def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str,
                  + (f"{share:.0%}" if share is not None else "no proposals checked yet")),
     ]
     for row in checks[:10]:
-        text = escape((row.get("draft_text") or "(text not stored)")[:140])
+        text = cut(escape(mrkdwn.plain_markup(row.get("draft_text") or "(text not stored)")), 160)
         blocks.append(_section(f"`{row.get('label') or row.get('status')}` {row.get('customer_ease') or 0}/100 — {text}"))
     if admin_lines:
         blocks.append({"type": "divider"})
         blocks.append(_section("*Admin*\n" + "\n".join(admin_lines)))
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
+
+
+EXAMPLE_MAX = 300  # characters of a before/after example
+
+
+def build_digest(d: Digest) -> dict[str, Any]:
+    """The weekly digest as Block Kit: a header, one section per part (never split on a leading ``*``), every
+    person's words escaped once; links are the permalinks ``digest_post`` fetched from Slack."""
+    title = f"Motive Coach weekly digest — {d.week}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    if d.quiet:
+        blocks.append(_section("A quiet week: no proposals were checked."))
+        return {"text": f"{title}: a quiet week, no proposals were checked.", "blocks": blocks}
+    s = d.shares
+    figures = (f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
+               f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).")
+    blocks.append(_section(figures))
+    if d.motives:
+        blocks.append(_section("*What led instead of customer ease:* "
+                               + ", ".join(f"{escape(m)} ({n})" for m, n in d.motives)))
+    if d.adoption:
+        lines = ["*Adoption:*"]
+        for chan, a in d.adoption.items():
+            name = "other channels" if chan == "other" else f"<#{chan}>"
+            reasons = ("; kept because: " + ", ".join(f"“{escape(r)}”" for r in a["reasons"])) if a["reasons"] else ""
+            lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept the "
+                         f"original{reasons}")
+        blocks.append(_section("\n".join(lines)))
+    blocks.append(_section(f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts."))
+    for ex in d.examples:
+        before, after = cut(escape(ex["before"]), EXAMPLE_MAX), cut(escape(ex["after"]), EXAMPLE_MAX)
+        author = f" (<@{ex['author']}>)" if ex.get("author") else ""
+        link = f"\n<{ex['link']}|See the thread>" if ex.get("link") else ""
+        blocks.append(_section(f"*Before:* {before}\n*After:* {after}{author}{link}"))
+    blocks.append(_section(f"*Note for the coming week* ({escape(d.note_source)}): {escape(d.note)}"))
+    blocks.append(_context("Channels are named only when at least 3 people posted there; private channels are "
+                           "never named or quoted."))
+    return {"text": cut(escape(f"{title}. {figures}"), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
 
 
 def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:

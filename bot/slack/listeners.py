@@ -16,14 +16,15 @@ from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Intake, Outcome
 from ..logs import check_id_var
 from ..store import Store
 from ..verdict import Verdict
-from . import blocks
+from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
 from .replies import post_reply, share_in_thread
 
 log = logging.getLogger(__name__)
 ACK_QUIET = 0.02  # background work starts once no Slack request has arrived for this long...
 ACK_PRIORITY_MAX = 1.0  # ...or after this long, so a steady stream of requests cannot starve it
-NOT_YOURS = "That verdict belongs to someone else's draft, so only its author (or an admin) can use its buttons."
+NOT_YOURS = ("Thanks for looking! These buttons belong to the person who wrote the draft (or an admin), "
+             "so I've left it as it is.")
 _REFUSED = {  # what the author is told when the road refuses their draft
     OPTED_OUT: "You're opted out, so I won't check this. `/motivecheck optin` to resume.",
     NO_COACH: "That draft is marked `[no-coach]`, so I won't check it.",
@@ -75,6 +76,11 @@ class Deps:
         return await coro
 
 
+def motive_titles(deps: Deps) -> dict[str, str]:
+    """Motive ids → the default playbook's titles (what people read instead of ids)."""
+    return {mid: m.title for mid, m in deps.checker.default_playbook.model.motives.items()}
+
+
 def _watched(deps: Deps, team: str, channel: str) -> dict[str, Any] | None:
     row = deps.store.channel_settings(team, channel)
     if row is None and channel in deps.settings.watch_channels:
@@ -84,7 +90,7 @@ def _watched(deps: Deps, team: str, channel: str) -> dict[str, Any] | None:
 
 # -- /motivecheck ------------------------------------------------------------------------------
 async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: Deps) -> None:
-    text = (body.get("text") or "").strip()
+    text = mrkdwn.unescape(body.get("text") or "").strip()  # Slack escapes &, <, >: keep the text as written
     team, user, channel = body.get("team_id", ""), body.get("user_id", ""), body.get("channel_id", "")
     word, _, rest = text.partition(" ")
     word = word.lower()
@@ -145,7 +151,7 @@ async def handle_message(body: dict, client: Any, deps: Deps) -> None:
     settings_row = await asyncio.to_thread(_watched, deps, team, channel)
     if settings_row is None or not deps.accepting:
         return
-    draft = Draft(text=event.get("text") or "", source="channel", workspace=team, channel=channel,
+    draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team, channel=channel,
                   channel_type=_channel_type(event), user=event.get("user", ""), message_ts=ts,
                   reply_mode=settings_row.get("reply_mode") or "thread")
     # Exactly once per message, across Slack's retries, duplicate deliveries and restarts.
@@ -180,7 +186,7 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     if previous is None or not (previous.get("reply_ts") or private):
         return
     edited = message.get("edited", {}).get("ts") or event.get("event_ts")
-    draft = Draft(text=message.get("text") or "", source=previous["source"], workspace=team, channel=channel,
+    draft = Draft(text=mrkdwn.unescape(message.get("text") or ""), source=previous["source"], workspace=team, channel=channel,
                   user=previous["user"] or message.get("user", ""), message_ts=message["ts"],
                   reply_mode=previous.get("reply_mode"))
     admitted = await deps.intake.admit(draft, check_id=previous["id"],
@@ -190,14 +196,15 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     outcome = await deps.intake.finish(admitted, new_text=True)
     if outcome.verdict is None:
         return
-    change = f"edited: score {previous.get('customer_ease') or 0} → {outcome.verdict.customer_ease}"
     if previous.get("reply_ts"):
-        msg = blocks.build_verdict_message(draft.text, outcome.verdict, previous["id"], change=change)
+        msg = blocks.build_thread_note(outcome.verdict, previous["id"], edited=True)
         await client.chat_update(channel=previous["reply_channel"], ts=previous["reply_ts"], **msg)
         return
-    # Private mode, not shared: an ephemeral cannot be updated, so the author gets a fresh one.
+    # Private mode, not shared: an ephemeral cannot be updated, so the author gets a fresh one. Like the first,
+    # it goes to the channel, not a thread: Slack shows ephemeral thread messages only in threads that exist.
+    change = f"edited: score {previous.get('customer_ease') or 0} → {outcome.verdict.customer_ease}"
     msg = blocks.build_verdict_message(draft.text, outcome.verdict, previous["id"], share=True, change=change)
-    await client.chat_postEphemeral(channel=channel, user=previous["user"], thread_ts=message["ts"], **msg)
+    await client.chat_postEphemeral(channel=channel, user=previous["user"], **msg)
 
 
 # -- buttons and modals ------------------------------------------------------------------------
@@ -228,14 +235,18 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         if verdict is not None:
             await share_in_thread(deps, client, respond, check, verdict, user)
         return
+    # One decision per check and person: a second click (or a change of mind) replaces the first.
     decision_id = await asyncio.to_thread(deps.store.record_decision, check_id, kind, user=user)
     if kind in ("kept-original", "disputed") and body.get("trigger_id"):
-        await client.views_open(trigger_id=body["trigger_id"], view=blocks.build_reason_modal(decision_id, kind))
+        public = check.get("channel_type") == "public"
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=blocks.build_reason_modal(decision_id, kind, public=public))
     elif kind == "why" and verdict is not None:
-        await respond(text=blocks.build_why(verdict), response_type="ephemeral", replace_original=False)
-    elif kind == "accepted" and verdict is not None and verdict.reframe:
-        await respond(text=f"Here's the reframing to paste into your draft:\n```{verdict.reframe}```",
-                      response_type="ephemeral", replace_original=False)
+        await respond(text=blocks.build_why(verdict, motive_titles(deps)), response_type="ephemeral",
+                      replace_original=False)
+    elif kind == "accepted" and verdict is not None:
+        await respond(text=blocks.build_answer(kind, verdict.reframe), response_type="ephemeral",
+                      replace_original=False)
 
 
 async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps) -> None:
@@ -272,7 +283,7 @@ async def _answer_modal(deps: Deps, client: Any, draft: Draft) -> None:
         msg = {"text": reason}
     try:
         await client.chat_postEphemeral(channel=draft.channel, user=draft.user, **msg)
-    except Exception:  # noqa: BLE001 - e.g. not in channel: fall back to a DM
+    except Exception:  # noqa: BLE001 - e.g. not in channel: fall back to a DM (the app's Messages tab)
         await client.chat_postMessage(channel=draft.user, **msg)
 
 
@@ -299,6 +310,20 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
             admin_lines.append(f"Last delivery problem: {problem}")
     view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines)
     await client.views_publish(user_id=user, view=view)
+
+
+MENTION_HINT = ("Hi! I coach drafts privately: type `/motivecheck` and your draft (or nothing, for a bigger box). "
+                "`/motivecheck help` lists everything I can do.")
+
+
+async def handle_mention(body: dict, client: Any) -> None:
+    """Someone @-mentioned the app: tell them, privately, how to use it (no thread: it may not exist yet)."""
+    event = body.get("event") or {}
+    if event.get("user") and event.get("channel") and not event.get("bot_id"):
+        try:
+            await client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=MENTION_HINT)
+        except Exception as exc:  # noqa: BLE001 - a hint is best effort
+            log.info("could not answer a mention: %s", type(exc).__name__)
 
 
 def _team_of(body: dict) -> str:
@@ -380,8 +405,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_function(body, inputs, complete, fail):  # noqa: ANN001
         await handle_check_function(body, inputs, complete, fail, deps)
 
-    async def on_ignored(ack=None):  # noqa: ANN001
-        return None
+    async def on_mention(body, client):  # noqa: ANN001
+        await handle_mention(body, client)
 
     app.command("/motivecheck")(on_command)
     app.event("message")(on_message)
@@ -391,4 +416,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.view("mc_reason_modal")(on_reason)
     app.view("mc_draft_modal")(on_draft)
     app.function("check_draft")(on_function)
-    app.event("app_mention")(on_ignored)
+    app.event("app_mention")(on_mention)

@@ -20,10 +20,12 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
                       ts: str, mode: str | None) -> None:
     try:
         if mode == "private":
+            # No thread_ts: Slack shows an ephemeral thread message only where a thread already exists, and a
+            # brand-new post has none, so the author would never see it.
             msg = blocks.build_verdict_message(text, verdict, check_id, share=True)
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=ts, **msg)
+            await client.chat_postEphemeral(channel=channel, user=user, **msg)
             return
-        msg = blocks.build_verdict_message(text, verdict, check_id)
+        msg = blocks.build_thread_note(verdict, check_id)
         resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
         await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
     except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
@@ -41,7 +43,7 @@ async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, ve
     if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
         await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)
         return
-    msg = blocks.build_verdict_message(check.get("draft_text") or "", verdict, check["id"])
+    msg = blocks.build_thread_note(verdict, check["id"])
     try:
         resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
     except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry

@@ -1,0 +1,83 @@
+"""Slack's text rules in one place: unescape on the way in, escape exactly once on the way out, cut cleanly.
+
+Slack sends message and slash-command text with ``&``, ``<`` and ``>`` escaped as ``&amp;``, ``&lt;`` and
+``&gt;``, and mentions, channels and links as markup (``<@U123>``, ``<#C123|name>``, ``<https://x|label>``).
+A draft is stored as written: the three escapes undone, the markup kept. Going out, the same draft is escaped
+once, the markup passed through untouched, and Markdown that Slack doesn't speak (``**bold**``) turned into
+Slack's own (``*bold*``) or dropped, never left half-converted.
+"""
+
+from __future__ import annotations
+
+import re
+
+ELLIPSIS = "…"
+
+# Slack markup that must reach Slack as is: mentions, channels, user groups, specials and links (with a label).
+MARKUP = re.compile(r"<(?:[@#!][A-Za-z0-9^|:._ -][^<>\n]*|(?:https?|mailto|tel|slack):[^<>\s|]+(?:\|[^<>\n]*)?)>")
+# What a cut must not split: markup, an escape code, an emoji code.
+_ATOM = re.compile(MARKUP.pattern + r"|&(?:amp|lt|gt);|:[a-z0-9_+\-']+:")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
+
+
+def unescape(text: str) -> str:
+    """Text as Slack sent it → text as written (mentions and links stay Slack markup)."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _escape_plain(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Text as written → mrkdwn: ``&``, ``<``, ``>`` escaped once; mentions, channels and links kept as markup."""
+    out, pos = [], 0
+    for m in MARKUP.finditer(text):
+        out.append(_escape_plain(text[pos:m.start()]))
+        out.append(m.group().replace("&", "&amp;"))  # Slack escapes & inside links too
+        pos = m.end()
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
+
+
+def markdown_to_mrkdwn(text: str) -> str:
+    """``**bold**`` / ``__bold__`` → ``*bold*``; stray ``**`` left over are dropped rather than shown half-done."""
+    def one(m: re.Match[str]) -> str:
+        inner = (m.group(1) or m.group(2)).replace("*", "")
+        return f"*{inner}*"
+
+    return _BOLD.sub(one, text).replace("**", "")
+
+
+def plain_markup(text: str) -> str:
+    """Mrkdwn emphasis stripped (for text that is itself bolded or quoted inside emphasis)."""
+    return text.replace("**", "").replace("*", "")
+
+
+def to_mrkdwn(text: str) -> str:
+    """User or engine text, as written → safe mrkdwn for a block or a fallback ``text``."""
+    return escape(markdown_to_mrkdwn(text))
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, ending with "…" when cut, never inside a word, an escape code or a
+    link/mention; a bold mark left unpaired by the cut is dropped."""
+    if len(text) <= limit:
+        return text
+    room = max(limit - len(ELLIPSIS), 0)
+    end = room
+    for m in _ATOM.finditer(text, max(0, room - 400)):
+        if m.start() < room < m.end():
+            end = m.start()
+            break
+        if m.start() >= room:
+            break
+    space = max(text.rfind(" ", 0, end + 1), text.rfind("\n", 0, end + 1))
+    if space > room // 2:
+        end = space
+    head = text[:end].rstrip()
+    if head.count("*") % 2:
+        head = head[::-1].replace("*", "", 1)[::-1]
+    return head + ELLIPSIS

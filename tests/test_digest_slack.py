@@ -1,0 +1,142 @@
+"""The digest as Slack shows it: header, titles, points, permalinks, privacy in every week and group, the chart
+in the channel, and a channel the bot is not in (recorded Web API calls on a local FakeSlack)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_server import FakeSlack
+
+from bot.chart import render_chart
+from bot.config import load_settings
+from bot.digest import compute
+from bot.digest_post import post_digest
+from bot.slack.app import build_client
+from bot.slack.blocks import build_digest
+from bot.store import Store
+from bot.verdict import PlaybookRef, Verdict
+
+TZ = "UTC"
+REFRAME = "Teams that **outgrow** Standard get the reports they ask for & more; if they do, ARR grows."
+
+
+def at(week: int, day: int = 1) -> float:
+    return datetime.fromisocalendar(2026, week, day).replace(hour=12, tzinfo=ZoneInfo(TZ)).timestamp() + 0.0
+
+
+def add(store: Store, label: str, ts: float, channel: str, user: str, kind: str = "public", *,
+        reframe: str | None = None, text: str = "draft", motives: list[str] | None = None) -> int:
+    v = Verdict(label=label, customer_ease=40, motives=motives or [], engine="rules", reframe=reframe,
+                playbook=PlaybookRef(name="outside-in", version="1"))
+    return store.record_check(v, text, source="channel", workspace="T1", channel=channel, channel_type=kind,
+                              user=user, ts=ts, message_ts=f"{int(ts)}.000200")
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "digest.db")
+    labels = ["outside-in", "inside-out", "mixed"]
+    for week in range(40, 48):
+        for i, user in enumerate(("U1", "U2", "U3")):  # #proposals: three people every week
+            add(s, labels[(week + i) % 3], at(week, 1 + i), "CPROP", user, motives=["revenue-profit"])
+        for i, user in enumerate(("U7", "U8", "U9")):  # a private channel with three people: never named
+            add(s, "inside-out", at(week, 2 + i), "GSECRET", user, "private", motives=["cost-efficiency"])
+    add(s, "inside-out", at(46, 3), "CSMALL", "U4")  # one person in week 46 only: never on the chart by name
+    c_pub = add(s, "inside-out", at(47, 4), "CPROP", "U1", reframe=REFRAME, text="We'll upsell Standard for ARR & P&L",
+                motives=["upsell-crosssell"])
+    c_tpl = add(s, "mixed", at(47, 4), "CPROP", "U2", reframe="Premium Plus lets accounts [..]. If it does, ARR grows.",
+                text="Premium Plus for ARR")
+    c_priv = add(s, "inside-out", at(47, 5), "GSECRET", "U7", "private", text="SECRET board plan")
+    s.record_decision(c_pub, "accepted", user="U1")
+    s.record_decision(c_pub, "accepted", user="U1")  # a double click
+    s.record_decision(c_tpl, "accepted", user="U2")
+    d_pub = s.record_decision(c_pub, "kept-original", user="U3")
+    s.set_decision_reason(d_pub, "P&L matters & <finance> agreed", user="U3")
+    d_priv = s.record_decision(c_priv, "kept-original", user="U7")
+    s.set_decision_reason(d_priv, "SECRET & <board> said so", user="U7")
+    return s
+
+
+def test_privacy_and_the_three_poster_rule_hold_in_every_week(store):
+    d = compute(store, "T1", 2026, 47, TZ)
+    for point in d.trend:
+        assert "GSECRET" not in point["channels"] and "CSMALL" not in point["channels"]
+        assert set(point["channels"]) <= {"CPROP", "other"}
+    week46 = d.trend[-2]
+    assert "other" in week46["channels"]  # GSECRET's three people (plus CSMALL) make a nameless group
+    assert d.adoption["CPROP"]["used"] == 2  # the double click counts once
+    assert d.adoption["other"]["reasons"] == []  # a private channel's reason is never quoted
+    assert [ex["after"] for ex in d.examples] == [REFRAME]  # the unfilled template is not an example
+
+
+def test_the_digest_post_reads_well_in_slack(store, tmp_path):
+    with FakeSlack() as slack:
+        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
+                                      "MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_CHANNEL": "CLEAD"},
+                                 db_path=str(store.path))
+        assert asyncio.run(post_digest(build_client(settings), store, settings, "T1", 2026, 47)) == "posted"
+        (post,) = slack.calls("chat.postMessage")
+        blocks = post["blocks"]
+        text = json.dumps(blocks, ensure_ascii=False)
+        assert blocks[0] == {"type": "header", "text": {"type": "plain_text",
+                                                        "text": "Motive Coach weekly digest — 2026-W47"}}
+        assert all(not b["text"]["text"].startswith("*" * 2) for b in blocks if b["type"] == "section")
+        assert " pts outside-in vs last week" in post["text"] and "%" not in post["text"].split("(")[-1]
+        assert "up-sell and cross-sell current customers" in text and "upsell-crosssell" not in text
+        assert "“p&amp;l matters &amp; &lt;finance&gt; agreed”" in text  # public reason, escaped exactly once
+        assert "SECRET" not in text and "secret" not in text and "board" not in text
+        assert "[..]" not in text and "*outgrow*" in text.replace("**", "") and "**" not in text
+        (link,) = slack.calls("chat.getPermalink")
+        assert link["channel"] == "CPROP" and f"<https://example.slack.com/archives/CPROP/p{link['message_ts'].replace('.', '')}|See the thread>" in text
+        assert "&amp;amp;" not in text and "&amp;gt;" not in text
+        # the chart: in the channel itself (no thread), with channel names from conversations.info
+        (done,) = slack.calls("files.completeUploadExternal")
+        assert done.get("channel_id") == "CLEAD" and not done.get("thread_ts")
+        assert [c["channel"] for c in slack.calls("conversations.info")] == ["CPROP"]
+        assert slack.uploads and slack.uploads[0][1][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_chart_names_channels_and_counts_drafts(store, tmp_path):
+    d = compute(store, "T1", 2026, 47, TZ)
+    out = render_chart(d, os.environ.get("MC_CHART_PATH") or tmp_path / "chart.png", {"CPROP": "#proposals"})
+    import matplotlib.image
+
+    assert matplotlib.image.imread(str(out)).shape[1] > 800  # wide enough for the legend beside the plot
+
+
+def test_a_channel_the_bot_is_not_in_is_reported_once_to_the_admin_who_chose_it(store):
+    with FakeSlack() as slack:
+        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
+                                      "MOTIVECHECK_TIMEZONE": TZ}, db_path=str(store.path))
+        store.set_setting("T1", "digest_channel", "CLEAD")
+        store.set_setting("T1", "digest_channel_by", "UADMIN")
+        slack.fail("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
+        client = build_client(settings)
+
+        async def every_minute() -> list[str]:
+            return [await post_digest(client, store, settings, "T1", 2026, 47) for _ in range(3)]
+
+        assert asyncio.run(every_minute()) == ["blocked", "already", "already"]
+        posts = slack.calls("chat.postMessage")
+        assert [p["channel"] for p in posts] == ["CLEAD", "UADMIN"]  # one try, one word to the admin
+        assert "/invite @Motive Coach" in posts[1]["text"] and "<#CLEAD>" in posts[1]["text"]
+        assert "not_in_channel" in store.get_setting("T1", "last_delivery_error")
+        # after the fix the admin sets the channel again: this week's digest may go out
+        assert store.unblock_digests("T1", "CLEAD") == 1
+        assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == "posted"
+
+
+def test_quiet_week_has_a_header_too():
+    from bot.digest import Digest
+
+    msg = build_digest(Digest(workspace="T1", week="2026-W30", timezone=TZ))
+    assert msg["blocks"][0]["type"] == "header" and "quiet week" in msg["text"]
+
+
+def test_week_helper_is_monday():
+    assert datetime.fromtimestamp(at(47), ZoneInfo(TZ)).weekday() == 0 and timedelta(days=1)
