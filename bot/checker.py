@@ -11,7 +11,7 @@ from typing import Any
 from .aio import run_sync
 from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
-from .engines.trained import CHANNEL, EXPLICIT, TrainedEngine
+from .engines.trained import CHANNEL, EXPLICIT, Heads, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
@@ -44,6 +44,7 @@ class Checker:
         self._playbooks: dict[str, Playbook] = {}
         self._rules: dict[str, RulesEngine] = {}
         self._trained: dict[str, TrainedEngine | EngineError] = {}
+        self._workspace_heads: dict[str, tuple[float, TrainedEngine | None]] = {}
         self.default_playbook = self.playbook(settings.playbook)
 
     # -- playbooks and engines ---------------------------------------------------------------
@@ -72,15 +73,37 @@ class Checker:
             raise found
         return found
 
-    def offline(self, book: Playbook, prepared: Prepared, engine: str = "trained", mode: str = EXPLICIT) -> Verdict:
-        """The offline verdict: the trained engine, or the rules engine when asked (or when the trained
-        engine's model files are missing, which the verdict then says)."""
+    def workspace_engine(self, playbook: Playbook, workspace: str | None) -> TrainedEngine | None:
+        """The trained engine with a workspace's own active head (motivecheck train --workspace), if it has
+        one; looked up in the store at most every 30 s, so a retrain or rollback takes effect without a restart."""
+        if not workspace or self.store is None:
+            return None
+        now = time.monotonic()
+        key = f"{workspace}|{playbook.name}@{playbook.version}:{playbook.path}"
+        cached = self._workspace_heads.get(key)
+        if cached is not None and now - cached[0] < 30:
+            return cached[1]
+        found = self.store.active_head(workspace)
+        engine = None
+        if found is not None:
+            version, raw = found
+            base = self.trained_engine(playbook)
+            engine = TrainedEngine(playbook, base.rules, heads=Heads.from_json(raw), embeddings=base.featurizer.emb,
+                                   head_name=f"{workspace} v{version}")
+        self._workspace_heads[key] = (now, engine)
+        return engine
+
+    def offline(self, book: Playbook, prepared: Prepared, engine: str = "trained", mode: str = EXPLICIT,
+                workspace: str | None = None) -> Verdict:
+        """The offline verdict: the trained engine (with the workspace's own head when it has one), or the
+        rules engine when asked (or when the trained engine's model files are missing, which the verdict says)."""
         if mode not in MODES:
             raise InputError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
         if engine == "rules":
             return self.rules_engine(book).assess(prepared).verdict
         try:
-            return self.trained_engine(book).assess(prepared, mode=mode).verdict
+            own = self.workspace_engine(book, workspace)
+            return (own or self.trained_engine(book)).assess(prepared, mode=mode).verdict
         except EngineError as exc:
             verdict = self.rules_engine(book).assess(prepared).verdict
             verdict.notes.append(f"The trained engine is unavailable ({exc}); the rules engine answered.")
@@ -175,7 +198,7 @@ class Checker:
 
     # -- the check: one async core, thin sync wrappers -------------------------------------------
     async def aassess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-                      mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
+                      mode: str = EXPLICIT, workspace: str | None = None) -> tuple[Verdict, Usage]:
         """Return a verdict for ``draft`` without logging it; the LLM call never blocks the event loop.
 
         ``mode``: ``explicit`` (someone asked: the motive is judged unless it is plain chatter) or
@@ -184,9 +207,9 @@ class Checker:
         book, prepared = self._prepare(draft, playbook)
         name = self.resolve_engine(engine)
         if name != "openai":
-            return self.offline(book, prepared, name, mode), Usage()
+            return self.offline(book, prepared, name, mode, workspace), Usage()
         if mode == CHANNEL:
-            gate = self.offline(book, prepared, mode=CHANNEL)
+            gate = self.offline(book, prepared, mode=CHANNEL, workspace=workspace)
             if gate.label == "not-a-proposal":
                 return gate, Usage()
         key = self._cache_key(prepared, book)
@@ -202,16 +225,17 @@ class Checker:
         return verdict, result.usage
 
     def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
-               mode: str = EXPLICIT) -> tuple[Verdict, Usage]:
+               mode: str = EXPLICIT, workspace: str | None = None) -> tuple[Verdict, Usage]:
         """Sync wrapper of ``aassess``."""
-        return run_sync(self.aassess(draft, engine=engine, playbook=playbook, mode=mode))
+        return run_sync(self.aassess(draft, engine=engine, playbook=playbook, mode=mode, workspace=workspace))
 
     async def acheck(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
                      log: bool = False, source: str = "cli", mode: str = EXPLICIT, **context: Any) -> CheckResult:
         """Assess ``draft`` and, when ``log`` is set, record the check with its ``context``."""
         started = time.perf_counter()
         draft = fix_surrogates(draft) if isinstance(draft, str) else draft
-        verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook, mode=mode)
+        verdict, usage = await self.aassess(draft, engine=engine, playbook=playbook, mode=mode,
+                                            workspace=context.get("workspace"))
         latency_ms = (time.perf_counter() - started) * 1000
         check_id = None
         if log and self.store is not None:

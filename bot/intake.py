@@ -156,7 +156,7 @@ class Intake:
         started = time.perf_counter()
         try:
             verdict, usage = await self.checker.aassess(draft.text, engine=engine, playbook=draft.playbook,
-                                                         mode=draft.mode)
+                                                         mode=draft.mode, workspace=draft.workspace or None)
         except InputError as exc:
             return Outcome(draft=draft, error=str(exc))
         return Outcome(draft=draft, verdict=verdict, usage=usage, latency_ms=(time.perf_counter() - started) * 1000)

@@ -106,3 +106,20 @@ def m004_cache_draft_hash(db: Database) -> None:
     # Which draft a cached verdict quotes, so erasing a person's words reaches the cache too.
     db["verdict_cache"].add_column("draft_hash", str)
     db["verdict_cache"].create_index(["draft_hash"], index_name="idx_verdict_cache_hash")
+
+
+@migrations(name="m005_labels_and_heads")
+def m005_labels_and_heads(db: Database) -> None:
+    # Drafts a team labelled (a file, or a "Disagree" with a label) and the heads trained on them, per workspace.
+    db["labels"].create(
+        {"id": int, "workspace": str, "channel": str, "user": str, "text": str, "label": str, "source": str,
+         "private": int, "ts": float},
+        pk="id",
+    )
+    db["labels"].create_index(["workspace"], index_name="idx_labels_workspace")
+    db["labels"].create_index(["user"], index_name="idx_labels_user")
+    db["heads"].create(
+        {"workspace": str, "version": int, "created": float, "head_json": str, "metrics_json": str,
+         "active": int},
+        pk=("workspace", "version"),
+    )

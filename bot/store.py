@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .migrations import migrations
 from .text import draft_hash
 from .verdict import Usage, Verdict
@@ -513,8 +513,58 @@ class Store:
                     f"delete from verdict_cache where draft_hash in ({','.join('?' * len(chunk))})", chunk).rowcount
             # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
             cached += db.conn.execute("delete from verdict_cache where draft_hash is null").rowcount
+            labels = db.conn.execute("delete from labels where user = ?", [user]).rowcount
         self.checkpoint()
-        return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached}
+        return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached,
+                "labels_deleted": labels}
+
+    # -- labels and trained heads (per workspace) ---------------------------------------------
+    def add_labels(self, rows: list[dict[str, Any]]) -> int:
+        """Record labelled drafts (``workspace``, ``text``, ``label``, optional ``channel``, ``user``, ``source``,
+        ``private``)."""
+        now = time.time()
+        with self.write() as db:
+            db["labels"].insert_all([{"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r}
+                                     for r in rows])
+        return len(rows)
+
+    def labels_for(self, workspace: str) -> list[dict[str, Any]]:
+        """A workspace's labels, oldest first, without those of people who opted out."""
+        return list(self.db.query(
+            "select * from labels where workspace = ? and not exists (select 1 from optouts o where "
+            "o.workspace = labels.workspace and o.user = labels.user and labels.user != '') order by id",
+            [workspace]))
+
+    def save_head(self, workspace: str, head_json: str, metrics: dict[str, Any], *, active: bool) -> int:
+        """Store a trained head as the workspace's next version (made active when ``active``)."""
+        with self.write() as db:
+            row = db.conn.execute("select coalesce(max(version), 0) + 1 from heads where workspace = ?",
+                                  [workspace]).fetchone()
+            version = int(row[0])
+            if active:
+                db.conn.execute("update heads set active = 0 where workspace = ?", [workspace])
+            db["heads"].insert({"workspace": workspace, "version": version, "created": time.time(),
+                                "head_json": head_json, "metrics_json": json.dumps(metrics), "active": int(active)})
+        return version
+
+    def heads(self, workspace: str | None = None) -> list[dict[str, Any]]:
+        """Head versions (without their weights), newest first."""
+        where, args = ("where workspace = ?", [workspace]) if workspace else ("", [])
+        return list(self.db.query(f"select workspace, version, created, metrics_json, active from heads {where} "
+                                  "order by workspace, version desc", args))
+
+    def active_head(self, workspace: str) -> tuple[int, str] | None:
+        row = next(self.db.query("select version, head_json from heads where workspace = ? and active = 1",
+                                 [workspace]), None)
+        return (row["version"], row["head_json"]) if row else None
+
+    def activate_head(self, workspace: str, version: int | None) -> None:
+        """Make ``version`` the workspace's head (None: back to the shipped head)."""
+        with self.write() as db:
+            if version is not None and not db.conn.execute(
+                    "select 1 from heads where workspace = ? and version = ?", [workspace, version]).fetchone():
+                raise InputError(f"workspace {workspace} has no head version {version}")
+            db.conn.execute("update heads set active = (version = ?) where workspace = ?", [version, workspace])
 
     def checkpoint(self) -> None:
         """Move the WAL into the database file and truncate it, so erased pages leave no copy behind."""

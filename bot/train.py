@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -255,3 +256,92 @@ def measure(heads: Heads, featurizer: Featurizer, rows: Sequence[Row], x: np.nda
                                           [r.label == e[0] for r, e in zip(rows, explicit, strict=True)]),
         "confusion": m_all["confusion"],
     }
+
+
+# -- the corpus as features, and heads that learn a workspace's words ----------------------------------
+CORPUS_FEATURES = corpus.ROOT / "bot" / "models" / "corpus-features.npz"
+WORKSPACE_WEIGHT = 3.0  # a workspace label counts as three corpus rows: few, but in the team's own words
+MAX_TEST_DROP = 0.02
+
+
+def save_corpus_features(playbook: Playbook, rows: Sequence[Row], path: Path = CORPUS_FEATURES) -> None:
+    """The heads' inputs for every corpus row (not its text): a workspace head can then be refitted on a
+    machine without the corpus text. float16 keeps it small; labels, splits and weights ride along."""
+    featurizer = Featurizer(RulesEngine(playbook), load_embeddings())
+    x = featurize(featurizer, rows)
+    rp = rules_proposal(featurizer, rows)
+    np.savez_compressed(path, x=x.astype(np.float16), label=np.array([LABELS.index(r.label) for r in rows]),
+                        split=np.array([r.split for r in rows]), slack=np.array([r.slack for r in rows]),
+                        weight=np.array([r.weight for r in rows], dtype=np.float32), rules_proposal=np.array(rp),
+                        data_sha256=np.array(data_hash(rows)))
+
+
+@dataclass
+class WorkspaceReport:
+    kept: bool
+    reason: str
+    figures: dict
+    heads: Heads | None
+
+
+def _explicit_labels(heads: Heads, x: np.ndarray, rules_prop: Sequence[bool]) -> list[str]:
+    probs = heads.motive.probs(x)
+    p_prop = heads.gate.probs(x)[:, 0]
+    return [decide_trained(p, float(q), heads, EXPLICIT, bool(r))[0]
+            for p, q, r in zip(probs, p_prop, rules_prop, strict=True)]
+
+
+def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[str, str]], *,
+                    features_path: Path = CORPUS_FEATURES, weight: float = WORKSPACE_WEIGHT) -> WorkspaceReport:
+    """Refit the motive head on the corpus train split plus four fifths of a workspace's labels.
+
+    The new head is kept only if macro-F1 on the corpus test split falls by at most 0.02 and accuracy on
+    the held-back fifth of the workspace's labels rises; otherwise the report says why. The gate and the
+    thresholds stay those of ``base`` (the workspace labels say nothing about chatter in channels)."""
+    if len(labelled) < 10:
+        raise ValueError(f"a workspace head needs at least 10 labelled drafts; this workspace has {len(labelled)}")
+    try:
+        data = np.load(features_path, allow_pickle=False)
+    except OSError as exc:
+        raise ValueError(f"cannot read the corpus features {features_path}: {exc}") from exc
+    x_c, y_c, split = data["x"].astype(np.float32), data["label"], data["split"]
+    w_c, rp_c = data["weight"], data["rules_proposal"]
+    featurizer = Featurizer(RulesEngine(playbook), load_embeddings())
+    readings = [featurizer.read(prepare(text)) for text, _ in labelled]
+    x_w = np.stack([r.vector for r in readings])
+    rp_w = [r.scores.is_proposal for r in readings]
+    y_w = np.array([LABELS.index(label) for _, label in labelled])
+    # Every fifth label (in order) is held back: deterministic, and spread over the file.
+    held = np.arange(len(labelled)) % 5 == 4
+    train_mask = split == "train"
+    x_tr = np.concatenate([x_c[train_mask], x_w[~held]])
+    y_tr = np.concatenate([y_c[train_mask], y_w[~held]])
+    w_tr = balanced(y_tr) * np.concatenate([w_c[train_mask], np.full((~held).sum(), weight)])
+    m = base.motive
+    z_tr = (x_tr - m.mean) / m.scale
+    w, b = fit_logistic(z_tr, y_tr, len(LABELS), l2=float(base.meta.get("l2", 300.0)), weights=w_tr)
+    motive = LinearHead(m.mean, m.scale, w.astype(np.float32), b.astype(np.float32), m.temperature)
+    new = Heads(motive, base.gate, base.gate_threshold, base.dismiss_threshold, base.unsure_below,
+                f"{base.version}+workspace", {**base.meta, "workspace_labels": int((~held).sum())})
+    test = split == "test"
+    gold_test = [LABELS[i] for i in y_c[test]]
+
+    def test_f1(heads: Heads) -> float:
+        pred = _explicit_labels(heads, x_c[test], [bool(v) for v in rp_c[test]])
+        return evaluate(zip(gold_test, pred, strict=True))["macro_f1"]
+
+    def held_acc(heads: Heads) -> float:
+        pred = _explicit_labels(heads, x_w[held], [rp for rp, h in zip(rp_w, held, strict=True) if h])
+        return float(np.mean([p == LABELS[g] for p, g in zip(pred, y_w[held], strict=True)]))
+
+    figures = {"corpus_test_macro_f1": [test_f1(base), test_f1(new)],
+               "held_back_accuracy": [held_acc(base), held_acc(new)],
+               "labels": len(labelled), "held_back": int(held.sum())}
+    drop = figures["corpus_test_macro_f1"][0] - figures["corpus_test_macro_f1"][1]
+    gain = figures["held_back_accuracy"][1] - figures["held_back_accuracy"][0]
+    if drop > MAX_TEST_DROP:
+        return WorkspaceReport(False, f"corpus test macro-F1 would fall {drop:.3f} (more than {MAX_TEST_DROP})",
+                               figures, None)
+    if gain <= 0:
+        return WorkspaceReport(False, "accuracy on the held-back labels would not rise", figures, None)
+    return WorkspaceReport(True, "kept: the held-back labels gain and the corpus holds", figures, new)

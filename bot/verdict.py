@@ -78,6 +78,7 @@ class Verdict(BaseModel):
     measures: list[str] = Field(default_factory=list, max_length=2)
     engine: str = Field(description="engine that produced the verdict: rules or openai")
     model: str | None = Field(default=None, description="LLM model, when the LLM answered")
+    head: str | None = Field(default=None, description="the trained head that judged: shipped, or a workspace's own")
     playbook: PlaybookRef
     notes: list[str] = Field(
         default_factory=list, description="things the reader should know (draft cut, language, ...)"

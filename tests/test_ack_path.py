@@ -11,7 +11,6 @@ from bot import intake
 from bot.config import load_settings
 from bot.engines.llm import answer_schema, system_prompt
 from bot.playbook import load_playbook
-from bot.prompts import render
 from bot.slack import listeners
 from bot.slack.listeners import Deps
 from bot.store import Store
@@ -96,10 +95,11 @@ def test_the_schema_is_built_once_and_callers_cannot_change_it():
 
 @pytest.mark.parametrize("name", ["outside-in", "example-team"])
 def test_the_cached_system_prompt_is_what_the_template_renders(name):
+    from bot.engines.llm import render_system
+
     playbook = load_playbook(name)
-    m = playbook.model
-    fresh = render("system.j2", playbook=playbook, principle=m.principle.strip(),
-                   motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4])
+    fresh = render_system(playbook)
+    assert "<example label=" in fresh
     assert system_prompt(playbook) == fresh
     assert system_prompt(playbook) is system_prompt(playbook)
 

@@ -83,8 +83,10 @@ def test_a_channel_message_from_the_fixture_gets_a_kind_note_not_a_grade(running
     out = all_text(reply)
     assert reply["thread_ts"] == "1700000500.000100"
     assert_escaped_once(out)
-    for grade in (":red_circle:", "/100", "Inside-out", "What I read", "seats"):  # no colour, score or re-quote
+    for grade in (":red_circle:", "/100", "Inside-out", "What I read"):  # no colour or score
         assert grade not in out, grade
+    # No re-quote of the draft: the suggested opening reorders some of its sentences, never all of it.
+    assert WRITTEN not in out and SENT not in out and "Premium Plus** to upsell accounts with" not in out
     assert "A possible opening" in out and len(reply["text"]) < 600
     actions = [e["action_id"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert actions == ["mc_accept", "mc_keep", "mc_disagree", "mc_why"]

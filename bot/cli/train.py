@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from ..engines.trained import HEAD
+from ..config import load_settings
+from ..engines.trained import HEAD, Heads
+from ..errors import InputError
 from ..playbook import load_playbook
-from ..train import load_rows, train
+from ..store import Store
+from ..train import load_rows, save_corpus_features, train, train_workspace
+from ..verdict import LABELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,19 +24,129 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "The test split is never read.")
     p.add_argument("--out", default=str(HEAD), help=f"where to write the heads (default: {HEAD})")
     p.add_argument("--playbook", default="outside-in", help="playbook whose cues feed the heads")
-    p.add_argument("--json", action="store_true", help="print the dev figures as JSON")
+    p.add_argument("--workspace", metavar="T…", help="refit this workspace's head from its labels "
+                   "(motivecheck label) on top of the corpus; kept only if it helps and the corpus holds")
+    p.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=run)
+
+    lab = sub.add_parser("label", help="record labelled drafts for a workspace from a JSONL file",
+                         description='Each line: {"text": ..., "label": ...} with optional "channel" and "user". '
+                                     "Bad lines are reported with their line number and skipped.")
+    lab.add_argument("file", metavar="FILE.jsonl")
+    lab.add_argument("--workspace", required=True, metavar="T…")
+    lab.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")
+    lab.set_defaults(func=run_label)
+
+    model = sub.add_parser("model", help="the trained heads in use: list, rollback")
+    msub = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND", required=True)
+    ls = msub.add_parser("list", help="head versions per workspace")
+    ls.add_argument("--workspace", metavar="T…")
+    ls.add_argument("--db", default=None)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=run_model_list)
+    rb = msub.add_parser("rollback", help="use an earlier head for a workspace (default: the one before)")
+    rb.add_argument("--workspace", required=True, metavar="T…")
+    rb.add_argument("--to", type=int, default=None, metavar="VERSION", help="version to use; 0 = the shipped head")
+    rb.add_argument("--db", default=None)
+    rb.set_defaults(func=run_model_rollback)
+
+
+def _store(args: argparse.Namespace) -> Store:
+    settings = load_settings(**({"db_path": args.db} if args.db else {}))
+    return Store(settings.db_path, store_text=settings.store_text)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workspace:
+        return run_workspace(args)
     started = time.perf_counter()
-    report = train(load_playbook(args.playbook), load_rows())
+    rows = load_rows()
+    report = train(load_playbook(args.playbook), rows)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     report.heads.save(Path(args.out))
+    save_corpus_features(load_playbook(args.playbook), rows)
     if args.json:
         print(json.dumps({"out": args.out, "seconds": round(time.perf_counter() - started, 1),
                           **report.heads.meta}, indent=2))
     else:
         print(report.text)
         print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def run_workspace(args: argparse.Namespace) -> int:
+    """Refit a workspace's head; keep it (as a new active version) only if it passes both checks."""
+    store = _store(args)
+    labelled = [(r["text"], r["label"]) for r in store.labels_for(args.workspace)]
+    base = Heads.load()
+    try:
+        report = train_workspace(load_playbook(args.playbook), base, labelled)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    f = report.figures
+    version = None
+    if report.kept and report.heads is not None:
+        version = store.save_head(args.workspace, report.heads.to_json(), f, active=True)
+    if args.json:
+        print(json.dumps({"workspace": args.workspace, "kept": report.kept, "reason": report.reason,
+                          "version": version, **f}, indent=2))
+    else:
+        t, h = f["corpus_test_macro_f1"], f["held_back_accuracy"]
+        print(f"workspace {args.workspace}: {f['labels']} labels, {f['held_back']} held back")
+        print(f"  held-back accuracy {h[0]:.3f} -> {h[1]:.3f}; corpus test macro-F1 {t[0]:.3f} -> {t[1]:.3f}")
+        print(f"  {report.reason}" + (f"; now head v{version}" if version else "; the old head stays"))
+    return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise InputError(f"no such file: {args.file}")
+    rows, bad = [], 0
+    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
+                raise ValueError('expected an object with a non-empty "text"')
+            if obj.get("label") not in LABELS:
+                raise ValueError(f"label must be one of {', '.join(LABELS)}")
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            bad += 1
+            print(f"{args.file}:{n}: {exc}; skipped", file=sys.stderr)
+            continue
+        rows.append({"workspace": args.workspace, "text": obj["text"], "label": obj["label"],
+                     "channel": str(obj.get("channel") or ""), "user": str(obj.get("user") or "")})
+    added = _store(args).add_labels(rows) if rows else 0
+    print(f"recorded {added} label(s) for {args.workspace}, skipped {bad} bad line(s)")
+    return 0 if added or not bad else 2
+
+
+def run_model_list(args: argparse.Namespace) -> int:
+    heads = _store(args).heads(args.workspace)
+    if args.json:
+        print(json.dumps([{**h, "metrics": json.loads(h.pop("metrics_json") or "{}")} for h in heads], indent=2))
+        return 0
+    if not heads:
+        print("no workspace heads: every workspace uses the shipped head (bot/models/head.json)")
+    for h in heads:
+        m = json.loads(h["metrics_json"] or "{}")
+        acc = m.get("held_back_accuracy", [0, 0])
+        print(f"{h['workspace']} v{h['version']}{' (active)' if h['active'] else ''}: {m.get('labels', 0)} labels, "
+              f"held-back accuracy {acc[0]:.3f} -> {acc[1]:.3f}")
+    return 0
+
+
+def run_model_rollback(args: argparse.Namespace) -> int:
+    store = _store(args)
+    versions = store.heads(args.workspace)
+    target = args.to
+    if target is None:
+        active = next((h["version"] for h in versions if h["active"]), None)
+        earlier = [h["version"] for h in versions if active is not None and h["version"] < active]
+        target = max(earlier) if earlier else 0
+    store.activate_head(args.workspace, target or None)
+    print(f"{args.workspace} now uses " + (f"head v{target}" if target else "the shipped head"))
     return 0

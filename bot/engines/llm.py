@@ -98,16 +98,20 @@ def response_format() -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "motive_verdict", "strict": True, "schema": answer_schema()}}
 
 
+def render_system(playbook: Playbook) -> str:
+    """Render prompts/system.j2 for ``playbook`` (its boundary examples: see bot/prompts.py)."""
+    m = playbook.model
+    fallback = [{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in m.exemplars[:6]]
+    return render("system.j2", playbook=playbook, principle=m.principle.strip(),
+                  motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4],
+                  examples=boundary_examples(fallback))
+
+
 def system_prompt(playbook: Playbook) -> str:
     """The system prompt for ``playbook``: rendered once per loaded playbook, it never depends on a draft."""
     cached = _system_prompts.get(id(playbook))
     if cached is None or cached[0] is not playbook:
-        m = playbook.model
-        fallback = [{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in m.exemplars[:6]]
-        text = render("system.j2", playbook=playbook, principle=m.principle.strip(),
-                      motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4],
-                      examples=boundary_examples(fallback))
-        cached = _system_prompts[id(playbook)] = (playbook, text)
+        cached = _system_prompts[id(playbook)] = (playbook, render_system(playbook))
     return cached[1]
 
 

@@ -237,18 +237,24 @@ class Heads:
     def load(cls, path: Path | None = None) -> Heads:
         path = path or HEAD
         try:
-            d = json.loads(Path(path).read_text())
-            return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]),
-                       float(d["gate_threshold"]), float(d["dismiss_threshold"]), float(d["unsure_below"]),
-                       str(d["version"]), d.get("meta", {}))
+            return cls.from_json(Path(path).read_text())
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise EngineError("model-missing", f"cannot read the trained head {path}: {exc}") from exc
 
-    def save(self, path: Path = HEAD) -> None:
-        Path(path).write_text(json.dumps({
+    def to_json(self) -> str:
+        return json.dumps({
             "version": self.version, "gate_threshold": self.gate_threshold,
             "dismiss_threshold": self.dismiss_threshold, "unsure_below": self.unsure_below,
-            "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()}, indent=None) + "\n")
+            "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()})
+
+    @classmethod
+    def from_json(cls, raw: str) -> Heads:
+        d = json.loads(raw)
+        return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]), float(d["gate_threshold"]),
+                   float(d["dismiss_threshold"]), float(d["unsure_below"]), str(d["version"]), d.get("meta", {}))
+
+    def save(self, path: Path = HEAD) -> None:
+        Path(path).write_text(self.to_json() + "\n")
 
 
 _JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
@@ -289,9 +295,10 @@ class TrainedEngine:
     name = "trained"
 
     def __init__(self, playbook: Playbook, rules: RulesEngine | None = None, *, heads: Heads | None = None,
-                 embeddings: StaticEmbeddings | None = None) -> None:
+                 embeddings: StaticEmbeddings | None = None, head_name: str = "shipped") -> None:
         self.rules = rules or RulesEngine(playbook)
         self.heads = heads or Heads.load()
+        self.head_name = head_name
         self.featurizer = Featurizer(self.rules, embeddings or load_embeddings())
 
     def read(self, prepared: Prepared) -> tuple[Reading, np.ndarray, float]:
@@ -315,4 +322,5 @@ class TrainedEngine:
         scores = replace(scores, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0)
         verdict: Verdict = self.rules.compose(prepared, reading.found, scores, label,
                                               confidence=round(confidence, 3), engine=self.name, notes=notes)
+        verdict.head = self.head_name
         return EngineResult(verdict)
