@@ -57,6 +57,10 @@ class Digest:
     motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
     adoption: dict[str, dict[str, Any]] = field(default_factory=dict)
     disagree_share: float = 0.0
+    # Agreement over time: [{week, share}] for the weeks drawn (None where nothing was checked), and what a
+    # retrain this week changed.
+    disagree_trend: list[dict[str, Any]] = field(default_factory=list)
+    retrain_note: str = ""
     examples: list[dict[str, str]] = field(default_factory=list)  # before, after, channel, message_ts, link
     note: str = ""
     note_source: str = "template"
@@ -155,6 +159,18 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
         }
     disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed"})
     digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
+    for k in range(7, -1, -1):
+        y, w = _weeks_back(year, week, k)
+        ws, we = week_bounds(y, w, tz)
+        n = sum(1 for r in store.week_checks(workspace, ws, we) if r["label"] in PROPOSALS)
+        against = len({d["check_id"] for d in store.week_decisions(workspace, ws, we) if d["action"] == "disputed"})
+        digest.disagree_trend.append({"week": week_label(y, w), "share": against / n if n else None})
+    retrained = [h for h in store.heads(workspace) if start <= h["created"] < end]
+    if retrained and len(digest.disagree_trend) >= 2:
+        before, now = digest.disagree_trend[-2]["share"], digest.disagree_trend[-1]["share"]
+        if before is not None and now is not None:
+            digest.retrain_note = (f"The coach retrained on your team's labels this week (v{retrained[0]['version']}): "
+                                   f"disagreement {before:.0%} last week, {now:.0%} this week.")
 
     for r in store.accepted_public_examples(workspace, start, end, 6):
         after = json.loads(r["verdict_json"] or "{}").get("reframe")
@@ -222,7 +238,7 @@ def to_markdown(d: Digest) -> str:
             reasons = f"; kept because: {', '.join(a['reasons'])}" if a["reasons"] else ""
             lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept "
                          f"the original{reasons}")
-    lines.append(f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts.")
+    lines.append(how_the_coach_did(d))
     for ex in d.examples:
         author = f" ({ex['author']})" if ex.get("author") else ""
         link = f" <{ex['link']}|thread>" if ex["link"] else ""
@@ -240,3 +256,12 @@ def to_json(d: Digest) -> str:
 def claim(store: Store, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
     """Claim the right to post one digest; False when it was posted or another process holds a fresh claim."""
     return store.claim_digest(workspace, channel, week, owner, stale_after)
+
+
+def how_the_coach_did(d: Digest) -> str:
+    """Agreement over time, in one line: this week's share of verdicts people disagreed with, the trend, and
+    what a retrain changed."""
+    weeks = [f"{t['week'][-3:]} {t['share']:.0%}" for t in d.disagree_trend if t["share"] is not None]
+    trend = f" (weeks before: {', '.join(weeks[-5:-1])})" if len(weeks) > 1 else ""
+    line = f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts{trend}."
+    return line + (f" {d.retrain_note}" if d.retrain_note else "")

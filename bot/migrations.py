@@ -123,3 +123,4 @@ def m005_labels_and_heads(db: Database) -> None:
          "active": int},
         pk=("workspace", "version"),
     )
+    db["decisions"].add_column("label", str)  # "What is it, in your view?" on Disagree

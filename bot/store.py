@@ -535,7 +535,30 @@ class Store:
             "o.workspace = labels.workspace and o.user = labels.user and labels.user != '') order by id",
             [workspace]))
 
-    def save_head(self, workspace: str, head_json: str, metrics: dict[str, Any], *, active: bool) -> int:
+    def label_from_decision(self, decision_id: int, label: str, *, user: str) -> bool:
+        """A person's own label for a check they decided on (Disagree: "what is it, in your view?"; Use this
+        reframing: the verdict's label): kept on the decision and, when the draft's text is stored and the
+        person has not opted out, as a training label of the workspace (private channels marked so)."""
+        with self.write() as db:
+            row = db.execute(
+                "select d.id, c.workspace, c.channel, c.channel_type, c.draft_text from decisions d "
+                "join checks c on c.id = d.check_id where d.id = ? and d.user = ?", [decision_id, user]).fetchone()
+            if row is None:
+                return False
+            _id, workspace, channel, channel_type, text = row
+            db.conn.execute("update decisions set label = ? where id = ?", [label, decision_id])
+            opted_out = db.execute("select 1 from optouts where workspace = ? and user = ?",
+                                   [workspace or "", user]).fetchone()
+            if text and not opted_out:
+                db.conn.execute("delete from labels where source = ? and user = ? and text = ? and workspace = ?",
+                                [f"decision:{decision_id}", user, text, workspace or ""])
+                db["labels"].insert({"workspace": workspace or "", "channel": channel or "", "user": user,
+                                     "text": text, "label": label, "source": f"decision:{decision_id}",
+                                     "private": int((channel_type or "") != "public"), "ts": time.time()})
+        return True
+
+    def save_head(self, workspace: str, head_json: str, metrics: dict[str, Any], *, active: bool,
+                  created: float | None = None) -> int:
         """Store a trained head as the workspace's next version (made active when ``active``)."""
         with self.write() as db:
             row = db.conn.execute("select coalesce(max(version), 0) + 1 from heads where workspace = ?",
@@ -543,7 +566,8 @@ class Store:
             version = int(row[0])
             if active:
                 db.conn.execute("update heads set active = 0 where workspace = ?", [workspace])
-            db["heads"].insert({"workspace": workspace, "version": version, "created": time.time(),
+            db["heads"].insert({"workspace": workspace, "version": version,
+                                "created": time.time() if created is None else created,
                                 "head_json": head_json, "metrics_json": json.dumps(metrics), "active": int(active)})
         return version
 

@@ -149,3 +149,19 @@ def test_due_week_follows_the_schedule():
     assert due_week(s, local(2026, 11, 23, 8, 59)) is None
     assert due_week(s, local(2026, 11, 23, 9, 1)) == (2026, 47)
     assert due_week(s, local(2026, 11, 26, 15)) == (2026, 47)  # after downtime: the latest week, once
+
+
+def test_agreement_over_time_and_what_a_retrain_changed(store):
+    last_week = list(store.db.query("select id from checks where ts < ?", [local(2026, 11, 16, 0)]))[0]["id"]
+    this_week = list(store.db.query("select id from checks where channel = 'C1' and label = 'mixed'"))[0]["id"]
+    store.record_decision(last_week, "disputed", user="U1", ts=local(2026, 11, 11))
+    store.record_decision(this_week, "disputed", user="U3", ts=local(2026, 11, 20))
+    before = compute(store, "T1", 2026, 47, TZ)
+    assert [t["share"] for t in before.disagree_trend[-2:]] == [pytest.approx(1.0), pytest.approx(0.25)]
+    assert before.retrain_note == ""
+    store.save_head("T1", "{}", {"labels": 60}, active=True, created=local(2026, 11, 19))
+    after = compute(store, "T1", 2026, 47, TZ)
+    assert "retrained on your team's labels this week (v1): disagreement 100% last week, 25% this week" \
+        in after.retrain_note
+    line = to_markdown(after)
+    assert "disagreed with 25% of verdicts (weeks before: W46 100%)" in line and "retrained" in line

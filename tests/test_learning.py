@@ -128,3 +128,59 @@ def test_train_workspace_is_pure_over_its_inputs():
     one = train_workspace(load_playbook("outside-in"), Heads.load(), rows)
     two = train_workspace(load_playbook("outside-in"), Heads.load(), rows)
     assert one.figures == two.figures and one.kept == two.kept
+
+
+def test_the_disagree_label_reaches_the_store_through_signed_slack_requests(slack, tmp_path):
+    from test_slack import PREMIUM, RunningApp, settings_for
+
+    app = RunningApp(settings_for(slack, tmp_path))
+    try:
+        assert app.command(PREMIUM, response_url=slack.response_url("r1"))[0] == 200
+        assert slack.wait_for(lambda: slack.responses)
+        actions = [b for b in slack.responses[0][1]["blocks"] if b["type"] == "actions"][0]
+        check_id = int(actions["elements"][0]["value"])
+        assert app.action("mc_disagree", check_id, response_url=slack.response_url("r2"))[0] == 200
+        assert slack.wait_for(lambda: slack.calls("views.open"))
+        modal = slack.calls("views.open")[0]["view"]
+        select = next(b for b in modal["blocks"] if b["block_id"] == "label")
+        assert select["label"]["text"] == "What is it, in your view?"
+        assert [o["value"] for o in select["element"]["options"]] == ["outside-in", "mixed", "inside-out",
+                                                                     "not-a-proposal"]
+        values = {"label": {"value": {"type": "static_select", "selected_option": {"value": "mixed"}}},
+                  "reason": {"text": {"type": "plain_text_input", "value": "the benefit is real"}}}
+        assert app.submit_view("mc_reason_modal", values, modal["private_metadata"])[0] == 200
+        store = app.deps.store
+        assert slack.wait_for(lambda: store.labels_for("T111"))
+        (label,) = store.labels_for("T111")
+        assert (label["label"], label["text"], label["user"], label["source"]) == (
+            "mixed", PREMIUM, "U111", f"decision:{modal['private_metadata']}")
+        assert store.decisions_for(check_id)[-1]["label"] == "mixed"
+        # Keep mine with a reason is shown to admins but never used as a label.
+        assert app.action("mc_keep", check_id, response_url=slack.response_url("r3"))[0] == 200
+        assert slack.wait_for(lambda: len(slack.calls("views.open")) == 2)
+        keep = slack.calls("views.open")[1]["view"]
+        assert all(b.get("block_id") != "label" for b in keep["blocks"])
+    finally:
+        app.stop()
+
+
+def test_an_admin_retrains_from_slack_and_app_home_shows_the_head(slack, tmp_path):
+    from test_slack import RunningApp, settings_for
+
+    app = RunningApp(settings_for(slack, tmp_path, MOTIVECHECK_ADMINS="U111"))
+    try:
+        app.deps.store.add_labels([{"workspace": "T111", **r} for r in dialect()])
+        assert app.command("retrain", response_url=slack.response_url("rt"))[0] == 200
+        assert slack.wait_for(lambda: slack.responses, timeout=60)
+        text = slack.responses[0][1]["text"]
+        assert "Retrained on 60 labels (12 held back): kept as head v1" in text, text
+        assert "held-back accuracy" in text and "corpus test macro-F1" in text
+        body = {"type": "event_callback", "team_id": "T111", "api_app_id": "A111", "event_id": "EvHome",
+                "event_time": 1, "event": {"type": "app_home_opened", "user": "U111", "tab": "home",
+                                           "channel": "D111", "event_ts": "1.0"}}
+        assert app.post(json.dumps(body), "application/json")[0] == 200
+        assert slack.wait_for(lambda: slack.calls("views.publish"))
+        home = json.dumps(slack.calls("views.publish")[-1]["view"], ensure_ascii=False)
+        assert "own (v1)" in home and "60 label(s)" in home
+    finally:
+        app.stop()

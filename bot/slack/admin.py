@@ -105,9 +105,30 @@ async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str
     return f"The weekly digest will go to <#{target}>. Invite me there (`/invite @Motive Coach`) if I'm not in it."
 
 
+async def _retrain(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    """Refit this workspace's head from its labels (Disagree labels, motivecheck label); kept only if it helps."""
+    from ..engines.trained import Heads
+    from ..train import train_workspace
+
+    labelled = [(r["text"], r["label"]) for r in await asyncio.to_thread(deps.store.labels_for, team)]
+    try:
+        report = await asyncio.to_thread(train_workspace, deps.checker.default_playbook, Heads.load(), labelled)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    f = report.figures
+    version = None
+    if report.kept and report.heads is not None:
+        version = await asyncio.to_thread(deps.store.save_head, team, report.heads.to_json(), f, active=True)
+    t, h = f["corpus_test_macro_f1"], f["held_back_accuracy"]
+    outcome = f"kept as head v{version}" if version else "not kept — the old head stays"
+    return (f"Retrained on {f['labels']} labels ({f['held_back']} held back): {outcome}.\n"
+            f"• held-back accuracy {h[0]:.0%} → {h[1]:.0%}\n• corpus test macro-F1 {t[0]:.3f} → {t[1]:.3f}\n"
+            f"{report.reason.capitalize()}.")
+
+
 AdminCommand = Callable[["Deps", str, str, str, list[str]], Awaitable[str]]
 ADMIN_COMMANDS: dict[str, AdminCommand] = {"watch": _watch, "unwatch": _unwatch, "mode": _mode,
-                                           "playbook": _playbook, "digest": _digest}
+                                           "playbook": _playbook, "digest": _digest, "retrain": _retrain}
 
 
 async def run_admin_command(deps: Deps, client: Any, respond: Any, team: str, user: str, channel: str, word: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..digest import Digest, change, points
+from ..digest import Digest, change, how_the_coach_did, points
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -182,14 +182,28 @@ DIGEST_NOTICE = {
 }
 
 
+LABEL_CHOICES = (("outside-in", "Outside-in: leads with customer ease"),
+                 ("mixed", "Mixed: a real benefit, but a company goal leads or weighs as much"),
+                 ("inside-out", "Inside-out: leads with the company's goals"),
+                 ("not-a-proposal", "Not a proposal"))
+
+
 def build_reason_modal(decision_id: int, action: str, *, public: bool = True) -> dict[str, Any]:
     """The optional reason box, saying plainly where a reason may be read."""
     title = "Keep mine" if action == "kept-original" else "Disagree"
     prompt = "Why keep your version? (optional)" if action == "kept-original" else "What did the coach get wrong? (optional)"
+    label_block = []
+    if action == "disputed":  # the person's own reading teaches the team's head (motivecheck train --workspace)
+        label_block = [{"type": "input", "block_id": "label", "optional": True,
+                        "label": {"type": "plain_text", "text": "What is it, in your view?"},
+                        "element": {"type": "static_select", "action_id": "value",
+                                    "placeholder": {"type": "plain_text", "text": "Choose one"},
+                                    "options": [{"text": {"type": "plain_text", "text": text}, "value": value}
+                                                for value, text in LABEL_CHOICES]}}]
     return {
         "type": "modal", "callback_id": "mc_reason_modal", "private_metadata": str(decision_id),
         "title": {"type": "plain_text", "text": title}, "submit": {"type": "plain_text", "text": "Send"},
-        "blocks": [{"type": "input", "block_id": "reason", "optional": True,
+        "blocks": label_block + [{"type": "input", "block_id": "reason", "optional": True,
                     "label": {"type": "plain_text", "text": prompt},
                     "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
                                 "max_length": 1000}},
@@ -268,7 +282,7 @@ def build_digest(d: Digest) -> dict[str, Any]:
             lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept the "
                          f"original{reasons}")
         blocks.append(_section("\n".join(lines)))
-    blocks.append(_section(f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts."))
+    blocks.append(_section(how_the_coach_did(d)))  # figures and week labels only: nothing to escape
     for ex in d.examples:
         before, after = cut(escape(ex["before"]), EXAMPLE_MAX), cut(escape(ex["after"]), EXAMPLE_MAX)
         author = f" (<@{ex['author']}>)" if ex.get("author") else ""
@@ -301,5 +315,6 @@ HELP = (
     "• `/motivecheck mode thread|private #channel` — admins: reply in thread or privately\n"
     "• `/motivecheck playbook NAME #channel` — admins: use another playbook in a channel\n"
     "• `/motivecheck digest channel #channel` — admins: where the weekly digest goes\n"
+    "• `/motivecheck retrain` — admins: teach the coach this workspace's words from the labels people gave\n"
     "Put `[no-coach]` in a message to keep it from being checked."
 )

@@ -15,7 +15,7 @@ from ..config import Settings
 from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Intake, Outcome
 from ..logs import check_id_var
 from ..store import Store
-from ..verdict import Verdict
+from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
 from .replies import post_reply, share_in_thread
@@ -245,6 +245,8 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         await respond(text=blocks.build_why(verdict, motive_titles(deps)), response_type="ephemeral",
                       replace_original=False)
     elif kind == "accepted" and verdict is not None:
+        if verdict.label in ("inside-out", "mixed"):  # using the reframing agrees with the verdict's reading
+            await asyncio.to_thread(deps.store.label_from_decision, decision_id, verdict.label, user=user)
         await respond(text=blocks.build_answer(kind, verdict.reframe), response_type="ephemeral",
                       replace_original=False)
 
@@ -256,9 +258,13 @@ async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps)
         decision_id = int(view.get("private_metadata") or 0)
     except ValueError:
         return
+    user = (body.get("user") or {}).get("id", "")
     if reason:
-        user = (body.get("user") or {}).get("id", "")
         await asyncio.to_thread(deps.store.set_decision_reason, decision_id, reason[:1000], user=user)
+    chosen = ((((view.get("state") or {}).get("values") or {}).get("label") or {}).get("value") or {})
+    label = (chosen.get("selected_option") or {}).get("value")
+    if label in LABELS:
+        await asyncio.to_thread(deps.store.label_from_decision, decision_id, label, user=user)
 
 
 async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any, deps: Deps) -> None:
@@ -308,6 +314,10 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
                        f"{deps.settings.digest_day} {deps.settings.digest_time} {deps.settings.timezone}"]
         if problem:
             admin_lines.append(f"Last delivery problem: {problem}")
+        head = await asyncio.to_thread(deps.store.active_head, team)
+        labels = await asyncio.to_thread(deps.store.labels_for, team)
+        admin_lines.append(f"Coach's head: {f'this workspace’s own (v{head[0]})' if head else 'the shipped one'}; "
+                           f"{len(labels)} label(s) from your team to learn from (`/motivecheck retrain`).")
     view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines)
     await client.views_publish(user_id=user, view=view)
 
