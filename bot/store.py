@@ -491,6 +491,9 @@ class Store:
                                 [stripped, check_id])
             db.conn.execute("delete from verdict_cache where ts < ?", [older_than])
             db.conn.execute("update decisions set reason = null where ts < ? and reason is not null", [older_than])
+            # Labels from Slack decisions carry a draft's words, so they follow the retention setting too; labels
+            # an admin loaded from a file (motivecheck label) were given on purpose and stay until forgotten.
+            db.conn.execute("delete from labels where ts < ? and source like 'decision:%'", [older_than])
         self.checkpoint()
         return len(rows)
 
