@@ -21,23 +21,8 @@ EASE_BANDS: dict[str, tuple[int, int]] = {"outside-in": (60, 100), "mixed": (30,
                                           "not-a-proposal": (0, 100)}
 
 Label = Literal["outside-in", "inside-out", "mixed", "not-a-proposal"]
-MotiveId = Literal[
-    "new-product",
-    "acquisition",
-    "upsell-crosssell",
-    "revenue-profit",
-    "internal-metrics-bonuses",
-    "cost-efficiency",
-]
-Shows = Literal[
-    "new-product",
-    "acquisition",
-    "upsell-crosssell",
-    "revenue-profit",
-    "internal-metrics-bonuses",
-    "cost-efficiency",
-    "customer-ease",
-]
+MotiveId = Literal[MOTIVE_IDS]  # one list of motive ids: MOTIVE_IDS above
+Shows = Literal[(*MOTIVE_IDS, "customer-ease")]
 
 
 class Evidence(BaseModel):

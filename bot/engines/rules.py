@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, product
 from typing import NamedTuple
 
-import jinja2
-
 from .. import reframe as reframing
 from ..playbook import Cue, Playbook, PlaybookModel, Scoring
 from ..templating import Renderable, compile_template
@@ -310,7 +308,7 @@ class RulesEngine:
         self._cand_cache: dict[str, tuple[_Entry, ...]] = {}
         self._class_cache: dict[str, tuple[str, ...]] = {}
         self._group_cache: dict[str, tuple] = {}
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+        env = None  # templates compile in the one sandboxed environment (bot/templating.py)
         self._reframes = {kind: [compile_template(env, t) for t in ts] for kind, ts in m.reframes.items()}
         self._motive_questions = {mid: [compile_template(env, q) for q in mo.questions]
                                   for mid, mo in m.motives.items()}

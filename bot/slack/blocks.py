@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import diagnosis
 from ..digest import Digest, change, how_the_coach_did, points
 from ..verdict import Verdict
 from . import mrkdwn
@@ -214,18 +215,19 @@ def build_reason_modal(decision_id: int, action: str, *, public: bool = True) ->
 def build_why(verdict: Verdict, titles: dict[str, str] | None = None) -> str:
     """The details, for whoever asked, in private: the reading, how sure, the evidence, questions."""
     titles = titles or {}
-    lines = ["*Why this suggestion?* Outside-in proposals lead with what gets easier or nicer for customers; "
-             "company gains follow as results.",
-             f"{LABEL_LINE[verdict.label]} Customer ease: {verdict.customer_ease}/100."]
+    score = diagnosis.score_line(verdict)
+    lines = [f"*{escape(mrkdwn.plain_markup(diagnosis.why(verdict)))}*",
+             "Outside-in proposals lead with what gets easier or nicer for customers; company gains follow as "
+             "results.",
+             f"{LABEL_LINE[verdict.label]}" + (f" {score.split(' · ')[0]}" if score else "")]
     sure = confidence_words(verdict.confidence)
     if sure:
         lines.append(f"How sure the coach is: {sure}.")
     if verdict.motives:
         lines.append("Leads with: " + ", ".join(escape(titles.get(m, m.replace("-", " "))) for m in verdict.motives)
                      + ".")
-    for e in verdict.evidence[:8]:
-        shows = "customer ease" if e.shows == "customer-ease" else titles.get(e.shows, e.shows.replace("-", " "))
-        lines.append(f"• “{escape(mrkdwn.plain_markup(e.quote))}” shows {escape(shows)}")
+    for h in diagnosis.highlights(verdict):  # at most three, with a short reason each; the rest stay in JSON
+        lines.append(f"• “{escape(mrkdwn.plain_markup(h.quote))}” — {escape(h.reason)}")
     if verdict.questions:
         lines.append("*Questions to ask:*\n" + "\n".join(f"• {escape(q)}" for q in verdict.questions))
     return cut("\n".join(lines), SECTION_MAX)
