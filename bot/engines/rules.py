@@ -53,7 +53,7 @@ def sentence_ends(scan: str) -> list[int]:
     return [m.end() for m in _SENTENCE_END.finditer(scan)]
 
 
-_MAX_EVIDENCE = 12
+_MAX_EVIDENCE = 8  # cue spans; they widen into fewer, longer phrases (3 are shown, all in JSON)
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
 _FACTS_WINDOW = 400  # the reframe rewrites the opening; facts come from it
