@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_server import FakeSlack
+from test_digest import add  # one way to record a check for a digest
 
 from bot.chart import render_chart
 from bot.config import load_settings
@@ -19,7 +20,6 @@ from bot.digest_post import post_digest
 from bot.slack.app import build_client
 from bot.slack.blocks import build_digest
 from bot.store import Store
-from bot.verdict import PlaybookRef, Verdict
 
 TZ = "UTC"
 REFRAME = "Teams that **outgrow** Standard get the reports they ask for & more; if they do, ARR grows."
@@ -29,29 +29,22 @@ def at(week: int, day: int = 1) -> float:
     return datetime.fromisocalendar(2026, week, day).replace(hour=12, tzinfo=ZoneInfo(TZ)).timestamp() + 0.0
 
 
-def add(store: Store, label: str, ts: float, channel: str, user: str, kind: str = "public", *,
-        reframe: str | None = None, text: str = "draft", motives: list[str] | None = None) -> int:
-    v = Verdict(label=label, customer_ease=40, motives=motives or [], engine="rules", reframe=reframe,
-                playbook=PlaybookRef(name="outside-in", version="1"))
-    return store.record_check(v, text, source="channel", workspace="T1", channel=channel, channel_type=kind,
-                              user=user, ts=ts, message_ts=f"{int(ts)}.000200")
-
-
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "digest.db")
     labels = ["outside-in", "inside-out", "mixed"]
     for week in range(40, 48):
         for i, user in enumerate(("U1", "U2", "U3")):  # #proposals: three people every week
-            add(s, labels[(week + i) % 3], at(week, 1 + i), "CPROP", user, motives=["revenue-profit"])
+            add(s, labels[(week + i) % 3], at(week, 1 + i), channel="CPROP", user=user, motives=["revenue-profit"])
         for i, user in enumerate(("U7", "U8", "U9")):  # a private channel with three people: never named
-            add(s, "inside-out", at(week, 2 + i), "GSECRET", user, "private", motives=["cost-efficiency"])
-    add(s, "inside-out", at(46, 3), "CSMALL", "U4")  # one person in week 46 only: never on the chart by name
-    c_pub = add(s, "inside-out", at(47, 4), "CPROP", "U1", reframe=REFRAME, text="We'll upsell Standard for ARR & P&L",
+            add(s, "inside-out", at(week, 2 + i), channel="GSECRET", user=user, kind="private",
+                motives=["cost-efficiency"])
+    add(s, "inside-out", at(46, 3), channel="CSMALL", user="U4")  # one person in week 46 only: never on the chart by name
+    c_pub = add(s, "inside-out", at(47, 4), channel="CPROP", user="U1", reframe=REFRAME, text="We'll upsell Standard for ARR & P&L",
                 motives=["upsell-crosssell"])
-    c_tpl = add(s, "mixed", at(47, 4), "CPROP", "U2", reframe="Premium Plus lets accounts [..]. If it does, ARR grows.",
+    c_tpl = add(s, "mixed", at(47, 4), channel="CPROP", user="U2", reframe="Premium Plus lets accounts [..]. If it does, ARR grows.",
                 text="Premium Plus for ARR")
-    c_priv = add(s, "inside-out", at(47, 5), "GSECRET", "U7", "private", text="SECRET board plan")
+    c_priv = add(s, "inside-out", at(47, 5), channel="GSECRET", user="U7", kind="private", text="SECRET board plan")
     s.record_decision(c_pub, "accepted", user="U1")
     s.record_decision(c_pub, "accepted", user="U1")  # a double click
     s.record_decision(c_tpl, "accepted", user="U2")
