@@ -7,12 +7,14 @@ only the heads are learned here.
   ``corpus/passages.jsonl`` and ``corpus/slack.jsonl`` (chatter counts as not-a-proposal), classes weighted
   to balance; its L2 strength is chosen by macro-F1 on the dev split, then a temperature is fitted on dev
   so its confidence is calibrated.
-* channel gate: logistic regression, proposal vs chatter, on the Slack train rows; its threshold is the
-  lowest that keeps false alarms on Slack dev chatter at or under ``max_chatter_spoken`` (5%).
+* channel gate: logistic regression, proposal vs chatter, on the Slack train rows and the typed synthetic
+  drafts; its L2 and threshold catch the most Slack dev proposals while speaking on at most
+  ``max_chatter_spoken`` (5%) of Slack dev chatter.
 * dismiss threshold for explicit checks: not-a-proposal only when the motive head is this sure; the best
   dev macro-F1 among thresholds that dismiss at most ``max_proposals_dismissed`` (10%) of dev proposals.
 
-The test split is never read here.
+``train`` never reads the test split. ``train_workspace`` does, as the issue asks: a workspace head is kept
+only if the corpus test figure holds (from the saved features, not the text).
 """
 
 from __future__ import annotations
@@ -131,13 +133,28 @@ def fit_temperature(head: LinearHead, x: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
-def rules_proposal(featurizer: Featurizer, rows: Sequence[Row]) -> list[bool]:
-    """Whether the playbook's proposal cues call each row a proposal (the second key for dismissing)."""
-    return [featurizer.read(prepare(r.text)).scores.is_proposal for r in rows]
+@dataclass(frozen=True)
+class Features:
+    """What the heads see of each row, and whether the playbook's proposal cues call it a proposal (the
+    second key for dismissing): one reading per row, shared by training, measuring and the saved features."""
+
+    x: np.ndarray
+    rules_proposal: np.ndarray
+
+    def take(self, mask: np.ndarray) -> Features:
+        return Features(self.x[mask], self.rules_proposal[mask])
 
 
-def featurize(featurizer: Featurizer, rows: Sequence[Row]) -> np.ndarray:
-    return np.stack([featurizer.read(prepare(r.text)).vector for r in rows]) if rows else np.zeros((0, 0))
+def read_texts(featurizer: Featurizer, texts: Sequence[str]) -> Features:
+    readings = [featurizer.read(prepare(text)) for text in texts]
+    if not readings:
+        return Features(np.zeros((0, 0), np.float32), np.zeros(0, bool))
+    return Features(np.stack([r.vector for r in readings]),
+                    np.array([r.scores.is_proposal for r in readings], dtype=bool))
+
+
+def featurizer_for(playbook: Playbook) -> Featurizer:
+    return Featurizer(RulesEngine(playbook), load_embeddings())
 
 
 @dataclass
@@ -147,15 +164,23 @@ class TrainReport:
     text: str
 
 
-def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float = 0.05,
-          max_proposals_dismissed: float = 0.10, version: str = "corpus") -> TrainReport:
-    """Fit both heads on the train rows and choose every threshold on the dev rows."""
+def train(playbook: Playbook, rows: Sequence[Row], *, features: Features | None = None,
+          max_chatter_spoken: float = 0.05, max_proposals_dismissed: float = 0.10,
+          version: str = "corpus") -> TrainReport:
+    """Fit both heads on the train rows and choose every threshold on the dev rows (never the test rows).
+
+    ``features``: the rows already read (``read_texts``, aligned with ``rows``), so a caller that also
+    saves them reads each row once."""
+    if features is None:
+        rows = [r for r in rows if r.split != "test"]
+        features = read_texts(featurizer_for(playbook), [r.text for r in rows])
+    splits = np.array([r.split for r in rows])
     train_rows = [r for r in rows if r.split == "train"]
     dev_rows = [r for r in rows if r.split == "dev"]
     if not train_rows or not dev_rows:
         raise ValueError("training needs rows in both the train and the dev split")
-    featurizer = Featurizer(RulesEngine(playbook), load_embeddings())
-    x_tr, x_dev = featurize(featurizer, train_rows), featurize(featurizer, dev_rows)
+    dev_features = features.take(splits == "dev")
+    x_tr, x_dev = features.x[splits == "train"], dev_features.x
     mean, scale = standardiser(x_tr)
     z_tr, z_dev = (x_tr - mean) / scale, (x_dev - mean) / scale
     y_tr = np.array([LABELS.index(r.label) for r in train_rows])
@@ -198,15 +223,11 @@ def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float 
 
     # Dismiss threshold for explicit checks: the best dev macro-F1 among thresholds that call at most
     # ``max_proposals_dismissed`` of the dev proposals not-a-proposal.
-    probs_dev = motive.probs(x_dev)
-    p_prop_dev = gate.probs(x_dev)[:, 0]
-    rules_dev = rules_proposal(featurizer, dev_rows)
     is_prop = y_dev != LABELS.index("not-a-proposal")
     best_key, dismiss_threshold = (-1.0, -1.0), 0.99
     for t in np.arange(0.30, 0.991, 0.01):
         trial = Heads(motive, gate, gate_threshold, float(t), 0.55, version, {})
-        labels = [decide_trained(p, float(q), trial, EXPLICIT, rp)[0]
-                  for p, q, rp in zip(probs_dev, p_prop_dev, rules_dev, strict=True)]
+        labels = [lab for lab, _conf in decided(trial, dev_features, EXPLICIT)]
         dismissed = np.mean([lab == "not-a-proposal" for lab, ok in zip(labels, is_prop, strict=True) if ok])
         if dismissed <= max_proposals_dismissed:
             f1 = evaluate(zip([LABELS[i] for i in y_dev], labels, strict=True))["macro_f1"]
@@ -219,7 +240,7 @@ def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float 
         "embeddings": "static-minilm.npz",
     }
     heads = Heads(motive, gate, gate_threshold, dismiss_threshold, 0.55, version, meta)
-    dev = measure(heads, featurizer, dev_rows, x_dev)
+    dev = measure(heads, dev_rows, dev_features)
     meta["dev"] = {k: v for k, v in dev.items() if k != "confusion"}
     lines = [f"trained on {len(train_rows)} rows (dev {len(dev_rows)}), data sha256 {meta['trained_on']['data_sha256'][:12]}",
              "dev macro-F1 by L2: " + ", ".join(f"{k}: {v[0]:.3f}" for k, v in scores.items()) + f" -> {best_l2}",
@@ -231,15 +252,18 @@ def train(playbook: Playbook, rows: Sequence[Row], *, max_chatter_spoken: float 
     return TrainReport(heads, dev, "\n".join(lines))
 
 
-def measure(heads: Heads, featurizer: Featurizer, rows: Sequence[Row], x: np.ndarray | None = None) -> dict:
-    """The figures ``train`` and ``eval`` report for one split."""
-    if x is None:
-        x = featurize(featurizer, rows)
-    probs = heads.motive.probs(x)
-    p_prop = heads.gate.probs(x)[:, 0]
-    rp = rules_proposal(featurizer, rows)
-    explicit = [decide_trained(p, float(q), heads, EXPLICIT, r) for p, q, r in zip(probs, p_prop, rp, strict=True)]
-    channel = [decide_trained(p, float(q), heads, CHANNEL) for p, q in zip(probs, p_prop, strict=True)]
+def decided(heads: Heads, features: Features, mode: str) -> list[tuple[str, float]]:
+    """Each row's (label, confidence) as the engine decides it in ``mode`` (bot/engines/trained.py)."""
+    probs = heads.motive.probs(features.x)
+    p_prop = heads.gate.probs(features.x)[:, 0]
+    return [decide_trained(p, float(q), heads, mode, bool(r))
+            for p, q, r in zip(probs, p_prop, features.rules_proposal, strict=True)]
+
+
+def measure(heads: Heads, rows: Sequence[Row], features: Features) -> dict:
+    """The figures ``train`` reports for one split."""
+    explicit = decided(heads, features, EXPLICIT)
+    channel = decided(heads, features, CHANNEL)
     passages = [(r.label, e[0]) for r, e in zip(rows, explicit, strict=True) if not r.slack]
     slack = [(r, c[0]) for r, c in zip(rows, channel, strict=True) if r.slack]
     props = [lab != "not-a-proposal" for r, lab in slack if r.is_proposal]
@@ -264,16 +288,14 @@ WORKSPACE_WEIGHT = 3.0  # a workspace label counts as three corpus rows: few, bu
 MAX_TEST_DROP = 0.02
 
 
-def save_corpus_features(playbook: Playbook, rows: Sequence[Row], path: Path = CORPUS_FEATURES) -> None:
+def save_corpus_features(rows: Sequence[Row], features: Features, path: Path = CORPUS_FEATURES) -> None:
     """The heads' inputs for every corpus row (not its text): a workspace head can then be refitted on a
     machine without the corpus text. float16 keeps it small; labels, splits and weights ride along."""
-    featurizer = Featurizer(RulesEngine(playbook), load_embeddings())
-    x = featurize(featurizer, rows)
-    rp = rules_proposal(featurizer, rows)
-    np.savez_compressed(path, x=x.astype(np.float16), label=np.array([LABELS.index(r.label) for r in rows]),
+    np.savez_compressed(path, x=features.x.astype(np.float16),
+                        label=np.array([LABELS.index(r.label) for r in rows]),
                         split=np.array([r.split for r in rows]), slack=np.array([r.slack for r in rows]),
-                        weight=np.array([r.weight for r in rows], dtype=np.float32), rules_proposal=np.array(rp),
-                        data_sha256=np.array(data_hash(rows)))
+                        weight=np.array([r.weight for r in rows], dtype=np.float32),
+                        rules_proposal=features.rules_proposal, data_sha256=np.array(data_hash(rows)))
 
 
 @dataclass
@@ -282,13 +304,6 @@ class WorkspaceReport:
     reason: str
     figures: dict
     heads: Heads | None
-
-
-def _explicit_labels(heads: Heads, x: np.ndarray, rules_prop: Sequence[bool]) -> list[str]:
-    probs = heads.motive.probs(x)
-    p_prop = heads.gate.probs(x)[:, 0]
-    return [decide_trained(p, float(q), heads, EXPLICIT, bool(r))[0]
-            for p, q, r in zip(probs, p_prop, rules_prop, strict=True)]
 
 
 def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[str, str]], *,
@@ -304,12 +319,10 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
         data = np.load(features_path, allow_pickle=False)
     except OSError as exc:
         raise ValueError(f"cannot read the corpus features {features_path}: {exc}") from exc
-    x_c, y_c, split = data["x"].astype(np.float32), data["label"], data["split"]
-    w_c, rp_c = data["weight"], data["rules_proposal"]
-    featurizer = Featurizer(RulesEngine(playbook), load_embeddings())
-    readings = [featurizer.read(prepare(text)) for text, _ in labelled]
-    x_w = np.stack([r.vector for r in readings])
-    rp_w = [r.scores.is_proposal for r in readings]
+    corpus_rows = Features(data["x"].astype(np.float32), data["rules_proposal"].astype(bool))
+    x_c, y_c, split, w_c = corpus_rows.x, data["label"], data["split"], data["weight"]
+    workspace_rows = read_texts(featurizer_for(playbook), [text for text, _ in labelled])
+    x_w = workspace_rows.x
     y_w = np.array([LABELS.index(label) for _, label in labelled])
     # Every fifth label (in order) is held back: deterministic, and spread over the file.
     held = np.arange(len(labelled)) % 5 == 4
@@ -327,11 +340,11 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     gold_test = [LABELS[i] for i in y_c[test]]
 
     def test_f1(heads: Heads) -> float:
-        pred = _explicit_labels(heads, x_c[test], [bool(v) for v in rp_c[test]])
+        pred = [lab for lab, _conf in decided(heads, corpus_rows.take(test), EXPLICIT)]
         return evaluate(zip(gold_test, pred, strict=True))["macro_f1"]
 
     def held_acc(heads: Heads) -> float:
-        pred = _explicit_labels(heads, x_w[held], [rp for rp, h in zip(rp_w, held, strict=True) if h])
+        pred = [lab for lab, _conf in decided(heads, workspace_rows.take(held), EXPLICIT)]
         return float(np.mean([p == LABELS[g] for p, g in zip(pred, y_w[held], strict=True)]))
 
     figures = {"corpus_test_macro_f1": [test_f1(base), test_f1(new)],

@@ -13,7 +13,7 @@ from ..engines.trained import HEAD, Heads
 from ..errors import InputError
 from ..playbook import load_playbook
 from ..store import Store
-from ..train import load_rows, save_corpus_features, train, train_workspace
+from ..train import featurizer_for, load_rows, read_texts, save_corpus_features, train, train_workspace
 from ..verdict import LABELS
 
 
@@ -62,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
         return run_workspace(args)
     started = time.perf_counter()
     rows = load_rows()
-    report = train(load_playbook(args.playbook), rows)
+    playbook = load_playbook(args.playbook)
+    features = read_texts(featurizer_for(playbook), [r.text for r in rows])  # every row read once, for both
+    report = train(playbook, rows, features=features)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     report.heads.save(Path(args.out))
-    save_corpus_features(load_playbook(args.playbook), rows)
+    save_corpus_features(rows, features)
     if args.json:
         print(json.dumps({"out": args.out, "seconds": round(time.perf_counter() - started, 1),
                           **report.heads.meta}, indent=2))
