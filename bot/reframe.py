@@ -9,7 +9,7 @@ naming the customer the draft names. Every number, name and date of the goal sen
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -32,6 +32,10 @@ MIN_WORDS = 4  # shorter lines are headings and labels ("Trademark Usage Policy"
 GOAL_WEIGHT = 1.5  # a sentence is a goal sentence when its company-motive cues weigh this much
 STRONG_GOAL = 3.0  # ... and states a goal clause, unless its cues weigh this much
 BRACKET = "[What gets easier or nicer for {customer} — e.g. … ?]"
+
+
+# The playbook's goal finder: the (start, end) of a company-goal clause in a sentence and the goal's words.
+GoalFinder = Callable[[str], "tuple[tuple[int, int], str] | None"]
 
 
 @dataclass(frozen=True)
@@ -100,14 +104,14 @@ def opening(draft: str, sentences: Sequence[Sentence]) -> list[Sentence]:
     return list(islice(real, OPENING_SENTENCES))
 
 
-def goal_sentences(draft: str, kept: Sequence[Sentence], goal_in: callable) -> list[Sentence]:
+def goal_sentences(draft: str, kept: Sequence[Sentence], goal_in: GoalFinder) -> list[Sentence]:
     """Sentences that state a company gain: a goal clause the playbook recognises, or strong motive cues."""
     return [s for s in kept if s.company >= GOAL_WEIGHT
             and (s.company >= STRONG_GOAL or goal_in(clean(draft[s.start:s.end])))]
 
 
 def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
-            goal_in: callable, common: frozenset[str]) -> str | None:
+            goal_in: GoalFinder, common: frozenset[str]) -> str | None:
     """The reframe, or None when the draft gives nothing to reorder.
 
     ``goal_in(text)`` returns the (start, end) of a company-goal clause in ``text`` and the goal's words

@@ -223,3 +223,12 @@ def test_load_refuses_text_that_is_not_the_labelled_one(tmp_path, monkeypatch):
 
 def test_load_embeddings_is_shared():
     assert load_embeddings() is load_embeddings()
+
+
+def test_the_cue_features_are_the_named_ones(engine):
+    """CUE_FEATURES names every number the heads read beside the embeddings, in order."""
+    from bot.engines.trained import CUE_FEATURES
+
+    reading = engine.featurizer.read(prepare(PLAIN_PROPOSAL))
+    assert len(reading.vector) == 2 * engine.featurizer.emb.dims + len(CUE_FEATURES)
+    assert len(reading.vector) == len(engine.heads.motive.mean)

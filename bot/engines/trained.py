@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,16 +37,16 @@ HEAD = MODELS_DIR / "head.json"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Punctuation to spaces, then str.split: 4x faster than the regex on a long draft, same words on prose.
 _PUNCT = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~“”‘’–—…•·«»"})
-
-
-def words_of(text: str) -> list[str]:
-    return text.translate(_PUNCT).split()
 _BROADCAST = re.compile(r"<!(?:channel|here|everyone)(?:\|[^>]*)?>")
 _MIN_LEAD_WORDS = 4  # a heading ("## Summary") is not the opening sentence
 _WORD_CACHE_MAX = 200_000
 
 # How a check is asked: explicitly (/motivecheck, the CLI, the workflow step) or by a watched channel.
 EXPLICIT, CHANNEL = "explicit", "channel"
+
+
+def words_of(text: str) -> list[str]:
+    return text.translate(_PUNCT).split()
 
 
 class StaticEmbeddings:
@@ -135,7 +135,7 @@ def cue_features(found: Scan, s: Scores, draft: str, rules_label: str) -> list[f
     """The rules engine's reading as numbers (weights squashed with log1p: a few cues already say a lot)."""
     l1p = math.log1p
     short = float(found.n_words < _SHORT_WORDS)
-    rules = [float(rules_label == lab) for lab in ("outside-in", "inside-out", "mixed", "not-a-proposal")]
+    rules = [float(rules_label == lab) for lab in LABELS]
     return [
         l1p(s.proposal), l1p(s.chatter), float(s.is_proposal), l1p(s.ease), l1p(s.ease_lead), l1p(s.company),
         l1p(s.company_lead), l1p(s.secondary), s.share, s.customer_ease / 100, float(s.company_first),
@@ -253,8 +253,8 @@ class Heads:
         return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]), float(d["gate_threshold"]),
                    float(d["dismiss_threshold"]), float(d["unsure_below"]), str(d["version"]), d.get("meta", {}))
 
-    def save(self, path: Path = HEAD) -> None:
-        Path(path).write_text(self.to_json() + "\n")
+    def save(self, path: Path | None = None) -> None:
+        Path(path or HEAD).write_text(self.to_json() + "\n")
 
 
 _JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
@@ -276,14 +276,18 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
         dismiss = probs[_NOT] >= heads.dismiss_threshold and not rules_proposal
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
-    judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
+    judged = _judged(probs)
     best = int(np.argmax(judged))
     return LABELS[_JUDGED[best]], float(judged[best])
 
 
+def _judged(probs: np.ndarray) -> np.ndarray:
+    """The three judged labels' probabilities, renormalised: what is left once "not a proposal" is set aside."""
+    return probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
+
+
 def ease_score(probs: np.ndarray, label: str) -> int:
-    judged = probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
-    p = dict(zip([LABELS[i] for i in _JUDGED], judged, strict=True))
+    p = dict(zip([LABELS[i] for i in _JUDGED], _judged(probs), strict=True))
     raw = 100 * (p["outside-in"] + 0.5 * p["mixed"])
     lo, hi = EASE_BANDS[label]
     return int(round(min(hi, max(lo, raw))))
@@ -316,10 +320,7 @@ class TrainedEngine:
             runner_up = max((LABELS[i] for i in _JUDGED if LABELS[i] != label), key=lambda lab: probs[LABELS.index(lab)])
             notes.append(f"Not a clear case: it leans {label} (confidence {confidence:.0%}); "
                          f"{runner_up} is close behind.")
-        scores = reading.scores
-        from dataclasses import replace
-
-        scores = replace(scores, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0)
+        scores = replace(reading.scores, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0)
         verdict: Verdict = self.rules.compose(prepared, reading.found, scores, label,
                                               confidence=round(confidence, 3), engine=self.name, notes=notes)
         verdict.head = self.head_name
