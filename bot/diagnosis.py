@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .verdict import CUSTOMER_EASE, Evidence, Verdict
+from .verdict import CUSTOMER_EASE, Verdict
 
 OUTSIDE_IN_FROM = 60  # customer_ease bands: outside-in 60-100, mixed 30-59, inside-out 0-29
 MAX_HIGHLIGHTS = 3
@@ -86,7 +86,3 @@ def plain_motives(verdict: Verdict) -> str | None:
     if not verdict.motives or verdict.label == "not-a-proposal":
         return None
     return "Company goals in it: " + _and([motive_words(m) for m in verdict.motives]) + "."
-
-
-def evidence_shows(e: Evidence) -> str:
-    return "customer ease" if e.shows == CUSTOMER_EASE else motive_words(e.shows)

@@ -32,6 +32,7 @@ from .engines.rules import RulesEngine
 from .engines.trained import CHANNEL, EXPLICIT, Featurizer, Heads, LinearHead, decide_trained, load_embeddings
 from .evaluation import evaluate, expected_calibration_error
 from .playbook import Playbook
+from .store import Store
 from .text import prepare
 from .verdict import LABELS
 
@@ -358,3 +359,15 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     if gain <= 0:
         return WorkspaceReport(False, "accuracy on the held-back labels would not rise", figures, None)
     return WorkspaceReport(True, "kept: the held-back labels gain and the corpus holds", figures, new)
+
+
+def retrain_workspace(store: Store, playbook: Playbook, workspace: str) -> tuple[WorkspaceReport, int | None]:
+    """``train_workspace`` on the labels the store holds for ``workspace`` (opt-outs left out), measured
+    against the shipped head; a kept head becomes the workspace's new active version, whose number is returned.
+    Raises ValueError when it cannot train (too few labels, no corpus features)."""
+    labelled = [(r["text"], r["label"]) for r in store.labels_for(workspace)]
+    report = train_workspace(playbook, Heads.load(), labelled)
+    version = None
+    if report.kept and report.heads is not None:
+        version = store.save_head(workspace, report.heads.to_json(), report.figures, active=True)
+    return report, version

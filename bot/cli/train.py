@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import load_settings
-from ..engines.trained import HEAD, Heads
+from ..engines.trained import HEAD
 from ..errors import InputError
 from ..playbook import load_playbook
 from ..store import Store
-from ..train import featurizer_for, load_rows, read_texts, save_corpus_features, train, train_workspace
+from ..train import featurizer_for, load_rows, read_texts, retrain_workspace, save_corpus_features, train
 from ..verdict import LABELS
+from .common import open_store, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    settings = load_settings(**({"db_path": args.db} if args.db else {}))
-    return Store(settings.db_path, store_text=settings.store_text)
+    return open_store(settings_from(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,17 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_workspace(args: argparse.Namespace) -> int:
     """Refit a workspace's head; keep it (as a new active version) only if it passes both checks."""
-    store = _store(args)
-    labelled = [(r["text"], r["label"]) for r in store.labels_for(args.workspace)]
-    base = Heads.load()
     try:
-        report = train_workspace(load_playbook(args.playbook), base, labelled)
+        report, version = retrain_workspace(_store(args), load_playbook(args.playbook), args.workspace)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     f = report.figures
-    version = None
-    if report.kept and report.heads is not None:
-        version = store.save_head(args.workspace, report.heads.to_json(), f, active=True)
     if args.json:
         print(json.dumps({"workspace": args.workspace, "kept": report.kept, "reason": report.reason,
                           "version": version, **f}, indent=2))

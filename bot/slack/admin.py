@@ -107,18 +107,13 @@ async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str
 
 async def _retrain(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
     """Refit this workspace's head from its labels (Disagree labels, motivecheck label); kept only if it helps."""
-    from ..engines.trained import Heads
-    from ..train import train_workspace
+    from ..train import retrain_workspace  # numpy training code, loaded only when an admin asks
 
-    labelled = [(r["text"], r["label"]) for r in await asyncio.to_thread(deps.store.labels_for, team)]
     try:
-        report = await asyncio.to_thread(train_workspace, deps.checker.default_playbook, Heads.load(), labelled)
+        report, version = await asyncio.to_thread(retrain_workspace, deps.store, deps.checker.default_playbook, team)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     f = report.figures
-    version = None
-    if report.kept and report.heads is not None:
-        version = await asyncio.to_thread(deps.store.save_head, team, report.heads.to_json(), f, active=True)
     t, h = f["corpus_test_macro_f1"], f["held_back_accuracy"]
     outcome = f"kept as head v{version}" if version else "not kept — the old head stays"
     return (f"Retrained on {f['labels']} labels ({f['held_back']} held back): {outcome}.\n"
