@@ -55,14 +55,14 @@ class Checker:
         return self._playbooks[key]
 
     def rules_engine(self, playbook: Playbook) -> RulesEngine:
-        key = f"{playbook.name}@{playbook.version}:{playbook.path}"
+        key = _engine_key(playbook)
         if key not in self._rules:
             self._rules[key] = RulesEngine(playbook)
         return self._rules[key]
 
     def trained_engine(self, playbook: Playbook) -> TrainedEngine:
         """The trained engine for ``playbook``; raises EngineError (remembered) when its model is missing."""
-        key = f"{playbook.name}@{playbook.version}:{playbook.path}"
+        key = _engine_key(playbook)
         if key not in self._trained:
             try:
                 self._trained[key] = TrainedEngine(playbook, self.rules_engine(playbook))
@@ -79,7 +79,7 @@ class Checker:
         if not workspace or self.store is None:
             return None
         now = time.monotonic()
-        key = f"{workspace}|{playbook.name}@{playbook.version}:{playbook.path}"
+        key = f"{workspace}|{_engine_key(playbook)}"
         cached = self._workspace_heads.get(key)
         if cached is not None and now - cached[0] < 30:
             return cached[1]
@@ -248,6 +248,11 @@ class Checker:
         """Sync wrapper of ``acheck``."""
         return run_sync(self.acheck(draft, engine=engine, playbook=playbook, log=log, source=source, mode=mode,
                                     **context))
+
+
+def _engine_key(playbook: Playbook) -> str:
+    """Engines are built once per loaded playbook (name, version and file)."""
+    return f"{playbook.name}@{playbook.version}:{playbook.path}"
 
 
 def _contradicted(ev: Evidence, offline: list[Evidence]) -> bool:

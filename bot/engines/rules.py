@@ -221,20 +221,20 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
     """Evidence as phrases a person reads: cues of the same side (customer ease, or company motives) that
     sit a few words apart in one clause join into one phrase, then each phrase widens up to ``_REACH``
     words either side without crossing a clause edge or a neighbour; 3-15 words where the text allows."""
-    groups: list[list] = []
+    groups: list[list] = []  # [start, end, shows]: the first cue's ``shows`` names the phrase
     for start, end, shows in sorted(spans):
-        side = shows == CUSTOMER_EASE
         if groups:
             g = groups[-1]
             gap = draft[g[1]:start]
-            if g[3] == side and not _CLAUSE_EDGE.search(gap) and len(gap.split()) <= 3:
+            same_side = (g[2] == CUSTOMER_EASE) == (shows == CUSTOMER_EASE)
+            if same_side and not _CLAUSE_EDGE.search(gap) and len(gap.split()) <= 3:
                 g[1] = max(g[1], end)
                 continue
-        groups.append([start, end, shows, side])
+        groups.append([start, end, shows])
     out: list[tuple[int, int, str]] = []
     edges = [(m.start(), m.end()) for m in _CLAUSE_EDGE.finditer(draft)] if groups else []
     edge_starts = [e[0] for e in edges]
-    for i, (start, end, shows, _side) in enumerate(groups):
+    for i, (start, end, shows) in enumerate(groups):
         # The clause around the phrase: from the last edge before it to the next edge after it.
         k = bisect_right(edge_starts, start) - 1
         while k >= 0 and edges[k][1] > start:  # an edge inside the cue itself does not bound it
