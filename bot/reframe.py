@@ -97,6 +97,16 @@ def without_span(sentence: str, span: tuple[int, int]) -> str:
     return (head + (" " + tail if tail and tail[0] not in ".!?" else tail)).strip()
 
 
+def _lift_goal(sentence: str, goal_in: GoalFinder) -> tuple[str, str | None]:
+    """The sentence without its goal clause, and that goal as a result ("we expect to lift ARR 15%");
+    the sentence unchanged and None when it states no goal clause."""
+    found = goal_in(sentence)
+    if not found:
+        return sentence, None
+    span, goal = found
+    return without_span(sentence, span), f"we expect to {goal.strip()}"
+
+
 def opening(draft: str, sentences: Sequence[Sentence]) -> list[Sentence]:
     """The sentences a reframe may move: the first few real ones (headings and labels skipped)."""
     real = (s for s in sentences if len(clean(draft[s.start:s.end]).split()) >= MIN_WORDS
@@ -125,11 +135,9 @@ def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
     consequence: list[str] = []
     if benefit is not None:
         lead = clean(draft[benefit.start:benefit.end])
-        found = goal_in(lead) if benefit.company > 0 else None
-        if found:  # the goal shares the benefit's sentence: lift it out, keep it whole, put it after
-            (a, b), goal = found
-            lead = without_span(lead, (a, b))
-            consequence.append(f"we expect to {goal.strip()}")
+        if benefit.company > 0:  # the goal shares the benefit's sentence: lift it out whole, put it after
+            lead, result = _lift_goal(lead, goal_in)
+            consequence += [result] if result else []
         parts.append(finish(lead))
     else:
         who = customer or "your customers"
@@ -137,11 +145,10 @@ def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
         if goals:  # the first goal sentence: its action stays, its goal clause becomes the result
             first = goals.pop(0)
             text = clean(draft[first.start:first.end])
-            found = goal_in(text)
-            if found:
-                (a, b), goal = found
-                parts.append(finish(without_span(text, (a, b))))
-                consequence.append(f"we expect to {goal.strip()}")
+            action, result = _lift_goal(text, goal_in)
+            if result:
+                parts.append(finish(action))
+                consequence.append(result)
             else:
                 consequence.append(lower_first(text, common).rstrip(".!? "))
         else:  # no goal stated either: the bracket, then the opening as the author wrote it
