@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 
@@ -22,13 +21,7 @@ def _corpus_openings() -> dict[str, str]:
     """Corpus text by id, when the corpus text is here (see bot/corpus.py); otherwise empty."""
     if not corpus.has_text():
         return {}
-    texts: dict[str, str] = {}
-    for name in corpus.FILES:
-        for line in (corpus.text_dir() / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                texts[row["id"]] = row["text"]
-    return texts
+    return {row["id"]: row["text"] for name in corpus.FILES for row in corpus.load(name)}  # hashes checked
 
 
 def boundary_examples(fallback: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
