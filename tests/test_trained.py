@@ -17,6 +17,7 @@ from bot.config import load_settings
 from bot.engines.rules import RulesEngine
 from bot.engines.trained import (
     CHANNEL,
+    CUE_FEATURES,
     EXPLICIT,
     Heads,
     LinearHead,
@@ -29,7 +30,17 @@ from bot.engines.trained import (
 from bot.evaluation import evaluate
 from bot.playbook import load_playbook
 from bot.text import prepare
-from bot.train import Row, load_rows, train
+from bot.train import (
+    CORPUS_FEATURES,
+    SYNTHETIC,
+    Features,
+    Row,
+    decided,
+    featurizer_for,
+    load_rows,
+    read_texts,
+    train,
+)
 from bot.verdict import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,6 +187,39 @@ def test_training_fits_heads_that_learn_and_thresholds_from_dev(tmp_path):
     dev = [r for r in rows if r.split == "dev"]
     metrics = evaluate((r.label, engine.assess(prepare(r.text)).verdict.label) for r in dev)
     assert metrics["accuracy"] > 0.5  # four labels: chance is 0.25
+
+
+def _saved_corpus_features() -> dict[str, np.ndarray]:
+    with np.load(CORPUS_FEATURES, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_the_saved_corpus_features_are_what_todays_featurizer_reads():
+    """The saved features stand in for the corpus text in CI, so they must be today's reading: the synthetic
+    rows (whose text is in the repo) are read again and must match, and the shipped heads' input fits."""
+    saved = _saved_corpus_features()
+    synthetic = [json.loads(line) for path in SYNTHETIC for line in path.read_text().splitlines() if line.strip()]
+    again = read_texts(featurizer_for(load_playbook("outside-in")), [d["text"] for d in synthetic]).x
+    tail = saved["x"][-len(synthetic):].astype(np.float32)
+    assert tail.shape == again.shape
+    np.testing.assert_allclose(tail, again, atol=2e-3, rtol=2e-3)  # float16 on disk
+    assert Heads.load().motive.mean.shape[0] == saved["x"].shape[1]
+
+
+def test_trained_engine_beats_the_rules_engine_on_the_dev_split_from_saved_features():
+    """Runs without the corpus text: the engine's own decision on each dev passage's saved reading, against
+    the rules engine's label recorded in the same reading (its one-hot columns)."""
+    saved = _saved_corpus_features()
+    dev = (saved["split"] == "dev") & ~saved["slack"]
+    assert dev.sum() >= 150
+    x = saved["x"][dev].astype(np.float32)
+    labels = [LABELS[i] for i in saved["label"][dev]]
+    trained = [lab for lab, _ in decided(Heads.load(), Features(x, saved["rules_proposal"][dev]), EXPLICIT)]
+    first = x.shape[1] - len(CUE_FEATURES) + CUE_FEATURES.index("rules_outside_in")
+    rules = [LABELS[i] for i in np.argmax(x[:, first:first + len(LABELS)], axis=1)]
+    f_trained = evaluate(zip(labels, trained, strict=True))["macro_f1"]
+    f_rules = evaluate(zip(labels, rules, strict=True))["macro_f1"]
+    assert f_trained > f_rules + 0.03, (f_trained, f_rules)
 
 
 @pytest.mark.skipif(not corpus.has_text(), reason="the corpus text is not here (see corpus/README.md)")
