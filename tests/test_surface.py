@@ -13,7 +13,7 @@ from test_slack import FIXTURES, PREMIUM, RunningApp, settings_for
 
 from bot.digest import compute
 from bot.slack import mrkdwn
-from bot.slack.blocks import build_verdict_message
+from bot.slack.blocks import build_thread_note, build_verdict_message
 from bot.slack.listeners import MENTION_HINT, NOT_YOURS
 from bot.verdict import Evidence, PlaybookRef, Verdict
 
@@ -211,6 +211,15 @@ def test_the_modal_falls_back_to_a_dm_in_the_messages_tab(running, slack):
     (dm,) = slack.calls("chat.postMessage")
     assert dm["channel"] == "U111"  # the app's DM: the manifest turns the Messages tab on for this
     assert_escaped_once(all_text(dm))
+
+
+def test_a_first_note_on_an_outside_in_post_does_not_say_now():
+    """Only an edit can make a post "now" lead with customers; a first reply just says that it does."""
+    verdict = Verdict(label="outside-in", customer_ease=80, engine="rules",
+                      playbook=PlaybookRef(name="outside-in", version="1"))
+    first, edit = build_thread_note(verdict, 1)["text"], build_thread_note(verdict, 1, edited=True)["text"]
+    assert "leads with what gets easier" in first and " now " not in first
+    assert edit.startswith("Updated for your edit.") and "now leads with what gets easier" in edit
 
 
 def test_an_edit_that_now_leads_with_customers_gets_a_warm_update(running, slack):

@@ -26,7 +26,7 @@ KIND_NOTE = {
     "inside-out": "A thought before this lands: readers may connect faster if it opens with what gets easier for "
                   "customers, with the business goal as the result.",
     "mixed": "Nice — the customer benefit is in here. It may land even better if it comes first.",
-    "outside-in": "Nice — this now leads with what gets easier for customers.",
+    "outside-in": "Nice — this leads with what gets easier for customers.",
     "not-a-proposal": "Thanks for the edit — nothing to coach here now.",
 }
 ANSWERS = {"accepted": "Thanks — the suggested opening is yours to use.",
@@ -149,8 +149,8 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
     """The public reply under a colleague's post: a short, kind note, the suggested opening and "Why?" (details
     go to whoever asks, in private). No colour, no score, no quote of their draft."""
     note = KIND_NOTE.get(verdict.label, "A thought on how this opens.")
-    if edited:
-        note = "Updated for your edit. " + note
+    if edited:  # "now": the edit is what changed it
+        note = "Updated for your edit. " + note.replace("this leads", "this now leads")
     blocks: list[dict[str, Any]] = [_section(f":bulb: {note}")]
     if verdict.reframe:
         blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
