@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hypothesis  # noqa: F401 - see below
 import pytest
 from slack_server import FakeSlack
 
 from bot.config import VARIABLES
+
+# hypothesis is imported here, before any app thread runs, because its pytest plugin otherwise imports it at the
+# end of a run, and pytest then parses it (ast.parse) on the main thread while app threads may be compiling.
+# CPython 3.11 keeps one parser depth counter for all threads, so that parse could fail with "SystemError:
+# AST constructor recursion depth mismatch" after every test had passed (seen running one test file alone).
 
 # Exactly the variables the settings table names, plus the two Bolt reads on its own (they turn on OAuth).
 _CLEARED = tuple(v for v in VARIABLES if v != "MOTIVECHECK_DB") + ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")

@@ -13,9 +13,11 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from loopback import LoopbackServer
 
 
 def free_port() -> int:
@@ -24,9 +26,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # load tests open many connections at once
 
 class FakeSlack:
     def __init__(self, admins: set[str] | None = None) -> None:
@@ -85,8 +84,7 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._httpd = _Server(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = LoopbackServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.api_url = self.base + "/api/"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
