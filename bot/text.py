@@ -41,7 +41,7 @@ _MARKUP = re.compile(
     # a leading lookahead).
     r"```.*?(?:```|\Z)"  # code block (may be left open)
     r"|`[^`\n]*`"  # inline code
-    r"|<([^<>\n]*)>"  # 1: mention, channel, link or special (<!here>)
+    r"|<([^<>\s][^<>\n]*)>"  # 1: mention, channel, link, special (<!here>) or HTML tag; not "a < b > c"
     r"|:[a-z0-9_+\-']+:"  # emoji code
     r"|" + "|".join(map(re.escape, _CONTROL_CHARS)),  # control and zero-width characters
     re.S,

@@ -74,6 +74,13 @@ def test_cli_handles_the_corpus_in_one_batch(tmp_path):
             assert name not in answered and f":{[n for n, _ in HOSTILE].index(name) + 1}: the draft is empty" in err
 
 
+def test_only_slack_markup_is_blanked_not_a_comparison():
+    """Slack escapes a typed "<" as &lt;, and intake unescapes it: "a < b > c" is prose, not markup."""
+    scan = prepare("Admins wait when 5 < queue > 2, see <https://x.io/a|the plan>, ask <@U123> or <!here> <br/>").scan
+    assert "5 < queue > 2" in scan
+    assert "the plan" in scan and not any(w in scan for w in ("https", "u123", "here", "br"))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=400))
 def test_prepare_keeps_length_and_offsets(text):
