@@ -29,9 +29,13 @@ _ACTION_LINK = re.compile(r"\s+(?:to|so|in order to|which|because|and then)\s*$"
 _ACTION_TAIL = re.compile(r"\s+(?:to|so that|so|in order to|and|which|that)$")
 _CONNECTORS = re.compile(r"[-.,'+&$€£]+")
 _EDGE_AFTER = re.compile(r"[-.,'+&$€£] ")
-_EDGE_BEFORE = re.compile(r"(?:^| )[-.,'+&]")
-# A sentence ends at . ! or ? followed by whitespace or the end of the text, or at a line break.
-_SENTENCE_END = re.compile(r"[.!?](?=\s|\Z)|\n")
+# Connectors opening a word; the text's very start is checked apart (_EDGE_START), because a "^|" branch
+# keeps the regex engine from skipping ahead to the next space in C (5x slower).
+_EDGE_BEFORE = re.compile(r" [-.,'+&]")
+_EDGE_START = tuple("-.,'+&")
+# A sentence ends at . ! or ? followed by whitespace or the end of the text, or at a line break. One
+# leading character set (the line break told apart by a lookbehind) lets the engine skip prose in C.
+_SENTENCE_END = re.compile(r"[.!?\n](?:(?<=\n)|(?=\s|\Z))")
 
 
 def _blank_edges(text: str) -> str:
@@ -212,7 +216,9 @@ def decide(s: Scores, sc: Scoring) -> str:
     return "inside-out"
 
 
-_CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014]|\s{2,}")  # punctuation, or markup blanked to spaces
+# Punctuation, or markup blanked to spaces (two or more): written as one leading character set so the
+# engine skips prose in C; the lookbehind takes a punctuation mark alone, a space needs another after it.
+_CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014\s](?:(?<=[.;:!?,()\n\u2014])|\s+)")
 _PHRASE_MAX_WORDS, _REACH = 15, 6
 _DANGLING = frozenset("to and or we will we'll so the a an of this that our for with by in on".split())
 
@@ -232,7 +238,7 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
                 continue
         groups.append([start, end, shows])
     out: list[tuple[int, int, str]] = []
-    edges = [(m.start(), m.end()) for m in _CLAUSE_EDGE.finditer(draft)] if groups else []
+    edges = [m.span() for m in _CLAUSE_EDGE.finditer(draft)] if groups else []
     edge_starts = [e[0] for e in edges]
     for i, (start, end, shows) in enumerate(groups):
         # The clause around the phrase: from the last edge before it to the next edge after it.
@@ -429,7 +435,7 @@ class RulesEngine:
         """
         text = (scan + " ").translate(_SEPARATORS)
         text = text.replace(". ", "  ").replace(", ", "  ")
-        if _EDGE_AFTER.search(text) or _EDGE_BEFORE.search(text):
+        if _EDGE_AFTER.search(text) or text.startswith(_EDGE_START) or _EDGE_BEFORE.search(text):
             text = _blank_edges(text)
         chunks = text.split(" ")
         words = list(filter(None, chunks))
