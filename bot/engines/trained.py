@@ -112,8 +112,9 @@ class StaticEmbeddings:
             rows = [r if r is not None else self._add(w) for r, w in zip(rows, words, strict=True)]
         if not rows:
             return np.zeros(self.dims, dtype=np.float32)
-        total = self._matrix[rows].sum(axis=0)
-        norm = float(np.linalg.norm(total))
+        # The same sum and norm as ``.sum(axis=0)`` and ``np.linalg.norm``, without their Python wrappers.
+        total = np.add.reduce(self._matrix[rows], axis=0)
+        norm = float(np.sqrt(total.dot(total)))
         return total / norm if norm > 0 else total
 
 
@@ -155,11 +156,17 @@ def split_lead(found: Scan) -> tuple[str, str]:
     return text, ""
 
 
-def text_features(emb: StaticEmbeddings, found: Scan, common: frozenset[str]) -> np.ndarray:
+def text_features(emb: StaticEmbeddings, found: Scan, common: frozenset[str], out: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """The opening's mean word vector, then the rest's: ``out[:2 * emb.dims]`` when ``out`` is given."""
     lead, rest = split_lead(found)
     lead_words = [w for w in words_of(lead) if w not in common]
     rest_words = [w for w in words_of(rest) if w not in common][:400]
-    return np.concatenate([emb.mean(lead_words), emb.mean(rest_words)])
+    if out is None:
+        out = np.empty(2 * emb.dims, dtype=np.float32)
+    out[:emb.dims] = emb.mean(lead_words)
+    out[emb.dims:2 * emb.dims] = emb.mean(rest_words)
+    return out
 
 
 @dataclass(frozen=True)
@@ -179,14 +186,16 @@ class Featurizer:
         self.rules = rules
         self.emb = emb
         self.common = frozenset(rules.playbook.model.language.common_words)
+        self.width = 2 * emb.dims + len(CUE_FEATURES)
 
     def read(self, prepared: Prepared) -> Reading:
         found = self.rules.scan(prepared)
         scores = score(found, self.rules.playbook.model)
         label = decide(scores, self.rules.playbook.model.scoring)
-        vec = np.concatenate([text_features(self.emb, found, self.common),
-                              np.asarray(cue_features(found, scores, prepared.draft, label), dtype=np.float32)])
-        return Reading(found, scores, label, vec.astype(np.float32))
+        # One float32 vector filled in place: no concatenations or casts of the parts.
+        vec = text_features(self.emb, found, self.common, out=np.empty(self.width, dtype=np.float32))
+        vec[2 * self.emb.dims:] = cue_features(found, scores, prepared.draft, label)
+        return Reading(found, scores, label, vec)
 
 
 @dataclass(frozen=True)
@@ -206,9 +215,10 @@ class LinearHead:
         z = self.logits(x) / self.temperature
         if z.shape[-1] == 1:
             return 1 / (1 + np.exp(-z))
-        z = z - z.max(axis=-1, keepdims=True)
+        # ufunc reductions, as ``.max`` and ``.sum`` do, without their Python wrappers (one check = tiny arrays).
+        z = z - np.maximum.reduce(z, axis=-1, keepdims=True)
         e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
+        return e / np.add.reduce(e, axis=-1, keepdims=True)
 
     def to_json(self) -> dict:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist(),
@@ -283,12 +293,16 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
 
 def _judged(probs: np.ndarray) -> np.ndarray:
     """The three judged labels' probabilities, renormalised: what is left once "not a proposal" is set aside."""
-    return probs[_JUDGED] / max(float(probs[_JUDGED].sum()), 1e-9)
+    judged = probs[_JUDGED]
+    return judged / max(float(judged.sum()), 1e-9)
+
+
+_OUTSIDE_IN, _MIXED = _JUDGED.index(LABELS.index("outside-in")), _JUDGED.index(LABELS.index("mixed"))
 
 
 def ease_score(probs: np.ndarray, label: str) -> int:
-    p = dict(zip([LABELS[i] for i in _JUDGED], _judged(probs), strict=True))
-    raw = 100 * (p["outside-in"] + 0.5 * p["mixed"])
+    p = _judged(probs)
+    raw = 100 * (p[_OUTSIDE_IN] + 0.5 * p[_MIXED])
     lo, hi = EASE_BANDS[label]
     return int(round(min(hi, max(lo, raw))))
 
