@@ -599,16 +599,16 @@ class RulesEngine:
         bounds = [0, *found.ends]
         if bounds[-1] < len(prepared.draft):
             bounds.append(len(prepared.draft))
-        ease = [0.0] * (len(bounds) - 1)
-        company = [0.0] * (len(bounds) - 1)
-        for start, _end, e in found.scored:  # scored hits come in text order; each falls in one sentence
-            i = min(bisect_right(bounds, start) - 1, len(ease) - 1)
+        last = len(bounds) - 2
+        ease = [0.0] * (last + 1)
+        company = [0.0] * (last + 1)
+        for start, _end, e in found.scored:  # each scored hit falls in one sentence
+            i = min(bisect_right(bounds, start) - 1, last)
             if e.kind == "ease":
                 ease[i] += e.weight
             else:
                 company[i] += e.weight
-        return [reframing.Sentence(a, b, ease[i], company[i])
-                for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
+        return list(map(reframing.Sentence, bounds, bounds[1:], ease, company))
 
     def _goal_in(self, text: str) -> tuple[tuple[int, int], str] | None:
         """The company-goal clause of one sentence (connector included) and the goal's own words."""
