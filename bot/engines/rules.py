@@ -504,11 +504,11 @@ class RulesEngine:
 
     def compose(self, prepared: Prepared, found: Scan, scores: Scores, label: str, *,
                 confidence: float | None = None, engine: str | None = None,
-                notes: list[str] | None = None) -> Verdict:
+                notes: list[str] | None = None, customer_ease: int | None = None, head: str | None = None) -> Verdict:
         """The verdict for ``label``: evidence quoted from the draft, reframe, questions and measures.
 
-        The trained engine decides the label its own way and then calls this, so both engines quote,
-        reframe and coach alike."""
+        The trained engine decides the label (and ``customer_ease``, in place of the scores' own) its own way
+        and then calls this, so both engines quote, reframe and coach alike."""
         m = self.playbook.model
         all_notes = list(prepared.notes) + list(notes or ())
         if scores.foreign:
@@ -535,7 +535,7 @@ class RulesEngine:
         # One validation of the whole verdict (pydantic-core) is cheaper than building parts one by one.
         return Verdict.model_validate({
             "label": label,
-            "customer_ease": scores.customer_ease,
+            "customer_ease": scores.customer_ease if customer_ease is None else customer_ease,
             "confidence": confidence,
             "motives": motives if judged else [],
             "evidence": [{"quote": prepared.draft[s:e], "start": s, "end": e, "shows": shows}
@@ -546,6 +546,7 @@ class RulesEngine:
             "questions": questions,
             "measures": measures,
             "engine": engine or self.name,
+            "head": head,
             "playbook": self._ref,
             "notes": all_notes,
         })

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -334,8 +334,8 @@ class TrainedEngine:
             runner_up = max((LABELS[i] for i in _JUDGED if LABELS[i] != label), key=lambda lab: probs[LABELS.index(lab)])
             notes.append(f"Not a clear case: it leans {label} (confidence {confidence:.0%}); "
                          f"{runner_up} is close behind.")
-        scores = replace(reading.scores, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0)
-        verdict: Verdict = self.rules.compose(prepared, reading.found, scores, label,
-                                              confidence=round(confidence, 3), engine=self.name, notes=notes)
-        verdict.head = self.head_name
+        verdict: Verdict = self.rules.compose(
+            prepared, reading.found, reading.scores, label, confidence=round(confidence, 3), engine=self.name,
+            notes=notes, customer_ease=ease_score(probs, label) if label != "not-a-proposal" else 0,
+            head=self.head_name)
         return EngineResult(verdict)
