@@ -112,8 +112,10 @@ class StaticEmbeddings:
             rows = [r if r is not None else self._add(w) for r, w in zip(rows, words, strict=True)]
         if not rows:
             return np.zeros(self.dims, dtype=np.float32)
-        # The same sum and norm as ``.sum(axis=0)`` and ``np.linalg.norm``, without their Python wrappers.
-        total = np.add.reduce(self._matrix[rows], axis=0)
+        # The same rows, sum and norm as ``[rows]``, ``.sum(axis=0)`` and ``np.linalg.norm``, for less: the index
+        # array built by fromiter (a list index is converted element by element), no Python wrappers.
+        index = np.fromiter(rows, dtype=np.intp, count=len(rows))
+        total = np.add.reduce(self._matrix.take(index, axis=0), axis=0)
         norm = float(np.sqrt(total.dot(total)))
         return total / norm if norm > 0 else total
 
