@@ -12,6 +12,7 @@ import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate, compress, product
+from operator import itemgetter
 from typing import NamedTuple
 
 from .. import reframe as reframing
@@ -92,11 +93,15 @@ _BUCKETS = {"proposal": PROPOSAL, "not": NOT, "secondary": SECONDARY, "ease": SC
 _Hit = tuple[int, int, _Entry]
 
 
+def _weight(hit: _Hit) -> float:
+    return hit[2].weight
+
+
 def pick_spans(hits: list[_Hit], limit: int) -> list[tuple[int, int, str]]:
     """Evidence: the heaviest hits that do not overlap a heavier (on ties, earlier) one, at most
     ``limit``, in text order, as (start, end, shows)."""
     chosen: list[tuple[int, int, str]] = []
-    taken = bytearray(max((end for _, end, _ in hits), default=0) + 1)  # 1 where a chosen span sits
+    taken = bytearray(max(map(itemgetter(1), hits), default=0) + 1)  # 1 where a chosen span sits
     for _w, start, _order, end, shows in sorted((-e.weight, s, i, end, e.shows) for i, (s, end, e) in enumerate(hits)):
         if len(chosen) >= limit:
             break
@@ -152,8 +157,8 @@ def score(found: Scan, m: PlaybookModel) -> Scores:
     """Pure: weigh what the scan found by the playbook's numbers (``m.scoring``)."""
     sc = m.scoring
     text = found.text
-    proposal = sum(e.weight for _, _, e in found.proposal)
-    chatter = sum(e.weight for _, _, e in found.chatter)
+    proposal = sum(map(_weight, found.proposal))
+    chatter = sum(map(_weight, found.chatter))
     lead_end = found.lead_end
     stripped = text.rstrip()
     question_end = stripped.endswith("?")
@@ -254,10 +259,11 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
         k = bisect_right(edge_starts, start) - 1
         while k >= 0 and edges[k][1] > start:  # an edge inside the cue itself does not bound it
             k -= 1
-        lo = max(out[-1][1] if out else 0, edges[k][1] if k >= 0 else 0)
+        # Six words either side fit well within 120 characters.
+        lo = max(out[-1][1] if out else 0, edges[k][1] if k >= 0 else 0, start - 120)
         k = bisect_right(edge_starts, end - 1)
-        hi = min(groups[i + 1][0] if i + 1 < len(groups) else len(draft), edges[k][0] if k < len(edges) else len(draft))
-        lo, hi = max(lo, start - 120), min(hi, end + 120)  # six words either side fit well within this
+        hi = min(groups[i + 1][0] if i + 1 < len(groups) else len(draft),
+                 edges[k][0] if k < len(edges) else len(draft), end + 120)
         room = max(0, _PHRASE_MAX_WORDS - len(draft[start:end].split()))
         # Widen by n words: just past the n-th space back from the cue (the one next to it does not
         # count), or the clause start when there are fewer; one rsplit in C instead of n rfinds.
@@ -609,11 +615,11 @@ class RulesEngine:
         bounds = [0, *found.ends]
         if bounds[-1] < len(prepared.draft):
             bounds.append(len(prepared.draft))
-        last = len(bounds) - 2
-        ease = [0.0] * (last + 1)
-        company = [0.0] * (last + 1)
-        for start, _end, e in found.scored:  # each scored hit falls in one sentence
-            i = min(bisect_right(bounds, start) - 1, last)
+        n = len(bounds) - 1
+        ease = [0.0] * n
+        company = [0.0] * n
+        for start, _end, e in found.scored:  # each scored hit falls in one sentence (the last, at the latest)
+            i = bisect_right(bounds, start, 0, n) - 1
             if e.kind == "ease":
                 ease[i] += e.weight
             else:
