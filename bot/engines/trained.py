@@ -210,11 +210,17 @@ class LinearHead:
     bias: np.ndarray
     temperature: float = 1.0
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.scale
 
-    def probs(self, x: np.ndarray) -> np.ndarray:
-        z = self.logits(x) / self.temperature
+    def logits(self, x: np.ndarray, *, standardised: bool = False) -> np.ndarray:
+        """``standardised``: x went through ``standardise`` already (heads trained together share it)."""
+        return (x if standardised else self.standardise(x)) @ self.weights + self.bias
+
+    def probs(self, x: np.ndarray, *, standardised: bool = False) -> np.ndarray:
+        z = self.logits(x, standardised=standardised)
+        if self.temperature != 1.0:  # dividing by 1 changes no bit: skip the call
+            z = z / self.temperature
         if z.shape[-1] == 1:
             return 1 / (1 + np.exp(-z))
         # ufunc reductions, as ``.max`` and ``.sum`` do, without their Python wrappers (one check = tiny arrays).
@@ -288,9 +294,9 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
         dismiss = probs[_NOT] >= heads.dismiss_threshold and not rules_proposal
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
-    judged = _judged(probs)
-    best = int(np.argmax(judged))
-    return LABELS[_JUDGED[best]], float(judged[best])
+    judged = _judged(probs).tolist()  # exact Python floats: the pick and the confidence need no numpy scalars
+    best = judged.index(max(judged))  # the first of equals, as np.argmax
+    return LABELS[_JUDGED[best]], judged[best]
 
 
 def _judged(probs: np.ndarray) -> np.ndarray:
@@ -320,12 +326,18 @@ class TrainedEngine:
         self.heads = heads or Heads.load()
         self.head_name = head_name
         self.featurizer = Featurizer(self.rules, embeddings or load_embeddings())
+        motive, gate = self.heads.motive, self.heads.gate
+        # Heads trained on the same features scale them alike: then the input is standardised once.
+        self._shared_scaling = bool(np.array_equal(motive.mean, gate.mean) and np.array_equal(motive.scale, gate.scale))
 
     def read(self, prepared: Prepared) -> tuple[Reading, np.ndarray, float]:
         reading = self.featurizer.read(prepared)
         x = reading.vector[None, :]
-        probs = self.heads.motive.probs(x)[0]
-        p_proposal = float(self.heads.gate.probs(x)[0, 0])
+        motive, gate = self.heads.motive, self.heads.gate
+        if self._shared_scaling:
+            x = motive.standardise(x)
+        probs = motive.probs(x, standardised=self._shared_scaling)[0]
+        p_proposal = float(gate.probs(x, standardised=self._shared_scaling)[0, 0])
         return reading, probs, p_proposal
 
     def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
