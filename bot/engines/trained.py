@@ -102,22 +102,41 @@ class StaticEmbeddings:
             self._rows[word] = row
         return row
 
-    def mean(self, words: list[str]) -> np.ndarray:
-        """Unit-length mean of the words' vectors (zeros when none is known).
-
-        Each word's vector is worked out once and kept as a row of a growing matrix, so a draft costs
-        one dict lookup per word (in C, through map) and one gather-and-sum."""
+    def rows(self, words: list[str]) -> list[int]:
+        """Each word's row in the word matrix: one dict lookup per known word (in C, through map)."""
         rows = list(map(self._rows.get, words))
         if None in rows:
             rows = [r if r is not None else self._add(w) for r, w in zip(rows, words, strict=True)]
-        if not rows:
-            return np.zeros(self.dims, dtype=np.float32)
-        # The same rows, sum and norm as ``[rows]``, ``.sum(axis=0)`` and ``np.linalg.norm``, for less: the index
-        # array built by fromiter (a list index is converted element by element), no Python wrappers.
-        index = np.fromiter(rows, dtype=np.intp, count=len(rows))
-        total = np.add.reduce(self._matrix.take(index, axis=0), axis=0)
-        norm = float(np.sqrt(total.dot(total)))
-        return total / norm if norm > 0 else total
+        return rows
+
+    def mean(self, words: list[str]) -> np.ndarray:
+        """Unit-length mean of the words' vectors (zeros when none is known)."""
+        return self.means([words], np.empty((1, self.dims), dtype=np.float32))[0]
+
+    def means(self, word_lists: list[list[str]], out: np.ndarray) -> np.ndarray:
+        """Row i of ``out`` (shape (len(word_lists), dims)): the unit-length mean of list i's word vectors.
+
+        Each word's vector is worked out once and kept as a row of a growing matrix, so a draft costs a
+        dict lookup per word and one gather for all the lists (a check is a few dozen small numpy calls,
+        each dearer than its arithmetic, so the calls are kept few)."""
+        rows = [self.rows(words) for words in word_lists]
+        flat = [r for part in rows for r in part]
+        # The same rows, sums and norms as ``[rows]``, ``.sum(axis=0)`` and ``np.linalg.norm``, for less: the
+        # index array built by fromiter (a list index is converted element by element), no Python wrappers.
+        gathered = self._matrix.take(np.fromiter(flat, dtype=np.intp, count=len(flat)), axis=0)
+        start = 0
+        for i, part in enumerate(rows):
+            if not part:
+                out[i] = 0.0
+                continue
+            total = np.add.reduce(gathered[start:start + len(part)], axis=0)
+            start += len(part)
+            norm = float(np.sqrt(total.dot(total)))
+            if norm > 0:
+                np.divide(total, norm, out=out[i])
+            else:
+                out[i] = total
+        return out
 
 
 @lru_cache(maxsize=2)
@@ -166,8 +185,7 @@ def text_features(emb: StaticEmbeddings, found: Scan, common: frozenset[str], ou
     rest_words = [w for w in words_of(rest) if w not in common][:400]
     if out is None:
         out = np.empty(2 * emb.dims, dtype=np.float32)
-    out[:emb.dims] = emb.mean(lead_words)
-    out[emb.dims:2 * emb.dims] = emb.mean(rest_words)
+    emb.means([lead_words, rest_words], out[:2 * emb.dims].reshape(2, emb.dims))
     return out
 
 
