@@ -295,6 +295,9 @@ class Heads:
 
 _JUDGED = [i for i, lab in enumerate(LABELS) if lab != "not-a-proposal"]
 _NOT = LABELS.index("not-a-proposal")
+# Where the judged labels sit in the heads' output: a slice (a view, no gather) when they are side by side.
+_JUDGED_AT: slice | list[int] = (slice(_JUDGED[0], _JUDGED[-1] + 1)
+                                 if _JUDGED == list(range(_JUDGED[0], _JUDGED[-1] + 1)) else _JUDGED)
 
 
 def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str,
@@ -319,8 +322,8 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
 
 def _judged(probs: np.ndarray) -> np.ndarray:
     """The three judged labels' probabilities, renormalised: what is left once "not a proposal" is set aside."""
-    judged = probs[_JUDGED]
-    return judged / max(float(judged.sum()), 1e-9)
+    judged = probs[_JUDGED_AT]
+    return judged / max(float(np.add.reduce(judged)), 1e-9)
 
 
 _OUTSIDE_IN, _MIXED = _JUDGED.index(LABELS.index("outside-in")), _JUDGED.index(LABELS.index("mixed"))
@@ -328,7 +331,7 @@ _OUTSIDE_IN, _MIXED = _JUDGED.index(LABELS.index("outside-in")), _JUDGED.index(L
 
 def ease_score(probs: np.ndarray, label: str) -> int:
     p = _judged(probs)
-    raw = 100 * (p[_OUTSIDE_IN] + 0.5 * p[_MIXED])
+    raw = float(100 * (p[_OUTSIDE_IN] + 0.5 * p[_MIXED]))  # worked out in the probabilities' precision
     lo, hi = EASE_BANDS[label]
     return int(round(min(hi, max(lo, raw))))
 
