@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import corpus
-from bot.engines.rules import RulesEngine
+from bot.engines.rules import RulesEngine, clause_edges, sentence_ends
 from bot.playbook import load_playbook
 from bot.text import prepare
 
@@ -121,3 +124,23 @@ def test_quality_gate_on_the_labelled_set():
     assert len(rows) >= 120 and {r["label"] for r in rows} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
     metrics = evaluate((r["label"], engine.assess(prepare(r["text"])).verdict.label) for r in rows)
     assert metrics["macro_f1"] >= 0.85, metrics["per_label"]
+
+
+# What clause_edges and sentence_ends find (with str.find, for speed), as the regexes they replace read it.
+CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014]|\s{2,}")
+SENTENCE_END = re.compile(r"[.!?](?=\s|\Z)|\n")
+WHITESPACE = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*"ab.;:!?,()\n\u2014-", *"ab   \n" * 4]), max_size=40)
+       | st.text(alphabet=st.sampled_from([*"ab.;:!?,()\n\u2014-", *"ab   \n" * 4, *WHITESPACE]), max_size=40))
+def test_clause_edges_and_sentence_ends_match_their_regexes(text):
+    assert clause_edges(text) == [m.span() for m in CLAUSE_EDGE.finditer(text)]
+    assert sentence_ends(text) == [m.end() for m in SENTENCE_END.finditer(text)]
+
+
+def test_clause_edges_know_every_whitespace_character():
+    for c in WHITESPACE:
+        for text in (f"a{c}{c}b", f"a {c}b", f"a{c} b", f"a.{c}b", f"a{c}\n b", f"x  y{c}"):
+            assert clause_edges(text) == [m.span() for m in CLAUSE_EDGE.finditer(text)], repr(text)

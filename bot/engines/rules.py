@@ -233,8 +233,54 @@ def decide(s: Scores, sc: Scoring) -> str:
 # Punctuation, or markup blanked to spaces (two or more): written as one leading character set so the
 # engine skips prose in C; the lookbehind takes a punctuation mark alone, a space needs another after it.
 _CLAUSE_EDGE = re.compile(r"[.;:!?,()\n\u2014\s](?:(?<=[.;:!?,()\n\u2014])|\s+)")
+_CLAUSE_MARKS = ".;:!?,()\n\u2014"
+# Whitespace (str.isspace, as the regex's \s) other than the space and the line break.
+_ODD_SPACE = ("\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+              "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_NOT_BLANK = re.compile(r"[^ \n]")
 _PHRASE_MAX_WORDS, _REACH = 15, 6
 _DANGLING = frozenset("to and or we will we'll so the a an of this that our for with by in on".split())
+
+
+def clause_edges(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of every clause edge in ``text``, as ``_CLAUSE_EDGE.finditer`` finds them.
+
+    The regex stops at every space of the prose; when the only whitespace is spaces and line breaks,
+    str.find (memchr) finds the same edges in half the time: each punctuation mark is one edge, and a
+    run of two or more blanks (from "  " or " \n" on) is one edge that takes in the line breaks in it."""
+    if any(map(text.__contains__, _ODD_SPACE)):
+        return [m.span() for m in _CLAUSE_EDGE.finditer(text)]
+    marks: list[int] = []
+    for mark in _CLAUSE_MARKS:
+        i = text.find(mark)
+        while i >= 0:
+            marks.append(i)
+            i = text.find(mark, i + 1)
+    marks.sort()
+    runs: list[tuple[int, int]] = []
+    spaces, line = text.find("  "), text.find(" \n")
+    while spaces >= 0 or line >= 0:
+        start = spaces if line < 0 or 0 <= spaces < line else line
+        blank = _NOT_BLANK.search(text, start)
+        end = blank.start() if blank else len(text)
+        runs.append((start, end))
+        if 0 <= spaces < end:
+            spaces = text.find("  ", end)
+        if 0 <= line < end:
+            line = text.find(" \n", end)
+    if not runs:
+        return [(p, p + 1) for p in marks]
+    edges: list[tuple[int, int]] = []
+    r = 0
+    for p in marks:
+        while r < len(runs) and runs[r][1] <= p:
+            edges.append(runs[r])
+            r += 1
+        if r < len(runs) and runs[r][0] < p:  # a line break inside a run of blanks
+            continue
+        edges.append((p, p + 1))
+    edges.extend(runs[r:])
+    return edges
 
 
 def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -252,7 +298,7 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
                 continue
         groups.append([start, end, shows])
     out: list[tuple[int, int, str]] = []
-    edges = [m.span() for m in _CLAUSE_EDGE.finditer(draft)] if groups else []
+    edges = clause_edges(draft) if groups else []
     edge_starts = [e[0] for e in edges]
     for i, (start, end, shows) in enumerate(groups):
         # The clause around the phrase: from the last edge before it to the next edge after it.
