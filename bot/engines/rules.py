@@ -293,7 +293,8 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
             g = groups[-1]
             gap = draft[g[1]:start]
             same_side = (g[2] == CUSTOMER_EASE) == (shows == CUSTOMER_EASE)
-            if same_side and not _CLAUSE_EDGE.search(gap) and len(gap.split()) <= 3:
+            # At most three words apart (split no further than it takes to tell), then no clause edge between.
+            if same_side and len(gap.split(None, 3)) <= 3 and not _CLAUSE_EDGE.search(gap):
                 g[1] = max(g[1], end)
                 continue
         groups.append([start, end, shows])
