@@ -312,7 +312,7 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
             return "not-a-proposal", 1 - p_proposal
         dismiss = False
     else:
-        dismiss = probs[_NOT] >= heads.dismiss_threshold and not rules_proposal
+        dismiss = not rules_proposal and probs[_NOT] >= heads.dismiss_threshold  # the cheap key first
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
     judged = _judged(probs).tolist()  # exact Python floats: the pick and the confidence need no numpy scalars
