@@ -27,6 +27,12 @@ KIND_NOTE = {
                   "customers, with the business goal as the result.",
     "mixed": "Nice — the customer benefit is in here. It may land even better if it comes first.",
     "outside-in": "Nice — this leads with what gets easier for customers.",
+}
+# After an edit the note speaks of the change: only an edit can make a draft "now" lead with customers, or
+# leave nothing to coach.
+EDIT_NOTE = {
+    **KIND_NOTE,
+    "outside-in": "Nice — this now leads with what gets easier for customers.",
     "not-a-proposal": "Thanks for the edit — nothing to coach here now.",
 }
 ANSWERS = {"accepted": "Thanks — the suggested opening is yours to use.",
@@ -148,9 +154,9 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
 def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = False) -> dict[str, Any]:
     """The public reply under a colleague's post: a short, kind note, the suggested opening and "Why?" (details
     go to whoever asks, in private). No colour, no score, no quote of their draft."""
-    note = KIND_NOTE.get(verdict.label, "A thought on how this opens.")
-    if edited:  # "now": the edit is what changed it
-        note = "Updated for your edit. " + note.replace("this leads", "this now leads")
+    note = (EDIT_NOTE if edited else KIND_NOTE).get(verdict.label, "A thought on how this opens.")
+    if edited:
+        note = "Updated for your edit. " + note
     blocks: list[dict[str, Any]] = [_section(f":bulb: {note}")]
     if verdict.reframe:
         blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
