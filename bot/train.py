@@ -332,8 +332,7 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     y_tr = np.concatenate([y_c[train_mask], y_w[~held]])
     w_tr = balanced(y_tr) * np.concatenate([w_c[train_mask], np.full((~held).sum(), weight)])
     m = base.motive
-    z_tr = (x_tr - m.mean) / m.scale
-    w, b = fit_logistic(z_tr, y_tr, len(LABELS), l2=float(base.meta.get("l2", 300.0)), weights=w_tr)
+    w, b = fit_logistic(m.standardise(x_tr), y_tr, len(LABELS), l2=float(base.meta.get("l2", 300.0)), weights=w_tr)
     motive = LinearHead(m.mean, m.scale, w.astype(np.float32), b.astype(np.float32), m.temperature)
     new = Heads(motive, base.gate, base.gate_threshold, base.dismiss_threshold, base.unsure_below,
                 f"{base.version}+workspace", {**base.meta, "workspace_labels": int((~held).sum())})
