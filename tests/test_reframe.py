@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.engines.rules import RulesEngine
+from bot.engines.rules import RulesEngine, wrapped_at
 from bot.playbook import load_playbook
 from bot.reframe import clean, lower_first, without_span
 from bot.text import prepare
@@ -73,3 +73,16 @@ def test_clean_and_seams():
     a = text.index(" to increase")
     b = text.index(";")
     assert without_span(text, (a, b)) == "Launch X for teams; sales get a spiff."
+
+
+def test_a_hard_wrapped_sentence_is_reframed_whole_and_a_slack_line_stays_a_line(rules):
+    """Markdown and RFC text wrap sentences at ~80 columns; the reframe must not stop at the wrap."""
+    wrapped = ("We will launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter, so that\n"
+               "admins can schedule their weekly exports instead of running them by hand every Monday.")
+    reframe = _reframe(rules, wrapped)
+    assert "admins can schedule their weekly exports" in reframe
+    assert "so that." not in reframe and not reframe.rstrip(". ").endswith("so that")
+    assert wrapped_at(wrapped, wrapped.index("\n") + 1)
+    for text in ("Proposal: scheduled exports\nWhy: admins export by hand", "## Summary\nscheduled exports",
+                 "Ship it.\nthen measure", "Steps\n1. export"):
+        assert not wrapped_at(text, text.index("\n") + 1), text

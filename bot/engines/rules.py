@@ -67,6 +67,16 @@ def sentence_ends(scan: str) -> list[int]:
     return ends
 
 
+def wrapped_at(draft: str, end: int) -> bool:
+    """Whether the sentence end just before ``end`` is a line break inside a sentence: the line stops with no
+    closing mark, is not a heading, table row or quote, and the next line goes on in lower case (after any
+    opening of a markdown link or emphasis)."""
+    if draft[end - 1] != "\n" or not draft[end:end + 4].lstrip("[(*_`")[:1].islower():
+        return False
+    line = draft[draft.rfind("\n", 0, end - 1) + 1:end - 1].rstrip()
+    return bool(line) and line[-1] not in ".!?:" and not line.lstrip().startswith(("#", "|", ">"))
+
+
 _MAX_EVIDENCE = 8  # cue spans; they widen into fewer, longer phrases (3 are shown, all in JSON)
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
@@ -658,10 +668,14 @@ class RulesEngine:
 
     @staticmethod
     def sentences(prepared: Prepared, found: Scan) -> list[reframing.Sentence]:
-        """The draft's sentences with the weight of the customer-ease and company-motive cues in each."""
-        bounds = [0, *found.ends]
-        if bounds[-1] < len(prepared.draft):
-            bounds.append(len(prepared.draft))
+        """The draft's sentences with the weight of the customer-ease and company-motive cues in each.
+
+        A reframe moves whole sentences, so here a line break that hard-wrapped prose put inside a sentence
+        does not end it (scoring keeps every line break as an end: in Slack a line is a thought)."""
+        draft = prepared.draft
+        bounds = [0, *(end for end in found.ends if not wrapped_at(draft, end))]
+        if bounds[-1] < len(draft):
+            bounds.append(len(draft))
         n = len(bounds) - 1
         ease = [0.0] * n
         company = [0.0] * n
