@@ -67,8 +67,9 @@ def clean(text: str) -> str:
 
 
 def finish(text: str) -> str:
-    """Capitalise the first letter and end with one full stop (or the sentence's own ! or ?)."""
-    text = text.strip()
+    """Capitalise the first letter and end with one full stop (or the sentence's own ! or ?), in place of a
+    colon, semicolon or comma a list's lead-in ends on ("three categories of software:")."""
+    text = text.strip().rstrip(":;,").rstrip()
     if not text:
         return text
     text = text[0].upper() + text[1:]

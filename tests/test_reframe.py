@@ -8,7 +8,7 @@ import pytest
 
 from bot.engines.rules import RulesEngine, wrapped_at
 from bot.playbook import load_playbook
-from bot.reframe import clean, lower_first, without_span
+from bot.reframe import clean, finish, lower_first, without_span
 from bot.text import prepare
 
 
@@ -86,3 +86,10 @@ def test_a_hard_wrapped_sentence_is_reframed_whole_and_a_slack_line_stays_a_line
     for text in ("Proposal: scheduled exports\nWhy: admins export by hand", "## Summary\nscheduled exports",
                  "Ship it.\nthen measure", "Steps\n1. export"):
         assert not wrapped_at(text, text.index("\n") + 1), text
+
+
+def test_finish_ends_a_lead_in_with_one_full_stop():
+    assert finish("our project involves three categories of software:") == \
+        "Our project involves three categories of software."
+    assert finish("we ship on Monday;  ") == "We ship on Monday."
+    assert finish("Is it ready?") == "Is it ready?"
