@@ -3,8 +3,9 @@
 The verbatim passages and Slack messages were copied out of public repositories and stored pages; they are
 kept out of this repository's commits. ``corpus/*.jsonl`` holds each row's id, source, label, split and the
 sha256 of its text; the text itself lives in a folder of the same file names with ``{"id", "text"}`` lines:
-``MOTIVECHECK_CORPUS_TEXT`` if set, else ``../shared/corpus`` beside the checkout, else ``corpus/text``.
-``load`` joins the two and checks every hash, so a label never meets the wrong text.
+``MOTIVECHECK_CORPUS_TEXT`` if set, else ``../shared/corpus-text`` beside the checkout (rebuilt there from each
+row's public source), else ``corpus/text``. ``load`` joins the two and checks every hash, so a label never
+meets the wrong text; a row whose text could not be rebuilt is skipped and counted, never guessed.
 """
 
 from __future__ import annotations
@@ -21,43 +22,70 @@ CORPUS_DIR = ROOT / "corpus"
 FILES = ("passages.jsonl", "slack.jsonl")
 
 
+class Rows(list):
+    """Corpus rows with their text, and how many labelled rows had no text here (``missing``)."""
+
+    missing: int = 0
+
+
+def candidates() -> list[Path]:
+    """Where the corpus text is looked for, in order."""
+    env = os.environ.get("MOTIVECHECK_CORPUS_TEXT")
+    if env:
+        return [Path(env)]
+    return [ROOT.parent / "shared" / "corpus-text", CORPUS_DIR / "text"]
+
+
 def text_dir(*, create: bool = False) -> Path:
     """Where the corpus text is: the first candidate that has it (or, with ``create``, the local one)."""
-    env = os.environ.get("MOTIVECHECK_CORPUS_TEXT")
-    candidates = [Path(env)] if env else [ROOT.parent / "shared" / "corpus", CORPUS_DIR / "text"]
-    for path in candidates:
+    found = candidates()
+    for path in found:
         if (path / FILES[0]).exists():
             return path
     if create:
-        candidates[-1].mkdir(parents=True, exist_ok=True)
-        return candidates[-1]
-    return candidates[-1]
+        found[-1].mkdir(parents=True, exist_ok=True)
+    return found[-1]
 
 
 def has_text() -> bool:
     return all((text_dir() / name).exists() for name in FILES)
 
 
-def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> list[dict]:
-    """Rows of ``corpus/<name>`` with their ``text`` joined in; refuses a text whose hash differs."""
+def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
+    """Rows of ``corpus/<name>`` with their ``text`` joined in.
+
+    A row with no text in the folder is skipped and counted in ``Rows.missing``; a text whose hash differs from
+    the one labelled is refused (``InputError`` with the file and line), since it is not the text the label is for.
+    """
     texts_path = text_dir() / name
     if not texts_path.exists():
-        raise InputError(f"the corpus text for {name} is not here ({texts_path}); set MOTIVECHECK_CORPUS_TEXT "
-                         "to the folder that has it (see corpus/README.md)")
+        raise InputError(f"the corpus text for {name} is not here (looked in "
+                         f"{', '.join(str(p) for p in candidates())}); set MOTIVECHECK_CORPUS_TEXT to the folder "
+                         "that has it (see corpus/README.md)")
     texts = {}
     for line in texts_path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
             texts[d["id"]] = d["text"]
-    rows = []
+    rows = Rows()
     for n, line in enumerate((labels_dir / name).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
         text = texts.get(row["id"])
-        if text is None or hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
-            raise InputError(f"{labels_dir / name}:{n}: the text for {row['id']} is missing or differs from "
-                             "the one labelled")
+        if text is None:
+            rows.missing += 1
+            continue
+        if hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
+            raise InputError(f"{labels_dir / name}:{n}: the text for {row['id']} differs from the one labelled")
         row["text"] = text
         rows.append(row)
     return rows
+
+
+def skipped_note(name: str, rows: Rows) -> str | None:
+    """One line saying how many rows of ``name`` were skipped for want of text, or None."""
+    if not rows.missing:
+        return None
+    return (f"{rows.missing} of {rows.missing + len(rows)} rows of {name} have no text in {text_dir()} "
+            "and were skipped")

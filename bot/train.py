@@ -60,10 +60,18 @@ SYNTHETIC = tuple(corpus.ROOT / "tests" / "data" / f for f in ("labelled.jsonl",
 SYNTHETIC_WEIGHT = 2.0
 
 
-def load_rows(names: Iterable[str] = corpus.FILES, *, synthetic_weight: float = SYNTHETIC_WEIGHT) -> list[Row]:
-    """The corpus rows (text joined in; see bot/corpus.py), plus the synthetic drafts in the train split."""
-    rows = [Row(d["text"], d["label"], d["split"], d.get("genre", ""), d.get("genre") == "slack")
-            for name in names for d in corpus.load(name)]
+def load_rows(names: Iterable[str] = corpus.FILES, *, synthetic_weight: float = SYNTHETIC_WEIGHT,
+              notes: list[str] | None = None) -> list[Row]:
+    """The corpus rows (text joined in; see bot/corpus.py), plus the synthetic drafts in the train split.
+
+    Rows whose text is not here are skipped; ``notes`` receives one line per file saying how many."""
+    rows = []
+    for name in names:
+        loaded = corpus.load(name)
+        if notes is not None and (note := corpus.skipped_note(name, loaded)):
+            notes.append(note)
+        rows += [Row(d["text"], d["label"], d["split"], d.get("genre", ""), d.get("genre") == "slack")
+                 for d in loaded]
     if synthetic_weight > 0:
         for path in SYNTHETIC:
             for line in path.read_text(encoding="utf-8").splitlines():

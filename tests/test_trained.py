@@ -259,7 +259,7 @@ def test_load_refuses_text_that_is_not_the_labelled_one(tmp_path, monkeypatch):
     (texts / "passages.jsonl").write_text(json.dumps({"id": "x1", "text": "edited"}) + "\n")
     (texts / "slack.jsonl").write_text("")
     monkeypatch.setenv("MOTIVECHECK_CORPUS_TEXT", str(texts))
-    with pytest.raises(InputError, match="passages.jsonl:1: the text for x1"):
+    with pytest.raises(InputError, match="passages.jsonl:1: the text for x1 differs"):
         corpus.load("passages.jsonl", labels_dir=labels)
     (texts / "passages.jsonl").write_text(json.dumps({"id": "x1", "text": "original"}) + "\n")
     assert corpus.load("passages.jsonl", labels_dir=labels)[0]["text"] == "original"
@@ -276,3 +276,24 @@ def test_the_cue_features_are_the_named_ones(engine):
     reading = engine.featurizer.read(prepare(PLAIN_PROPOSAL))
     assert len(reading.vector) == 2 * engine.featurizer.emb.dims + len(CUE_FEATURES)
     assert len(reading.vector) == len(engine.heads.motive.mean)
+
+
+def test_load_skips_rows_without_text_and_counts_them(tmp_path, monkeypatch):
+    import hashlib
+
+    labels, texts = tmp_path / "labels", tmp_path / "texts"
+    labels.mkdir()
+    texts.mkdir()
+    rows = [{"id": f"x{i}", "label": "mixed", "split": "dev", "sha256": hashlib.sha256(f"t{i}".encode()).hexdigest()}
+            for i in range(3)]
+    (labels / "passages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (texts / "passages.jsonl").write_text(json.dumps({"id": "x1", "text": "t1"}) + "\n")
+    monkeypatch.setenv("MOTIVECHECK_CORPUS_TEXT", str(texts))
+    loaded = corpus.load("passages.jsonl", labels_dir=labels)
+    assert [r["id"] for r in loaded] == ["x1"] and loaded.missing == 2
+    assert corpus.skipped_note("passages.jsonl", loaded).startswith("2 of 3 rows of passages.jsonl have no text")
+
+
+def test_the_shared_corpus_text_is_found_beside_the_checkout(monkeypatch):
+    monkeypatch.delenv("MOTIVECHECK_CORPUS_TEXT", raising=False)
+    assert corpus.candidates()[0] == corpus.ROOT.parent / "shared" / "corpus-text"

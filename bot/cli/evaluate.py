@@ -43,6 +43,8 @@ def load_labelled(path: str, split: str | None = None) -> list[dict]:
     first = next((json.loads(line) for line in text.splitlines() if line.strip()), {})
     if isinstance(first, dict) and "sha256" in first and "text" not in first:  # a corpus file: join its text
         rows = corpus.load(p.name, labels_dir=p.parent)
+        if note := corpus.skipped_note(p.name, rows):
+            print(f"motivecheck: {note}", file=sys.stderr)
         return [r for r in rows if split is None or r.get("split") == split]
     items = []
     for lineno, line in enumerate(text.splitlines(), start=1):

@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workspace:
         return run_workspace(args)
     started = time.perf_counter()
-    rows = load_rows()
+    notes: list[str] = []
+    rows = load_rows(notes=notes)
+    for note in notes:
+        print(f"motivecheck: {note}", file=sys.stderr)
     playbook = load_playbook(args.playbook)
     features = read_texts(featurizer_for(playbook), [r.text for r in rows])  # every row read once, for both
     report = train(playbook, rows, features=features)
