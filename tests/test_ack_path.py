@@ -11,8 +11,8 @@ from bot import intake
 from bot.config import load_settings
 from bot.engines.llm import answer_schema, system_prompt
 from bot.playbook import load_playbook
-from bot.slack import listeners
-from bot.slack.listeners import Deps
+from bot.slack import deps as slack_deps
+from bot.slack.deps import Deps
 from bot.store import Store
 
 
@@ -35,11 +35,11 @@ def test_background_work_starts_at_once_when_nothing_is_arriving(tmp_path):
         await asyncio.wait_for(ran.wait(), 1)
         return time.monotonic() - started
 
-    assert asyncio.run(go()) < listeners.ACK_QUIET + 0.05
+    assert asyncio.run(go()) < slack_deps.ACK_QUIET + 0.05
 
 
 def test_background_work_waits_for_a_quiet_moment_but_is_never_starved(tmp_path, monkeypatch):
-    monkeypatch.setattr(listeners, "ACK_PRIORITY_MAX", 0.3)
+    monkeypatch.setattr(slack_deps, "ACK_PRIORITY_MAX", 0.3)
     deps = make_deps(tmp_path)
 
     async def go(stream_for: float) -> float:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import PLAYBOOKS_DIR
 from ..errors import InputError, PlaybookError
 from ..playbook import resolve_path
 from . import blocks
-
-if TYPE_CHECKING:
-    from .listeners import Deps
+from .deps import Deps
 
 _PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")

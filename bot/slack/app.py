@@ -23,7 +23,8 @@ from ..config import Settings
 from ..errors import ConfigError
 from ..logs import filter_library_payloads
 from ..store import Store
-from .listeners import Deps, register
+from .deps import Deps
+from .listeners import register
 from .replies import post_reply
 
 log = logging.getLogger(__name__)

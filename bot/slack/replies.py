@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..verdict import Verdict
 from . import blocks
-
-if TYPE_CHECKING:
-    from .listeners import Deps
+from .deps import Deps
 
 log = logging.getLogger(__name__)
 
