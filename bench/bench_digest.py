@@ -29,15 +29,16 @@ def fill(store: Store, now: float) -> None:
         rows.append((now - rnd.random() * year, "channel", "T1", f"C{rnd.randrange(50):02d}",
                      "public" if rnd.random() < 0.8 else "private", f"U{rnd.randrange(400)}", f"{1.7e9 + i:.6f}",
                      label, rnd.randrange(100), json.dumps(rnd.sample(MOTIVES, 2)), "rules", verdict, "done"))
-    with store.write() as db:
-        db.conn.executemany(
-            "insert into checks (ts, source, workspace, channel, channel_type, user, message_ts, label, "
+    with store.db.write() as tx:
+        tx.executemany(
+            'insert into checks (ts, source, workspace, channel, channel_type, "user", message_ts, label, '
             "customer_ease, motives, engine, verdict_json, status) values (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        ids = [r[0] for r in db.conn.execute("select id from checks order by random() limit 20000")]
-        db.conn.executemany("insert into decisions (check_id, ts, workspace, channel, user, action) "
-                            "values (?, ?, 'T1', '', 'U1', ?)",
-                            [(i, now, rnd.choice(["accepted", "kept-original", "disputed"])) for i in ids])
-    db.conn.execute("analyze")
+        ids = [r["id"] for r in tx.query("select id from checks order by random() limit 20000")]
+        tx.executemany('insert into decisions (check_id, ts, workspace, channel, "user", action) '
+                       "values (?, ?, 'T1', '', 'U1', ?)",
+                       [(i, now, rnd.choice(["accepted", "kept-original", "disputed"])) for i in ids])
+    with store.db.session() as s:
+        s.execute("analyze")
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def main() -> None:
         exit_code = app.stop()
         replies = Counter(p.get("thread_ts") for p in slack.calls("chat.postMessage"))
         store = Store(db)
-        logged = store.db.execute("select count(*) from checks where status = 'done'").fetchone()[0]
+        logged = store.db.value("select count(*) from checks where status = 'done'")
         acks.sort()
         print(f"{100 + messages} requests in {seconds:.0f} s: HTTP codes {dict(codes)}; ack p50 "
               f"{statistics.median(acks):.0f} ms, p99 {acks[int(len(acks) * 0.99) - 1]:.0f} ms, max {acks[-1]:.0f} ms "

@@ -38,8 +38,9 @@ def _report(mode: str, acked: int, acks: list[float], answered: int, seconds: fl
 
 
 def _logged(db: str, users: str = "U%") -> int:
-    sql = "select count(*) from checks where source = 'slash' and status = 'done' and user like ? and user != 'UWARM'"
-    return Store(db).db.execute(sql, [users]).fetchone()[0]
+    sql = ("select count(*) from checks where source = 'slash' and status = 'done' and \"user\" like ? "
+           "and \"user\" != 'UWARM'")
+    return Store(db).db.value(sql, [users])
 
 
 def run_http(slack: FakeSlack, llm: FakeOpenAI, tmp: str) -> None:

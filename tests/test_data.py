@@ -106,7 +106,7 @@ def test_forget_and_export(tmp_path):
     db = tmp_path / "f.db"
     cli("import", str(make_export(tmp_path / "e")), db=db)
     store = Store(db)
-    cid = next(store.db.query("select id from checks where user = 'U1'"))["id"]
+    cid = store.db.value("select id from checks where \"user\" = 'U1'")
     store.record_decision(cid, "kept-original", user="U1", reason="mine is fine")
     exported = cli("export", "--format", "csv", db=db).stdout
     rows = list(csv.DictReader(io.StringIO(exported)))
@@ -116,7 +116,7 @@ def test_forget_and_export(tmp_path):
     assert any(r["text"] == PREMIUM for r in with_text)
     r = cli("forget", "--user", "U1", db=db)
     assert r.returncode == 0 and "erased the drafts of 1 check(s), deleted 1 decision(s)" in r.stdout
-    assert not list(store.db.query("select * from checks where user = 'U1' or draft_text = ?", [PREMIUM]))
+    assert not list(store.db.query("select * from checks where \"user\" = 'U1' or draft_text = ?", [PREMIUM]))
     assert store.count("checks") == 3 and store.count("decisions") == 0
     assert forget_user(store, "U1")["checks_erased"] == 0
 

@@ -71,8 +71,8 @@ def test_figures_and_week_boundaries(store):
 
 
 def test_privacy_rules(store):
-    cid = list(store.db.query("select id from checks where channel = 'C1' and label = 'inside-out' order by id"))[0]["id"]
-    private = list(store.db.query("select id from checks where channel = 'C2'"))[0]["id"]
+    cid = store.db.value("select id from checks where channel = 'C1' and label = 'inside-out' order by id limit 1")
+    private = store.db.value("select id from checks where channel = 'C2'")
     store.record_decision(cid, "accepted", user="U2")
     store.record_decision(private, "accepted", user="U9")
     store.record_decision(private, "disputed", user="U9")
@@ -152,8 +152,8 @@ def test_due_week_follows_the_schedule():
 
 
 def test_agreement_over_time_and_what_a_retrain_changed(store):
-    last_week = list(store.db.query("select id from checks where ts < ?", [local(2026, 11, 16, 0)]))[0]["id"]
-    this_week = list(store.db.query("select id from checks where channel = 'C1' and label = 'mixed'"))[0]["id"]
+    last_week = store.db.value("select id from checks where ts < ?", [local(2026, 11, 16, 0)])
+    this_week = store.db.value("select id from checks where channel = 'C1' and label = 'mixed'")
     store.record_decision(last_week, "disputed", user="U1", ts=local(2026, 11, 11))
     store.record_decision(this_week, "disputed", user="U3", ts=local(2026, 11, 20))
     before = compute(store, "T1", 2026, 47, TZ)

@@ -55,8 +55,8 @@ def test_purge_removes_measures_reasons_and_cached_quotes_from_the_file(llm_chec
     store = llm_checker.store
     check_id = llm_checker.check(DRAFT, log=True, workspace="T1", user="U1", ts=1_000_000.0).check_id
     store.record_decision(check_id, "kept-original", user="U1", reason=REASON, ts=1_000_000.0)
-    with store.write() as db:  # the cache entry is as old as the check
-        db.conn.execute("update verdict_cache set ts = 1000000")
+    with store.db.write() as tx:  # the cache entry is as old as the check
+        tx.execute("update verdict_cache set ts = 1000000")
 
     assert purge_texts(store, 2_000_000.0) == 1
 

@@ -22,7 +22,7 @@ def test_a_burst_is_recorded_in_few_transactions(tmp_path):
     ids = asyncio.run(burst())
     writer.close()
     assert len(set(ids)) == 200
-    rows = {r["id"]: r for r in Store(tmp_path / "p.db").db["checks"].rows}
+    rows = {r["id"]: r for r in Store(tmp_path / "p.db").db.query("select * from checks")}
     assert all(rows[i]["status"] == "pending" and rows[i]["source"] == "slash" for i in ids)
     assert [rows[i]["user"] for i in ids] == [f"U{i}" for i in range(200)]  # each request got its own row
     assert 1 <= writer.batches < 200
@@ -44,7 +44,7 @@ def test_without_stored_texts_a_pending_draft_is_held_only_until_it_is_answered(
     for check_id in (done_id, failed_id):
         row = store.get_check(check_id)
         assert row["draft_text"] is None and row["draft_hash"]
-    store.checkpoint()
+    store.db.checkpoint()
     data = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
     assert b"secret plan" not in data and b"other plan" not in data
 

@@ -9,8 +9,7 @@ import threading
 import pytest
 
 from bot.errors import ConfigError
-from bot.migrations import migrations
-from bot.store import Store
+from bot.store import Store, migrations
 from bot.verdict import PlaybookRef, Verdict
 
 
@@ -23,11 +22,11 @@ def test_database_file_is_owner_only_and_migrated(tmp_path):
     path = tmp_path / "sub" / "m.db"
     store = Store(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    names = set(store.db.table_names())
+    names = store.db.tables()
     assert {"checks", "decisions", "seen_events", "watched_channels", "verdict_cache", "digests"} <= names
-    applied = {m.name for m in migrations.applied(store.db)}
+    applied = set(migrations.applied(store.db))
     assert "m001_checks_and_decisions" in applied
-    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert store.db.value("pragma journal_mode") == "wal"
     # Re-opening applies nothing twice and keeps the data.
     store.record_check(_verdict(), "draft", source="cli")
     assert Store(path).count("checks") == 1

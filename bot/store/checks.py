@@ -1,0 +1,162 @@
+"""Checks: one row per draft judged (or pending), with its verdict, usage and where it came from."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ..text import draft_hash
+from ..verdict import Usage, Verdict
+from .database import Part, Row
+
+
+class CheckStore(Part):
+    def record_check(
+        self,
+        verdict: Verdict | None,
+        draft: str,
+        *,
+        source: str,
+        workspace: str = "",
+        channel: str = "",
+        channel_type: str = "",
+        user: str = "",
+        message_ts: str | None = None,
+        external_id: str | None = None,
+        ts: float | None = None,
+        latency_ms: float = 0.0,
+        usage: Usage | None = None,
+        status: str = "done",
+        reply_mode: str | None = None,
+    ) -> int:
+        """Insert one check (``verdict`` None records pending work) and return its id."""
+        row = self._row(draft, source=source, status=status, ts=ts, workspace=workspace, channel=channel,
+                        channel_type=channel_type, user=user, message_ts=message_ts, external_id=external_id,
+                        latency_ms=latency_ms, reply_mode=reply_mode)
+        row.update(_verdict_columns(verdict, usage))
+        with self.db.write() as tx:
+            return tx.insert("checks", row)
+
+    def _row(self, draft: str, *, source: str, status: str, ts: float | None = None, **context: Any) -> Row:
+        """The columns every way of recording a check shares; the draft's text only if retention allows.
+
+        A pending check always holds its text, so recovery after a crash can finish it; with
+        MOTIVECHECK_STORE_TEXT=off the text is erased the moment the check completes or fails.
+        """
+        keep = self.store_text or status == "pending"
+        row: Row = {"ts": time.time() if ts is None else ts, "source": source, "status": status,
+                    "draft_hash": draft_hash(draft), "draft_text": draft if keep else None}
+        row.update({k: v for k, v in context.items() if v is not None})
+        return row
+
+    def record_pending(self, items: list[dict[str, Any]]) -> list[int]:
+        """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields.
+
+        Plain parameterised INSERTs: this runs on the ack path, where its Python time competes with the
+        event loop for the GIL.
+        """
+        now = time.time()
+        with self.db.write() as tx:
+            ids = []
+            for item in items:
+                fields = dict(item)
+                ids.append(tx.insert("checks", self._row(
+                    fields.pop("draft"), source=fields.pop("source"), status=fields.pop("status", "pending"),
+                    ts=fields.pop("ts", None) or now, **fields)))
+            return ids
+
+    def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
+                  **context: Any) -> Row:
+        """The row ``record_check`` would insert, for callers that insert many at once."""
+        row = self._row(draft, source=source, status="done", **context)
+        row.update(_verdict_columns(verdict, usage))
+        return row
+
+    def insert_checks(self, rows: list[Row]) -> int:
+        """Insert many check rows in one transaction (imports)."""
+        if rows:
+            with self.db.write() as tx:
+                tx.insert_many("checks", rows)
+        return len(rows)
+
+    def existing_external_ids(self, source: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r["external_id"] for r in self.db.query(
+                f"select external_id from checks where source = ? and external_id in ({marks})", [source, *chunk]))
+        return found
+
+    def complete_check(self, check_id: int, verdict: Verdict, *, latency_ms: float = 0.0,
+                       usage: Usage | None = None, draft: str | None = None) -> None:
+        """Fill in the verdict of a pending check (or replace it after an edit)."""
+        cols = _verdict_columns(verdict, usage)
+        cols.update({"status": "done", "latency_ms": latency_ms})
+        if draft is not None:
+            cols["draft_hash"] = draft_hash(draft)
+            cols["draft_text"] = draft if self.store_text else None
+        elif not self.store_text:
+            cols["draft_text"] = None  # held only while the check was pending
+        self.update_check(check_id, **cols)
+
+    def fail_check(self, check_id: int) -> None:
+        """Mark a check failed (its text goes too when texts are not stored)."""
+        cols: Row = {"status": "failed"}
+        if not self.store_text:
+            cols["draft_text"] = None
+        self.update_check(check_id, **cols)
+
+    def update_check(self, check_id: int, **fields: Any) -> None:
+        with self.db.write() as tx:
+            tx.update("checks", {"id": check_id}, fields)
+
+    def get_check(self, check_id: int) -> Row | None:
+        return self.db.one("select * from checks where id = ?", [check_id])
+
+    def find_check_by_message(self, workspace: str, channel: str, message_ts: str) -> Row | None:
+        return self.db.one("select * from checks where workspace = ? and channel = ? and message_ts = ? "
+                           "order by id desc limit 1", [workspace, channel, message_ts])
+
+    def pending_checks(self) -> list[Row]:
+        return self.db.query("select * from checks where status = 'pending' order by id")
+
+    def recent_checks(self, limit: int = 20, *, workspace: str | None = None, user: str | None = None) -> list[Row]:
+        where, args = ["1 = 1"], []
+        if workspace is not None:
+            where.append("workspace = ?")
+            args.append(workspace)
+        if user is not None:
+            where.append('"user" = ?')
+            args.append(user)
+        sql = f"select * from checks where {' and '.join(where)} order by ts desc, id desc limit ?"
+        return self.db.query(sql, [*args, limit])
+
+    def export_checks(self, since: float = 0) -> Iterator[Row]:
+        """Done checks since ``since`` with each one's latest decision, oldest first."""
+        yield from self.db.stream(
+            "select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
+            "as decision from checks c where c.status = 'done' and c.ts >= ? order by c.ts, c.id", [since])
+
+
+def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> Row:
+    if verdict is None:
+        return {}
+    usage = usage or Usage()
+    return {
+        "label": verdict.label,
+        "customer_ease": verdict.customer_ease,
+        "motives": json.dumps(list(verdict.motives)),
+        "engine": verdict.engine,
+        "model": verdict.model,
+        "fallback": verdict.fallback,
+        "cached": int(verdict.cached),
+        "playbook": verdict.playbook.name,
+        "playbook_version": verdict.playbook.version,
+        "verdict_json": verdict.model_dump_json(),
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cached_tokens,
+    }

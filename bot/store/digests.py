@@ -1,0 +1,88 @@
+"""The weekly digest: the figures of a period, read where they are counted, and the claim to post it once."""
+
+from __future__ import annotations
+
+import time
+
+from .database import Part, Row
+
+
+class DigestStore(Part):
+    # -- the figures of a period ------------------------------------------------------------------
+    def week_checks(self, workspace: str, start: float, end: float) -> list[Row]:
+        """Labelled checks of a period: label, channel, user, channel type and motives."""
+        return self.db.query(
+            'select label, channel, "user", channel_type, motives from checks '
+            "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end])
+
+    def label_counts_by_channel(self, workspace: str, start: float, end: float, labels: tuple[str, ...]) -> list[Row]:
+        """(channel, label, n) for checks of a period with one of ``labels`` (counted in the database)."""
+        marks = ",".join("?" * len(labels))
+        return self.db.query(
+            f"select channel, label, count(*) as n from checks{self.db.dialect.indexed_by('idx_checks_ws_ts_cover')} "
+            f"where workspace = ? and ts >= ? and ts < ? and label in ({marks}) group by channel, label",
+            [workspace, start, end, *labels])
+
+    def poster_counts(self, workspace: str, start: float, end: float, labels: tuple[str, ...]) -> list[Row]:
+        """(channel, channel_type, user, label, n) for checks of a period: who posted where (for the 3-poster rule)."""
+        marks = ",".join("?" * len(labels))
+        return self.db.query(
+            'select channel, channel_type, "user", label, count(*) as n '
+            f"from checks{self.db.dialect.indexed_by('idx_checks_ws_ts_cover')} "
+            f"where workspace = ? and ts >= ? and ts < ? and label in ({marks}) "
+            'group by channel, channel_type, "user", label', [workspace, start, end, *labels])
+
+    def week_decisions(self, workspace: str, start: float, end: float) -> list[Row]:
+        """Decisions on the checks of a period (one per check and person), with each check's channel and type."""
+        return self.db.query(
+            'select d.check_id, d."user", d.action, d.reason, c.channel, c.channel_type from decisions d '
+            "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ?",
+            [workspace, start, end])
+
+    def accepted_public_examples(self, workspace: str, start: float, end: float, limit: int = 3) -> list[Row]:
+        """The latest accepted reframes of public drafts whose text is still stored (one row per check)."""
+        return self.db.query(
+            'select c.channel, c.message_ts, c.draft_text, c.verdict_json, c."user", max(d.ts) as decided from '
+            "decisions d join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
+            "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
+            "group by c.id order by decided desc limit ?", [workspace, start, end, limit])
+
+    # -- posting each digest once ---------------------------------------------------------------------
+    def claim_digest(self, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
+        """Claim the right to post one digest; False when it was posted or another process holds a fresh claim.
+
+        Each step is one statement, so two processes (or instances) racing for the same week cannot both win.
+        """
+        now = time.time()
+        with self.db.write() as tx:
+            if tx.execute("insert into digests (workspace, channel, week, status, claimed_by, claimed_at) "
+                          "values (?, ?, ?, 'claimed', ?, ?) on conflict do nothing",
+                          [workspace, channel, week, owner, now]):
+                return True
+            # A claim left by a process that died mid-post goes to whoever asks after it has gone stale.
+            return tx.execute("update digests set claimed_by = ?, claimed_at = ? where workspace = ? and channel = ? "
+                              "and week = ? and status = 'claimed' and coalesce(claimed_at, 0) < ?",
+                              [owner, now, workspace, channel, week, now - stale_after]) == 1
+
+    def mark_digest_posted(self, workspace: str, channel: str, week: str, message_ts: str = "") -> None:
+        with self.db.write() as tx:
+            tx.update("digests", {"workspace": workspace, "channel": channel, "week": week},
+                      {"status": "posted", "posted_at": time.time(), "message_ts": message_ts})
+
+    def block_digest(self, workspace: str, channel: str, week: str, problem: str) -> None:
+        """Park a digest that cannot be posted (e.g. the bot is not in the channel): no retry every minute."""
+        with self.db.write() as tx:
+            tx.update("digests", {"workspace": workspace, "channel": channel, "week": week},
+                      {"status": "blocked", "claimed_by": problem})
+
+    def unblock_digests(self, workspace: str, channel: str) -> int:
+        """Let parked digests for ``channel`` be tried again (an admin set the channel again after the fix)."""
+        with self.db.write() as tx:
+            return tx.execute("delete from digests where workspace = ? and channel = ? and status = 'blocked'",
+                              [workspace, channel])
+
+    def release_digest(self, workspace: str, channel: str, week: str) -> None:
+        """Give a claim back after a failed post, so the next run retries."""
+        with self.db.write() as tx:
+            tx.execute("delete from digests where workspace = ? and channel = ? and week = ? and status = 'claimed'",
+                       [workspace, channel, week])

@@ -1,0 +1,84 @@
+"""What a workspace teaches: its labelled drafts, and the heads trained on them (versioned, one active)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from ..errors import InputError
+from .database import Part, Row
+
+
+class LearningStore(Part):
+    # -- labels ---------------------------------------------------------------------------------------
+    def add_labels(self, rows: list[Row]) -> int:
+        """Record labelled drafts (``workspace``, ``text``, ``label``, optional ``channel``, ``user``, ``source``,
+        ``private``)."""
+        now = time.time()
+        with self.db.write() as tx:
+            tx.insert_many("labels", [{"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r}
+                                      for r in rows])
+        return len(rows)
+
+    def labels_for(self, workspace: str) -> list[Row]:
+        """A workspace's labels, oldest first, without those of people who opted out."""
+        return self.db.query(
+            'select * from labels where workspace = ? and not exists (select 1 from optouts o where '
+            'o.workspace = labels.workspace and o."user" = labels."user" and labels."user" != \'\') order by id',
+            [workspace])
+
+    def label_from_decision(self, decision_id: int, label: str, *, user: str) -> bool:
+        """A person's own label for a check they decided on (Disagree: "what is it, in your view?"; Use this
+        reframing: the verdict's label): kept on the decision and, when the draft's text is stored and the
+        person has not opted out, as a training label of the workspace (private channels marked so)."""
+        with self.db.write() as tx:
+            row = tx.one("select c.workspace, c.channel, c.channel_type, c.draft_text from decisions d "
+                         'join checks c on c.id = d.check_id where d.id = ? and d."user" = ?', [decision_id, user])
+            if row is None:
+                return False
+            workspace, text = row["workspace"] or "", row["draft_text"]
+            tx.execute("update decisions set label = ? where id = ?", [label, decision_id])
+            opted_out = tx.one('select 1 from optouts where workspace = ? and "user" = ?', [workspace, user])
+            if text and not opted_out:
+                source = f"decision:{decision_id}"
+                tx.execute('delete from labels where source = ? and "user" = ? and text = ? and workspace = ?',
+                           [source, user, text, workspace])
+                tx.insert("labels", {"workspace": workspace, "channel": row["channel"] or "", "user": user,
+                                     "text": text, "label": label, "source": source,
+                                     "private": int((row["channel_type"] or "") != "public"), "ts": time.time()})
+        return True
+
+    # -- heads ----------------------------------------------------------------------------------------
+    def save_head(self, workspace: str, head_json: str, metrics: dict[str, Any], *, active: bool,
+                  created: float | None = None) -> int:
+        """Store a trained head as the workspace's next version (made active when ``active``)."""
+        with self.db.write() as tx:
+            version = int(tx.value("select coalesce(max(version), 0) + 1 from heads where workspace = ?",
+                                   [workspace]))
+            if active:
+                tx.execute("update heads set active = 0 where workspace = ?", [workspace])
+            tx.execute("insert into heads (workspace, version, created, head_json, metrics_json, active) "
+                       "values (?, ?, ?, ?, ?, ?)",
+                       [workspace, version, time.time() if created is None else created, head_json,
+                        json.dumps(metrics), int(active)])
+        return version
+
+    def heads(self, workspace: str | None = None) -> list[Row]:
+        """Head versions (without their weights), newest first."""
+        where, args = ("where workspace = ?", [workspace]) if workspace else ("", [])
+        return self.db.query(f"select workspace, version, created, metrics_json, active from heads {where} "
+                             "order by workspace, version desc", args)
+
+    def active_head(self, workspace: str) -> tuple[int, str] | None:
+        row = self.db.one("select version, head_json from heads where workspace = ? and active = 1", [workspace])
+        return (row["version"], row["head_json"]) if row else None
+
+    def activate_head(self, workspace: str, version: int | None) -> None:
+        """Make ``version`` the workspace's head (None: back to the shipped head)."""
+        with self.db.write() as tx:
+            if version is not None and not tx.one("select 1 from heads where workspace = ? and version = ?",
+                                                  [workspace, version]):
+                raise InputError(f"workspace {workspace} has no head version {version}")
+            tx.execute("update heads set active = case when version = ? then 1 else 0 end where workspace = ?",
+                       [version, workspace])

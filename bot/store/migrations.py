@@ -1,0 +1,170 @@
+"""Numbered, append-only schema migrations for both databases, applied on open. Never edit one that has shipped.
+
+Each migration describes its tables once (``Schema``: SQLite makes them through sqlite-utils as it always has,
+PostgreSQL from the same description). A run holds the database's write lock from reading which migrations are
+applied to recording the new ones, so two processes starting at once on a fresh database both succeed: the
+second waits, then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from .database import Database
+from .dialect import Schema
+
+MIGRATION_SET = "motivecheck"
+MIGRATIONS: list[tuple[str, Callable[[Schema], None]]] = []
+
+
+def migration(fn: Callable[[Schema], None]) -> Callable[[Schema], None]:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+def applied(db: Database) -> list[str]:
+    """Names of the migrations applied to ``db``, in the order they were."""
+    table = db.dialect.migrations_table
+    if table not in db.tables():
+        return []
+    return [r["name"] for r in db.query(f"select name from {table} where migration_set = ? order by id",
+                                        [MIGRATION_SET])]
+
+
+def apply(db: Database) -> list[str]:
+    """Apply the pending migrations in one transaction that waits for any other run; the names applied."""
+    table = db.dialect.migrations_table
+    with db.write() as tx:
+        if db.dialect.migrations_lock:
+            tx.execute(db.dialect.migrations_lock)
+        schema = db.dialect.schema(tx.conn)
+        if table not in {r["name"] for r in tx.query(db.dialect.tables_sql)}:
+            schema.create_table(table, {"id": int, "migration_set": str, "name": str, "applied_at": str}, pk="id")
+            schema.create_index(table, ["migration_set", "name"], f"idx_{table}_migration_set_name", unique=True)
+        done = {r["name"] for r in tx.query(f"select name from {table} where migration_set = ?", [MIGRATION_SET])}
+        pending = [(name, fn) for name, fn in MIGRATIONS if name not in done]
+        for name, fn in pending:
+            fn(schema)
+            tx.insert(table, {"migration_set": MIGRATION_SET, "name": name,
+                              "applied_at": str(datetime.datetime.now(datetime.UTC))})
+    return [name for name, _fn in pending]
+
+
+@migration
+def m001_checks_and_decisions(db: Schema) -> None:
+    db.create_table(
+        "checks", {
+            "id": int,
+            "ts": float,  # epoch seconds, UTC: when the draft was written (or checked)
+            "source": str,  # cli, slash, channel, import, workflow
+            "workspace": str,
+            "channel": str,
+            "channel_type": str,  # public, private, im, mpim or ""
+            "user": str,
+            "message_ts": str,  # Slack ts of the draft message, when there is one
+            "external_id": str,  # e.g. a JSONL id or an import key, for idempotency
+            "draft_hash": str,
+            "draft_text": str,  # NULL when not stored or purged
+            "label": str,
+            "customer_ease": int,
+            "motives": str,  # JSON list
+            "engine": str,
+            "model": str,
+            "fallback": str,
+            "cached": int,
+            "playbook": str,
+            "playbook_version": str,
+            "latency_ms": float,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cached_tokens": int,
+            "verdict_json": str,
+            "status": str,  # done, pending, failed
+            "reply_channel": str,
+            "reply_ts": str,
+            "reply_mode": str,
+        },
+        pk="id",
+        not_null=("ts", "source", "status"),
+        defaults={"workspace": "", "channel": "", "channel_type": "", "user": "", "status": "done",
+                  "cached": 0, "prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0},
+    )
+    # The digest reads by (workspace, time); covering columns keep it off the table rows.
+    db.create_index("checks", ["workspace", "ts", "label", "channel", "user", "channel_type"], "idx_checks_ws_ts_cover")
+    db.create_index("checks", ["workspace", "channel", "ts"], "idx_checks_ws_channel_ts")
+    db.create_index("checks", ["user", "ts"], "idx_checks_user_ts")
+    db.create_index("checks", ["draft_hash"], "idx_checks_hash")
+    db.create_index("checks", ["source", "external_id"], "idx_checks_source_external")
+    db.create_index("checks", ["workspace", "channel", "message_ts"], "idx_checks_message")
+    db.create_index("checks", ["status"], "idx_checks_status")
+
+    db.create_table(
+        "decisions", {
+            "id": int,
+            "check_id": int,
+            "ts": float,
+            "workspace": str,
+            "channel": str,
+            "user": str,
+            "action": str,  # accepted, kept-original, disputed, edited, why, shared
+            "reason": str,
+        },
+        pk="id",
+        foreign_keys=(("check_id", "checks", "id"),),
+        defaults={"workspace": "", "channel": "", "user": ""},
+    )
+    db.create_index("decisions", ["check_id"], "idx_decisions_check")
+    db.create_index("decisions", ["workspace", "ts", "action"], "idx_decisions_ws_ts")
+    db.create_index("decisions", ["user"], "idx_decisions_user")
+
+
+@migration
+def m002_slack_state(db: Schema) -> None:
+    # One row per Slack delivery or message we acted on: the dedupe that survives restarts.
+    db.create_table("seen_events", {"key": str, "ts": float, "check_id": int}, pk="key")
+    db.create_table(
+        "watched_channels",
+        {"workspace": str, "channel": str, "reply_mode": str, "playbook": str, "added_by": str, "added_at": float},
+        pk=("workspace", "channel"),
+        defaults={"reply_mode": "thread"},
+    )
+    db.create_table("optouts", {"workspace": str, "user": str, "ts": float}, pk=("workspace", "user"))
+    db.create_table("workspace_settings", {"workspace": str, "key": str, "value": str}, pk=("workspace", "key"))
+
+
+@migration
+def m003_cache_and_digests(db: Schema) -> None:
+    db.create_table("verdict_cache", {"key": str, "verdict_json": str, "ts": float}, pk="key")
+    db.create_table(
+        "digests",
+        {"workspace": str, "channel": str, "week": str, "status": str, "claimed_by": str, "claimed_at": float,
+         "posted_at": float, "message_ts": str},
+        pk=("workspace", "channel", "week"),
+    )
+
+
+@migration
+def m004_cache_draft_hash(db: Schema) -> None:
+    # Which draft a cached verdict quotes, so erasing a person's words reaches the cache too.
+    db.add_column("verdict_cache", "draft_hash", str)
+    db.create_index("verdict_cache", ["draft_hash"], "idx_verdict_cache_hash")
+
+
+@migration
+def m005_labels_and_heads(db: Schema) -> None:
+    # Drafts a team labelled (a file, or a "Disagree" with a label) and the heads trained on them, per workspace.
+    db.create_table(
+        "labels",
+        {"id": int, "workspace": str, "channel": str, "user": str, "text": str, "label": str, "source": str,
+         "private": int, "ts": float},
+        pk="id",
+    )
+    db.create_index("labels", ["workspace"], "idx_labels_workspace")
+    db.create_index("labels", ["user"], "idx_labels_user")
+    db.create_table(
+        "heads",
+        {"workspace": str, "version": int, "created": float, "head_json": str, "metrics_json": str, "active": int},
+        pk=("workspace", "version"),
+    )
+    db.add_column("decisions", "label", str)  # "What is it, in your view?" on Disagree
