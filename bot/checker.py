@@ -11,7 +11,7 @@ from typing import Any
 from .aio import run_sync
 from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
-from .engines.trained import CHANNEL, EXPLICIT, Heads, TrainedEngine
+from .engines.trained import CHANNEL, EXPLICIT, PREFILTER, Heads, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
@@ -19,7 +19,7 @@ from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
 from .verdict import CUSTOMER_EASE, Evidence, Usage, Verdict
 
 ENGINES = ENGINE_NAMES
-MODES = (EXPLICIT, CHANNEL)
+MODES = (EXPLICIT, CHANNEL)  # how a check is asked; PREFILTER is the channel road's own first step
 # How far apart two labels are on the outside-in scale; two steps (outside-in vs inside-out) is a contradiction.
 _SCALE = {"outside-in": 0, "mixed": 1, "inside-out": 2}
 
@@ -46,6 +46,7 @@ class Checker:
         self._trained: dict[str, TrainedEngine | EngineError] = {}
         self._workspace_heads: dict[str, tuple[float, TrainedEngine | None]] = {}
         self.default_playbook = self.playbook(settings.playbook)
+        self.llm_transport: Any = None  # eval --record / --replay: bot.engines.recording stands for the client
 
     # -- playbooks and engines ---------------------------------------------------------------
     def playbook(self, name_or_path: str | None = None) -> Playbook:
@@ -97,7 +98,7 @@ class Checker:
                 workspace: str | None = None) -> Verdict:
         """The offline verdict: the trained engine (with the workspace's own head when it has one), or the
         rules engine when asked (or when the trained engine's model files are missing, which the verdict says)."""
-        if mode not in MODES:
+        if mode not in (*MODES, PREFILTER):
             raise InputError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
         if engine == "rules":
             return self.rules_engine(book).assess(prepared).verdict
@@ -141,7 +142,9 @@ class Checker:
     def _llm_engine(self, playbook: Playbook):  # noqa: ANN202 - the engine type lives in engines.llm
         from .engines.llm import llm_engine_for  # imported lazily: the rules path never loads openai
 
-        return llm_engine_for(self.settings, playbook)
+        engine = llm_engine_for(self.settings, playbook)
+        engine.transport = self.llm_transport
+        return engine
 
     def _prepare(self, draft: str, playbook: str | Playbook | None) -> tuple[Playbook, Prepared]:
         if draft is None or not isinstance(draft, str):
@@ -152,8 +155,9 @@ class Checker:
             raise InputError("the draft is empty: give the text of a proposal to check")
         return book, prepared
 
-    def _cache_key(self, prepared: Prepared, book: Playbook) -> str:
-        raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}"
+    def _cache_key(self, prepared: Prepared, book: Playbook, mode: str) -> str:
+        # The mode is part of the question: a channel may read as chat what an explicit check judges.
+        raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}|{mode}"
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def _cached(self, key: str, prepared: Prepared) -> Verdict | None:
@@ -202,27 +206,37 @@ class Checker:
         """Return a verdict for ``draft`` without logging it; the LLM call never blocks the event loop.
 
         ``mode``: ``explicit`` (someone asked: the motive is judged unless it is plain chatter) or
-        ``channel`` (a watched channel: the proposal gate decides whether to speak). With an LLM, the gate
-        runs first in channels, so chatter costs no tokens."""
+        ``channel`` (a watched channel: speak only on proposals). The channel road with an LLM: the offline
+        prefilter keeps only obvious chatter away (it passes 97% of dev proposals), then the LLM's short first
+        pass (``MOTIVECHECK_CHANNEL_TRIAGE``), then the full prompt, whose own not-a-proposal decides the rest."""
         book, prepared = self._prepare(draft, playbook)
         name = self.resolve_engine(engine)
         if name != "openai":
             return self.offline(book, prepared, name, mode, workspace), Usage()
+        llm = self._llm_engine(book)
+        usage = Usage()
         if mode == CHANNEL:
-            gate = self.offline(book, prepared, mode=CHANNEL, workspace=workspace)
+            gate = self.offline(book, prepared, mode=PREFILTER, workspace=workspace)
             if gate.label == "not-a-proposal":
-                return gate, Usage()
-        key = self._cache_key(prepared, book)
+                return gate, usage
+        key = self._cache_key(prepared, book, mode)
         cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
-            return cached, Usage()
+            return cached, usage
+        if mode == CHANNEL and self.settings.channel_triage:
+            try:
+                proposal, usage = await llm.atriage(prepared)
+            except EngineError:
+                proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
+            if not proposal:
+                return llm.quiet(prepared, usage), usage
         try:
-            result = await self._llm_engine(book).aassess(prepared)
+            result = await llm.aassess(prepared, mode)
         except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason, mode), Usage()
+            return self._fallback(book, prepared, exc.reason, mode), usage
         verdict = self._cross_check(result.verdict, book, prepared)
         await asyncio.to_thread(self._remember, key, verdict, prepared)
-        return verdict, result.usage
+        return verdict, usage + result.usage
 
     def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,
                mode: str = EXPLICIT, workspace: str | None = None) -> tuple[Verdict, Usage]:

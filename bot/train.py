@@ -58,6 +58,7 @@ class Row:
 # only; holdout3/holdout4 stay out, so they remain unseen.
 SYNTHETIC = tuple(corpus.ROOT / "tests" / "data" / f for f in ("labelled.jsonl", "holdout.jsonl", "holdout2.jsonl"))
 SYNTHETIC_WEIGHT = 2.0
+MIN_PREFILTER_RECALL = 0.97  # in front of an LLM, the channel gate passes at least this share of dev proposals
 
 
 def load_rows(names: Iterable[str] = corpus.FILES, *, synthetic_weight: float = SYNTHETIC_WEIGHT,
@@ -229,6 +230,7 @@ def train(playbook: Playbook, rows: Sequence[Row], *, features: Features | None 
             best_gate = (caught, threshold, trial_gate)
     assert best_gate is not None
     _, gate_threshold, gate = best_gate
+    prefilter = prefilter_threshold(gate.probs(x_dev)[:, 0][s_dev & dev_prop])
 
     # Dismiss threshold for explicit checks: the best dev macro-F1 among thresholds that call at most
     # ``max_proposals_dismissed`` of the dev proposals not-a-proposal.
@@ -248,17 +250,33 @@ def train(playbook: Playbook, rows: Sequence[Row], *, features: Features | None 
         "l2": best_l2, "dev_macro_f1_by_l2": {str(k): round(v[0], 4) for k, v in scores.items()},
         "embeddings": "static-minilm.npz",
     }
-    heads = Heads(motive, gate, gate_threshold, dismiss_threshold, 0.55, version, meta)
+    heads = Heads(motive, gate, gate_threshold, dismiss_threshold, 0.55, version, meta, prefilter)
     dev = measure(heads, dev_rows, dev_features)
     meta["dev"] = {k: v for k, v in dev.items() if k != "confusion"}
     lines = [f"trained on {len(train_rows)} rows (dev {len(dev_rows)}), data sha256 {meta['trained_on']['data_sha256'][:12]}",
              "dev macro-F1 by L2: " + ", ".join(f"{k}: {v[0]:.3f}" for k, v in scores.items()) + f" -> {best_l2}",
              f"temperature {motive.temperature:.2f}; gate threshold {gate_threshold:.3f}; "
-             f"dismiss threshold {dismiss_threshold:.3f}",
+             f"dismiss threshold {dismiss_threshold:.3f}; prefilter threshold {prefilter:.3f}",
              f"dev: explicit macro-F1 {dev['explicit_macro_f1']:.3f}, passages {dev['passages_macro_f1']:.3f}; "
              f"Slack gate catches {dev['gate_recall']:.0%} of proposals, speaks on {dev['gate_false_alarm']:.0%} "
              f"of chatter; ECE {dev['ece']:.3f}"]
     return TrainReport(heads, dev, "\n".join(lines))
+
+
+def prefilter_threshold(p_proposals: np.ndarray, min_recall: float = MIN_PREFILTER_RECALL) -> float:
+    """The highest threshold on P(proposal) that passes at least ``min_recall`` of these (dev) proposals."""
+    ps = np.sort(np.asarray(p_proposals, dtype=np.float64))
+    if not len(ps):
+        raise ValueError("choosing the prefilter threshold needs dev proposals")
+    stopped = int(np.floor((1 - min_recall) * len(ps) + 1e-9))  # how many proposals it may keep from the LLM
+    return float(ps[stopped] - 1e-6)
+
+
+def shipped_prefilter(heads: Heads, path: Path | None = None) -> float:
+    """The prefilter threshold for ``heads``, chosen on the dev Slack rows of the saved corpus features."""
+    saved = np.load(path or CORPUS_FEATURES, allow_pickle=False)
+    dev = (saved["split"] == "dev") & saved["slack"] & (saved["label"] != LABELS.index("not-a-proposal"))
+    return prefilter_threshold(heads.gate.probs(saved["x"][dev].astype(np.float32))[:, 0])
 
 
 def decided(heads: Heads, features: Features, mode: str) -> list[tuple[str, float]]:
@@ -343,7 +361,8 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     w, b = fit_logistic(m.standardise(x_tr), y_tr, len(LABELS), l2=float(base.meta.get("l2", 300.0)), weights=w_tr)
     motive = LinearHead(m.mean, m.scale, w.astype(np.float32), b.astype(np.float32), m.temperature)
     new = Heads(motive, base.gate, base.gate_threshold, base.dismiss_threshold, base.unsure_below,
-                f"{base.version}+workspace", {**base.meta, "workspace_labels": int((~held).sum())})
+                f"{base.version}+workspace", {**base.meta, "workspace_labels": int((~held).sum())},
+                base.prefilter_threshold)
     test = split == "test"
     gold_test = [LABELS[i] for i in y_c[test]]
 

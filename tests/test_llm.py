@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from openai_server import FakeOpenAI, answer, raw, refusal, slow, status, verdict_answer
 
 from bot import corpus
 from bot.checker import Checker
 from bot.config import load_settings
-from bot.engines.llm import ease_for
+from bot.engines.llm import build_messages, ease_for
 from bot.playbook import load_playbook
 from bot.prompts import boundary_examples
 from bot.store import Store
@@ -27,7 +26,7 @@ from bot.text import normalise_for_compare
 ROOT = Path(__file__).resolve().parent.parent
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
 SCHEMA_ORDER = ["evidence", "lead", "label", "customer_ease", "motives", "reframe", "questions", "measures"]
-TOKEN_BUDGET = 1800
+TOKEN_BUDGET = 3000  # issue 21 allows up to 3,000 where the gain is measured
 
 
 @pytest.fixture
@@ -245,13 +244,23 @@ def test_the_schema_asks_for_the_reasoning_before_the_label_and_carries_its_rule
 def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_path):
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
-    for rule in ("not-a-proposal: only chat", "press releases, release notes, shareholder letters and goal sheets",
-                 "a goal in its own right", '"so we can grow...', "even when the benefit comes first",
+    for rule in ("Decide the label with these questions, in order", "reports of results decide nothing",
+                 "When it is unclear whether the text decides something, it does: judge it",
+                 "a goal in its own right", "even when the benefit is written first", "is a pretext: inside-out",
                  "a business that serves its own customers"):
         assert rule in system, rule
     # One bracket style for guesses, and no leftovers of the old ones.
     assert '"[e.g. ... ?]"' in system and "assumption to check" not in system
     assert "Bad, the customer as a pretext" in system
+
+
+def test_the_mode_is_told_in_the_user_message_and_the_system_message_stays_the_same():
+    book = load_playbook("outside-in")
+    explicit, channel = build_messages(book, PREMIUM, "explicit"), build_messages(book, PREMIUM, "channel")
+    assert explicit[0] == channel[0]  # the static part is shared: providers' prompt caching applies
+    assert "The author asked for this check" in explicit[1]["content"]
+    assert "posted in a team channel" in channel[1]["content"]
+    assert explicit[1]["content"].endswith(f"<draft>\n{PREMIUM}\n</draft>")
 
 
 def test_playbook_reframe_examples_keep_the_goal_and_invent_nothing_outside_brackets():
@@ -270,49 +279,29 @@ def test_playbook_reframe_examples_keep_the_goal_and_invent_nothing_outside_brac
         assert reuses or "[e.g." in ex.reframe, ex.reframe  # the draft's own benefit, or a bracketed guess
 
 
-def _chosen() -> list[dict]:
-    return yaml.safe_load((ROOT / "prompts" / "examples.yaml").read_text(encoding="utf-8"))
-
-
-def _examples() -> list[dict[str, str]]:
-    """The examples the prompt sends here: real openings when the corpus text is present, else the playbook's."""
-    book = load_playbook("outside-in")
-    return boundary_examples([{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in book.model.exemplars[:6]])
-
-
-def test_boundary_examples_name_train_split_rows_and_are_rendered(server, tmp_path):
-    chosen = _chosen()
-    assert 6 <= len(chosen) <= 8
-    assert {e["label"] for e in chosen} == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
-    rows = {}
-    for name in corpus.FILES:
-        for line in (ROOT / "corpus" / name).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            rows[row["id"]] = row
-    for e in chosen:
-        row = rows[e["id"]]
-        assert row["split"] == "train", e["id"]  # never dev or test
-        assert row["label"] == e["label"], e["id"]
-    assert "text" not in json.dumps(chosen)  # ids only: the verbatim text stays out of git
+def test_boundary_examples_are_ours_cover_every_label_and_are_rendered(server, tmp_path):
+    examples = boundary_examples()
+    labels = [e["label"] for e in examples]
+    assert set(labels) == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
+    assert labels.count("mixed") >= 3  # the boundary the first prompt missed most
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
-    examples = _examples()
-    assert examples
     for e in examples:
-        assert f'<example label="{e["label"]}">\n{e["text"]}\n' in system
+        assert f'<example label="{e["label"]}">\n{e["text"]}\nWhy: {e["why"]}\n</example>' in system
     assert system.count("<example ") == len(examples) == system.count("</example>")
     assert not re.search(r"\{#|#\}", system)  # template comments never reach the model
 
 
 @pytest.mark.skipif(not corpus.has_text(), reason="the corpus text is not here")
-def test_with_the_corpus_text_the_examples_are_verbatim_openings_of_their_passages():
-    texts = {r["id"]: r["text"] for name in corpus.FILES for r in corpus.load(name)}
-    examples = _examples()
-    assert len(examples) == len(_chosen())
-    for chosen, e in zip(_chosen(), examples, strict=True):
-        assert e["label"] == chosen["label"]
-        full = re.sub(r"^#+ [^\n]*\n", "", texts[chosen["id"]].lstrip())  # a leading markdown heading is dropped
-        assert normalise_for_compare(full).startswith(normalise_for_compare(e["text"])), chosen["id"]
+def test_the_boundary_examples_quote_no_corpus_text():
+    runs = set()
+    for name in corpus.FILES:
+        for row in corpus.load(name):
+            words = normalise_for_compare(row["text"]).split()
+            runs.update(" ".join(words[i:i + 8]) for i in range(len(words) - 7))
+    for e in boundary_examples():
+        words = normalise_for_compare(e["text"]).split()
+        assert not any(" ".join(words[i:i + 8]) in runs for i in range(len(words) - 7)), e["text"]
 
 
 def test_the_request_stays_within_the_token_budget(server, tmp_path):
@@ -347,7 +336,7 @@ def test_the_lead_is_for_the_model_and_an_answer_without_it_still_reads(server, 
 
 
 def test_a_reframe_reusing_the_drafts_own_words_is_no_leak_even_when_the_prompt_quotes_them(server, tmp_path):
-    draft = next(e["text"] for e in _examples() if e["label"] == "mixed")  # a boundary example pasted as a draft
+    draft = next(e["text"] for e in boundary_examples() if e["label"] == "mixed")  # a boundary example pasted as a draft
     server.script(answer(verdict_answer(label="mixed", customer_ease=45, quote=draft.split(".")[0],
                                         reframe=draft + " [e.g. what gets easier for employers ?]")))
     v = make_checker(server, tmp_path).check(draft).verdict

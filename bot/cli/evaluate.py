@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from .. import corpus
+from ..checker import Checker
+from ..engines.recording import RecordingClient, ReplayClient, request_tokens, write_missing
 from ..errors import InputError
 from ..evaluation import agreement, breakdown, evaluate, format_breakdown, format_report
 from ..verdict import LABELS
-from .common import add_common, decode, make_checker
+from .common import add_common, decode, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run N times and report how often the runs agree (LLM answers vary)")
     p.add_argument("--errors", action="store_true", help="list the drafts the checker got wrong")
+    p.add_argument("--record", metavar="ANSWERS.jsonl", default=None,
+                   help="with --engine openai: append each request's hash and the raw answer to this file")
+    p.add_argument("--replay", metavar="ANSWERS.jsonl", default=None,
+                   help="score recorded answers with no server; rows whose request changed are reported as "
+                        "stale, not scored")
+    p.add_argument("--missing", metavar="REQUESTS.jsonl", default=None,
+                   help="with --replay: write the requests that have no recorded answer (for a server or a reader)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -65,17 +75,65 @@ def load_labelled(path: str, split: str | None = None) -> list[dict]:
     return items
 
 
+def _checker(args: argparse.Namespace) -> tuple[Checker, RecordingClient | ReplayClient | None]:
+    """The checker, with the LLM's client replaced by a recorder or a replayer when asked."""
+    if args.record and args.replay:
+        raise InputError("use --record or --replay, not both")
+    if args.missing and not args.replay:
+        raise InputError("--missing goes with --replay")
+    settings = settings_from(args)
+    if not (args.record or args.replay):
+        return Checker(settings), None
+    if args.engine not in (None, "openai", "auto"):
+        raise InputError("--record and --replay measure the LLM road: use --engine openai")
+    if args.replay:
+        if not settings.llm_configured:  # nothing is sent: the key only switches the LLM road on
+            settings = dataclasses.replace(settings, openai_api_key="replay")
+        checker = Checker(settings)
+        transport: RecordingClient | ReplayClient = ReplayClient(Path(args.replay))
+    else:
+        if not settings.llm_configured:
+            raise InputError("--record needs a server: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
+        from ..engines.llm import get_client
+
+        checker = Checker(settings)
+        source = f"{settings.model}@{settings.openai_base_url or 'api.openai.com'}"
+        transport = RecordingClient(get_client(settings), Path(args.record), source=source)
+    checker.llm_transport = transport
+    args.engine = "openai"
+    return checker, transport
+
+
+def full_prompt_tokens(checker: Checker, items: list[dict], mode: str) -> int:
+    """Estimated prompt tokens if every row went through the full prompt (no prefilter, no first pass)."""
+    from ..engines.llm import llm_engine_for
+    from ..text import prepare
+
+    engine = llm_engine_for(checker.settings, checker.default_playbook)
+    total = 0
+    for item in items:
+        if item["text"].strip():
+            body, _, _ = engine.request(prepare(item["text"], checker.settings.max_chars), mode)
+            total += request_tokens(body)
+    return total
+
+
 def run(args: argparse.Namespace) -> int:
     if args.repeat < 1:
         raise InputError("--repeat must be at least 1")
     items = load_labelled(args.file, args.split)
-    checker = make_checker(args, with_store=False)
+    checker, transport = _checker(args)
     runs: list[list[str]] = []
     fallbacks = 0
     confidences: list[float | None] = []
+    unscored: dict[str, int] = {}
+    keep = [True] * len(items)
     for n in range(args.repeat):
         predicted = []
-        for item in items:
+        for i, item in enumerate(items):
+            if transport is not None:
+                transport.current_id = item.get("id") or f"line-{i + 1}"
+            missing_before = len(transport.missing) if isinstance(transport, ReplayClient) else 0
             try:
                 verdict, _usage = checker.assess(item["text"], engine=args.engine, mode=args.mode)
                 predicted.append(verdict.label)
@@ -86,16 +144,34 @@ def run(args: argparse.Namespace) -> int:
                 predicted.append("not-a-proposal")  # an empty draft is nothing to coach
                 if n == 0:
                     confidences.append(None)
+            if isinstance(transport, ReplayClient) and len(transport.missing) > missing_before:
+                keep[i] = False  # a request without its recorded answer: not scored, said below
+                why = transport.missing[-1]["why"]
+                unscored[why] = unscored.get(why, 0) + 1
         runs.append(predicted)
-    metrics = evaluate(zip([i["label"] for i in items], runs[0], strict=True))
-    metrics.update(breakdown(items, runs[0], confidences))
+    if not all(keep):
+        runs = [[p for p, k in zip(run, keep, strict=True) if k] for run in runs]
+        confidences = [c for c, k in zip(confidences, keep, strict=True) if k]
+        scored = [item for item, k in zip(items, keep, strict=True) if k]
+    else:
+        scored = items
+    if not scored:
+        if args.missing and isinstance(transport, ReplayClient):
+            write_missing(Path(args.missing), transport.missing)
+            print(f"no row has a recorded answer; wrote {len(transport.missing)} requests to {args.missing}")
+            return 0
+        raise InputError("no row has a recorded answer to score")
+    metrics = evaluate(zip([i["label"] for i in scored], runs[0], strict=True))
+    metrics.update(breakdown(scored, runs[0], confidences))
     metrics["engine"] = checker.resolve_engine(args.engine)
     metrics["fallbacks"] = fallbacks
+    if transport is not None:
+        metrics["llm"] = _llm_figures(checker, transport, items, args, unscored)
     if args.repeat > 1:
         metrics["repeat"] = args.repeat
         metrics["agreement"] = agreement(runs)
     errors = [{"id": i.get("id"), "expected": i["label"], "predicted": p, "text": i["text"]}
-              for i, p in zip(items, runs[0], strict=True) if i["label"] != p]
+              for i, p in zip(scored, runs[0], strict=True) if i["label"] != p]
     if args.json:
         out = dict(metrics)
         if args.errors:
@@ -105,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"engine: {metrics['engine']}" + (f" ({fallbacks} fallbacks to rules)" if fallbacks else ""))
         print(format_report(metrics))
         print(format_breakdown(metrics))
+        if "llm" in metrics:
+            print(_format_llm(metrics["llm"]))
         if args.repeat > 1:
             print(f"\nagreement across {args.repeat} runs: {metrics['agreement']:.3f}")
         if args.errors:
@@ -115,3 +193,36 @@ def run(args: argparse.Namespace) -> int:
         print(f"macro-F1 {metrics['macro_f1']:.3f} is below --min-f1 {args.min_f1}", file=sys.stderr)
         return 1
     return 0
+
+
+def _llm_figures(checker: Checker, transport: RecordingClient | ReplayClient, items: list[dict],
+                 args: argparse.Namespace, unscored: dict[str, int]) -> dict:
+    """Who answered, what was not scored and why, and prompt tokens per 1,000 rows on this road and on the
+    road that sends every row through the full prompt."""
+    n = max(1, len(items) * args.repeat)
+    tally = transport.tally
+    out: dict = {"sources": getattr(transport, "sources", {"recorded": sum(tally.calls.values())}),
+                 "unscored": unscored, "calls": tally.calls,
+                 "tokens_estimated": tally.estimated or isinstance(transport, ReplayClient) and not tally.calls,
+                 "prompt_tokens_per_1000": {k: round(v * 1000 / n) for k, v in tally.prompt_tokens.items()},
+                 "prompt_tokens_per_1000_all_full_prompt": round(
+                     full_prompt_tokens(checker, items, args.mode) * 1000 / len(items)) if items else 0}
+    out["prompt_tokens_per_1000"]["total"] = sum(out["prompt_tokens_per_1000"].values())
+    if isinstance(transport, ReplayClient) and args.missing:
+        write_missing(Path(args.missing), transport.missing)
+        out["missing_written"] = {"file": args.missing, "requests": len(transport.missing)}
+    return out
+
+
+def _format_llm(llm: dict) -> str:
+    lines = ["", "answers from: " + ", ".join(f"{k} ({v})" for k, v in llm["sources"].items())]
+    if llm["unscored"]:
+        lines.append("not scored (no recorded answer for the request as sent now): "
+                     + ", ".join(f"{v} {k}" for k, v in llm["unscored"].items()))
+    est = " (estimated at 4 characters a token)" if llm["tokens_estimated"] else ""
+    per = llm["prompt_tokens_per_1000"]
+    lines.append(f"prompt tokens per 1,000 rows{est}: " + ", ".join(f"{k} {v:,}" for k, v in per.items())
+                 + f"; every row through the full prompt: {llm['prompt_tokens_per_1000_all_full_prompt']:,}")
+    if "missing_written" in llm:
+        lines.append(f"wrote {llm['missing_written']['requests']} unanswered requests to {llm['missing_written']['file']}")
+    return "\n".join(lines)

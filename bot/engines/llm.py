@@ -30,6 +30,7 @@ from ..redact import redact, restore
 from ..text import Prepared, normalise_for_compare
 from ..verdict import EASE_BANDS, Evidence, Label, MotiveId, Shows, Usage, Verdict
 from . import EngineResult
+from .recording import PURPOSE_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,10 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     evidence: list[AnswerEvidence] = Field(
         description="2-5 phrases, the first from the opening sentence; include customer-ease phrases if any")
-    lead: str = Field("", description="one sentence: who the customer is and what the opening leads with")
-    label: Label = Field(description="by the label rules, from the lead")
+    lead: str = Field("", description=(
+        "one sentence: who the customer is, the specific benefit to them if any, any company goal stated as a "
+        "goal, and which leads"))
+    label: Label = Field(description="by the four questions, from the lead")
     customer_ease: int = Field(description=(
         "0 no customer; 20 the customer only as a target or pretext (inside-out); 50 a real benefit that does not "
         "lead (mixed); 80+ leads with a specific ease (outside-in)"))
@@ -101,10 +104,9 @@ def response_format() -> dict[str, Any]:
 def render_system(playbook: Playbook) -> str:
     """Render prompts/system.j2 for ``playbook`` (its boundary examples: see bot/prompts.py)."""
     m = playbook.model
-    fallback = [{"label": ex.label, "text": ex.draft, "why": ex.why} for ex in m.exemplars[:6]]
     return render("system.j2", playbook=playbook, principle=m.principle.strip(),
                   motives=[(mid, mo.title) for mid, mo in m.motives.items()], exemplars=m.exemplars[:4],
-                  examples=boundary_examples(fallback))
+                  examples=boundary_examples())
 
 
 def system_prompt(playbook: Playbook) -> str:
@@ -127,11 +129,16 @@ def neutralise_delimiters(draft: str) -> str:
     return _DELIMITER.sub(lambda m: "(" + m.group()[1:-1] + ")", draft)
 
 
-def build_messages(playbook: Playbook, draft: str) -> list[dict[str, str]]:
-    """System prompt from the playbook (static, first: cacheable), then the delimited draft."""
+def build_messages(playbook: Playbook, draft: str, mode: str = "explicit") -> list[dict[str, str]]:
+    """System prompt from the playbook (static, first: cacheable), then the delimited draft.
+
+    ``mode`` says how the draft came: ``explicit`` (someone asked: judge it unless it plainly decides nothing)
+    or ``channel`` (a watched channel, where most messages are chat); it sits in the user message, so the
+    system message stays the same for every call."""
     system = system_prompt(playbook)
     safe = neutralise_delimiters(draft)  # a draft cannot close our delimiter early
-    return [{"role": "system", "content": system}, {"role": "user", "content": render("user.j2", draft=safe)}]
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": render("user.j2", draft=safe, mode=mode)}]
 
 
 def get_client(settings: Settings) -> Any:
@@ -192,11 +199,16 @@ class LLMEngine:
         self.settings = settings
         self.playbook = playbook
         self.model = settings.model
+        self.transport: Any = None  # bot.engines.recording wrappers stand here in eval --record / --replay
 
     # -- request and answer (pure) -------------------------------------------------------
-    def request(self, prepared: Prepared) -> tuple[dict[str, Any], dict[str, str], str]:
+    def client(self) -> Any:
+        """Where requests go: the shared OpenAI client, or a recording or replaying stand-in (eval)."""
+        return self.transport if self.transport is not None else get_client(self.settings)
+
+    def request(self, prepared: Prepared, mode: str = "explicit") -> tuple[dict[str, Any], dict[str, str], str]:
         text, mapping = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
-        messages = build_messages(self.playbook, text)
+        messages = build_messages(self.playbook, text, mode)
         body = {"model": self.model, "messages": messages, "response_format": response_format(),
                 "temperature": 0}
         return body, mapping, messages[0]["content"]
@@ -268,9 +280,9 @@ class LLMEngine:
         """Sync wrapper of ``aassess``."""
         return run_sync(self.aassess(prepared))
 
-    async def aassess(self, prepared: Prepared) -> EngineResult:
-        body, mapping, system = self.request(prepared)
-        client = get_client(self.settings)
+    async def aassess(self, prepared: Prepared, mode: str = "explicit") -> EngineResult:
+        body, mapping, system = self.request(prepared, mode)
+        client = self.client()
         attempts = _Attempts(self.settings)
         for timeout in attempts:
             try:
@@ -287,6 +299,57 @@ class LLMEngine:
                 break
             await asyncio.sleep(wait)
         raise attempts.error()
+
+
+    async def atriage(self, prepared: Prepared) -> tuple[bool, Usage]:
+        """The short first pass of the channel road: is this message a proposal? (a few hundred tokens in, a
+        word out). Raises EngineError when the model does not answer within the deadline."""
+        text, _ = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
+        body = {"model": self.model, "messages": triage_messages(text), "temperature": 0, "max_tokens": 5,
+                "extra_headers": {PURPOSE_HEADER: "triage"}}
+        client = self.client()
+        attempts = _Attempts(self.settings)
+        for timeout in attempts:
+            try:
+                response = await asyncio.wait_for(client.chat.completions.create(**body, timeout=timeout),
+                                                  timeout=max(timeout, attempts.remaining()))
+                choice = response.choices[0] if response.choices else None
+                word = ((choice.message.content or "") if choice else "").strip().lower()
+                usage = Usage()
+                if getattr(response, "usage", None) is not None:
+                    usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
+                                  completion_tokens=response.usage.completion_tokens or 0)
+                # Recall first: only a plain "chatter" keeps the message from the full prompt.
+                return not (word.startswith("chatter") or word.startswith('"chatter')), usage
+            except TimeoutError:
+                wait = attempts.failed("timeout")
+            except (openai.OpenAIError, EngineError) as exc:
+                wait = attempts.failed(_reason(exc))
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        raise attempts.error()
+
+    def quiet(self, prepared: Prepared, usage: Usage) -> Verdict:
+        """The verdict of a message the first pass read as chat: not a proposal, so the app stays quiet."""
+        return Verdict(label="not-a-proposal", customer_ease=0, motives=[], evidence=[], reframe=None,
+                       questions=[], measures=[], engine=self.name, model=self.model, playbook=self.playbook.ref,
+                       notes=[*prepared.notes, "The LLM's first pass read this message as chat."])
+
+
+def triage_messages(draft: str) -> list[dict[str, str]]:
+    """The first-pass prompt (prompts/triage.j2, static, first) and the delimited message."""
+    safe = _MESSAGE_DELIMITER.sub(lambda m: "(" + m.group()[1:-1] + ")", draft)
+    return [{"role": "system", "content": _triage_system()},
+            {"role": "user", "content": render("triage_user.j2", draft=safe)}]
+
+
+_MESSAGE_DELIMITER = re.compile(r"<\s*/?\s*message\s*/?\s*>", re.IGNORECASE)
+
+
+@functools.cache
+def _triage_system() -> str:
+    return render("triage.j2")
 
 
 class _Attempts:

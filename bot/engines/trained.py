@@ -41,8 +41,9 @@ _BROADCAST = re.compile(r"<!(?:channel|here|everyone)(?:\|[^>]*)?>")
 _MIN_LEAD_WORDS = 4  # a heading ("## Summary") is not the opening sentence
 _WORD_CACHE_MAX = 200_000
 
-# How a check is asked: explicitly (/motivecheck, the CLI, the workflow step) or by a watched channel.
-EXPLICIT, CHANNEL = "explicit", "channel"
+# How a check is asked: explicitly (/motivecheck, the CLI, the workflow step) or by a watched channel. PREFILTER
+# is the channel gate in front of an LLM: it keeps only obvious chatter away, so it lets nearly every proposal by.
+EXPLICIT, CHANNEL, PREFILTER = "explicit", "channel", "prefilter"
 
 
 def words_of(text: str) -> list[str]:
@@ -268,6 +269,8 @@ class Heads:
     unsure_below: float  # say "leans ..." below this confidence
     version: str
     meta: dict
+    # prefilter (channel, LLM configured): pass to the LLM when P(proposal) >= this; None: the gate's threshold
+    prefilter_threshold: float | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> Heads:
@@ -281,13 +284,15 @@ class Heads:
         return json.dumps({
             "version": self.version, "gate_threshold": self.gate_threshold,
             "dismiss_threshold": self.dismiss_threshold, "unsure_below": self.unsure_below,
+            **({"prefilter_threshold": self.prefilter_threshold} if self.prefilter_threshold is not None else {}),
             "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()})
 
     @classmethod
     def from_json(cls, raw: str) -> Heads:
         d = json.loads(raw)
         return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]), float(d["gate_threshold"]),
-                   float(d["dismiss_threshold"]), float(d["unsure_below"]), str(d["version"]), d.get("meta", {}))
+                   float(d["dismiss_threshold"]), float(d["unsure_below"]), str(d["version"]), d.get("meta", {}),
+                   float(d["prefilter_threshold"]) if d.get("prefilter_threshold") is not None else None)
 
     def save(self, path: Path | None = None) -> None:
         Path(path or HEAD).write_text(self.to_json() + "\n")
@@ -306,9 +311,13 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
 
     Explicit checks always judge the motive unless the motive head is sure it is plain chatter and the
     playbook's proposal cues agree (``rules_proposal`` False): two keys, so a real proposal is never
-    dismissed on the head's word alone. A watched channel speaks only when the gate says proposal."""
-    if mode == CHANNEL:
-        if p_proposal < heads.gate_threshold:
+    dismissed on the head's word alone. A watched channel speaks only when the gate says proposal; in front of an
+    LLM (``PREFILTER``) the gate's lower threshold lets nearly every proposal through and the LLM decides."""
+    if mode in (CHANNEL, PREFILTER):
+        threshold = heads.gate_threshold
+        if mode == PREFILTER and heads.prefilter_threshold is not None:
+            threshold = heads.prefilter_threshold
+        if p_proposal < threshold:
             return "not-a-proposal", 1 - p_proposal
         dismiss = False
     else:
