@@ -244,9 +244,9 @@ def test_the_schema_asks_for_the_reasoning_before_the_label_and_carries_its_rule
 def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_path):
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
-    for rule in ("Decide the label with these questions, in order", "reports of results decide nothing",
+    for rule in ("Decide the label with these questions, in order", "reports of results",
                  "When it is unclear whether the text decides something, it does: judge it",
-                 "a goal in its own right", "even when the benefit is written first", "is a pretext: inside-out",
+                 "a goal in its own right", "What does the opening", "counts as us",
                  "a business that serves its own customers"):
         assert rule in system, rule
     # One bracket style for guesses, and no leftovers of the old ones.
