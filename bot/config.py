@@ -23,8 +23,15 @@ def _data_dir(name: str) -> Path:
     return folder if folder.is_dir() else Path(__file__).resolve().parent / "_data" / name
 
 
+def _data_file(name: str) -> Path:
+    """A file at the repository's root, else the copy a wheel carries in ``bot/_data``."""
+    path = ROOT / name
+    return path if path.is_file() else Path(__file__).resolve().parent / "_data" / name
+
+
 PROMPTS_DIR = _data_dir("prompts")
 PLAYBOOKS_DIR = _data_dir("playbooks")
+MANIFEST = _data_file("manifest.yml")  # the Slack app manifest: the OAuth flow asks for its bot scopes
 DEFAULT_PLAYBOOK = "outside-in"
 ENGINE_NAMES = ("auto", "trained", "rules", "openai")  # the engine vocabulary: settings, CLI and checker use this
 
@@ -138,6 +145,11 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("slack_signing_secret", "SLACK_SIGNING_SECRET", "", _str, "signing secret (HTTP mode)"),
     ("slack_app_token", "SLACK_APP_TOKEN", "", _str, "app-level token (xapp-...); turns on Socket Mode"),
     ("slack_api_url", "SLACK_API_URL", "", _str, "Web API base URL override (proxies, tests)"),
+    ("slack_client_id", "SLACK_CLIENT_ID", "", _str,
+     "app's Client ID; with SLACK_CLIENT_SECRET (instead of SLACK_BOT_TOKEN) serves many workspaces through OAuth"),
+    ("slack_client_secret", "SLACK_CLIENT_SECRET", "", _str, "app's Client Secret (OAuth installs)"),
+    ("slack_redirect_uri", "SLACK_REDIRECT_URI", "", _str,
+     "public URL of /slack/oauth_redirect (OAuth; needed when the app lists several redirect URLs)"),
     ("port", "PORT", "3000", _int("PORT", 0, 65535), "HTTP port"),
     ("admins", "MOTIVECHECK_ADMINS", "", _csv, "user IDs allowed to run admin commands"),
     ("watch_channels", "MOTIVECHECK_WATCH_CHANNELS", "", _csv, "channel IDs watched for drafts"),
@@ -182,6 +194,9 @@ class Settings:
     slack_signing_secret: str
     slack_app_token: str
     slack_api_url: str
+    slack_client_id: str
+    slack_client_secret: str
+    slack_redirect_uri: str
     port: int
     admins: tuple[str, ...]
     watch_channels: tuple[str, ...]
@@ -198,7 +213,8 @@ class Settings:
         shown = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token"}:
+            if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token",
+                          "slack_client_secret"}:
                 value = "***" if value else ""
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
@@ -206,6 +222,11 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key)
+
+    @property
+    def oauth(self) -> bool:
+        """Installs to many workspaces through Slack's OAuth flow (tokens in the database), not one bot token."""
+        return bool(self.slack_client_id or self.slack_client_secret)
 
 
 VARIABLES: tuple[str, ...] = tuple(var for _attr, var, _default, _parse, _help in SETTINGS)

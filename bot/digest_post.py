@@ -163,9 +163,10 @@ def due_week(settings: Settings, now: float) -> tuple[int, int] | None:
     return last_full_week(now, settings.timezone)
 
 
-async def run_digest_scheduler(client: Any, store: Store, settings: Settings, stop: asyncio.Event,
+async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, stop: asyncio.Event,
                                interval: float = 60.0) -> None:
-    """Inside the app: once the weekly slot passes, post the latest finished week (never a backlog)."""
+    """Inside the app: once the weekly slot passes, post the latest finished week (never a backlog). Each
+    workspace's digest goes out through its own bot (``clients``: workspace → client, None if not installed)."""
     from .datacontrols import apply_retention
 
     while not stop.is_set():
@@ -175,7 +176,12 @@ async def run_digest_scheduler(client: Any, store: Store, settings: Settings, st
             if due:
                 workspaces = await asyncio.to_thread(store.workspaces)
                 for ws in workspaces:
-                    await post_digest(client, store, settings, ws, *due)
+                    try:  # one workspace's failure must not hold back the others' digests
+                        client = await clients(ws)
+                        if client is not None:  # uninstalled: its figures stay until retention, unposted
+                            await post_digest(client, store, settings, ws, *due)
+                    except Exception as exc:  # noqa: BLE001 - retried next tick
+                        log.warning("digest scheduler, workspace %s: %s", ws, type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - never a crash loop; try again next tick
             log.warning("digest scheduler: %s", type(exc).__name__)
         try:

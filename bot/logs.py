@@ -11,8 +11,8 @@ import time
 
 check_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("check_id", default="")
 
-# Slack tokens, OpenAI-style keys and bearer headers: never let them reach a log line.
-_SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_\-]{8,}|"
+# Slack tokens (xoxe-: refresh tokens), OpenAI-style keys and bearer headers: never let them reach a log line.
+_SECRET = re.compile(r"(xox[abeposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_\-]{8,}|"
                      r"(?i:bearer)\s+[A-Za-z0-9._\-]{8,})")
 
 

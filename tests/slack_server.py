@@ -4,10 +4,18 @@
         env SLACK_API_URL=slack.api_url; response_url = slack.response_url("r1")
         slack.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
         slack.calls("chat.postMessage") -> list of params dicts
+        slack.calls_with_token("views.publish") -> list of (token, params)
+
+OAuth: ``slack.grant(code, team_id, token)`` makes ``oauth.v2.access`` exchange that code (once) for a bot token of
+that workspace, and auth.test answer for the token with its workspace; ``slack.expire(token)`` makes Slack refuse
+a token (``token_expired``); a grant with ``refresh_token`` can be refreshed (``grant_type=refresh_token``) once
+per refresh token, to the next token ``slack.rotate(...)`` names. Tokens nobody granted (the one-workspace tests'
+``xoxb-test-token``) answer as workspace T111.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import socket
@@ -30,7 +38,12 @@ def free_port() -> int:
 class FakeSlack:
     def __init__(self, admins: set[str] | None = None) -> None:
         self.admins = admins or set()
-        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.log: list[tuple[str, dict[str, Any], str]] = []  # (method, params, the token it came with)
+        self.client_id, self.client_secret = "", ""  # checked by oauth.v2.access when set
+        self.identities: dict[str, dict[str, Any]] = {}  # token -> auth.test answer
+        self.expired: set[str] = set()
+        self._grants: dict[str, dict[str, Any]] = {}  # code -> oauth.v2.access answer
+        self._refreshes: dict[str, dict[str, Any]] = {}  # refresh token -> oauth.v2.access answer
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.uploads: list[tuple[str, bytes]] = []
         self.socket_url = ""  # set by a Socket Mode test to its local websocket server
@@ -49,6 +62,13 @@ class FakeSlack:
             def do_GET(self) -> None:  # noqa: N802 - some Web API methods (users.info) are GETs
                 path, _, query = self.path.partition("?")
                 self._reply(path, {k: v[0] for k, v in parse_qs(query).items()})
+
+            def _token(self, params: dict[str, Any]) -> str:
+                """The bearer token, or for oauth.v2.access the app's credentials (HTTP Basic) as 'id:secret'."""
+                auth = self.headers.get("Authorization") or ""
+                if auth.startswith("Basic "):
+                    return base64.b64decode(auth[6:]).decode()
+                return auth[7:] if auth.startswith("Bearer ") else str(params.get("token") or "")
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
@@ -74,7 +94,7 @@ class FakeSlack:
                 self._reply(self.path, {**{k: v[0] for k, v in query.items()}, **params})
 
             def _reply(self, path: str, params: dict[str, Any]) -> None:
-                code, body, headers = fake._handle(path.partition("?")[0], params)
+                code, body, headers = fake._handle(path.partition("?")[0], params, self._token(params))
                 payload = json.dumps(body).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -96,7 +116,55 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).extend([(status, body, headers or {})] * times)
 
-    def _handle(self, path: str, params: dict[str, Any]) -> tuple[int, dict, dict]:
+    def grant(self, code: str, team_id: str, token: str, *, enterprise_id: str | None = None, org_wide: bool = False,
+              installer: str = "UINSTALLER", bot_user: str | None = None, refresh_token: str | None = None,
+              expires_in: int | None = None, scope: str = "commands,chat:write") -> None:
+        """Let ``oauth.v2.access`` exchange ``code`` (once) for ``token``, a bot token of ``team_id``."""
+        bot_user = bot_user or f"UBOT{team_id}"
+        answer: dict[str, Any] = {
+            "ok": True, "app_id": "A111", "authed_user": {"id": installer}, "scope": scope, "token_type": "bot",
+            "access_token": token, "bot_user_id": bot_user,
+            "team": None if org_wide else {"id": team_id, "name": f"Team {team_id}"},
+            "enterprise": {"id": enterprise_id, "name": f"Org {enterprise_id}"} if enterprise_id else None,
+            "is_enterprise_install": org_wide}
+        if refresh_token:
+            answer.update(refresh_token=refresh_token, expires_in=expires_in or 43200)
+        with self._lock:
+            self._grants[code] = answer
+            self.identities[token] = self._identity(team_id, bot_user, enterprise_id)
+
+    def rotate(self, refresh_token: str, team_id: str, new_token: str, new_refresh: str,
+               expires_in: int = 43200) -> None:
+        """Let ``oauth.v2.access`` (grant_type=refresh_token) turn ``refresh_token`` into ``new_token`` (once)."""
+        bot_user = f"UBOT{team_id}"
+        with self._lock:
+            self._refreshes[refresh_token] = {
+                "ok": True, "app_id": "A111", "token_type": "bot", "access_token": new_token,
+                "refresh_token": new_refresh, "expires_in": expires_in, "bot_user_id": bot_user,
+                "team": {"id": team_id, "name": f"Team {team_id}"}, "enterprise": None}
+            self.identities[new_token] = self._identity(team_id, bot_user, None)
+
+    def expire(self, token: str) -> None:
+        with self._lock:
+            self.expired.add(token)
+
+    @staticmethod
+    def _identity(team_id: str, bot_user: str, enterprise_id: str | None) -> dict[str, Any]:
+        return {"ok": True, "url": f"https://{team_id.lower()}.slack.com/", "team": f"Team {team_id}",
+                "user": "coach", "team_id": team_id, "user_id": bot_user, "bot_id": f"B{team_id}",
+                "enterprise_id": enterprise_id, "is_enterprise_install": False}
+
+    def _oauth_access(self, params: dict[str, Any], credentials: str) -> tuple[int, dict, dict]:
+        with self._lock:
+            if self.client_id and credentials != f"{self.client_id}:{self.client_secret}":
+                return 200, {"ok": False, "error": "invalid_client_id"}, {}
+            if params.get("grant_type") == "refresh_token":
+                answer = self._refreshes.pop(str(params.get("refresh_token")), None)
+                return 200, answer or {"ok": False, "error": "invalid_refresh_token"}, {}
+            answer = self._grants.pop(str(params.get("code")), None)  # a code works once
+            return 200, answer or {"ok": False, "error": "invalid_code"}, {}
+
+    def _handle(self, path: str, params: dict[str, Any], token: str = "") -> tuple[int, dict, dict]:
         with self._cond:
             if path == "/upload/ok":
                 return 200, {"ok": True}, {}
@@ -105,10 +173,17 @@ class FakeSlack:
                 self._cond.notify_all()
                 return 200, {"ok": True}, {}
             method = path.rsplit("/", 1)[1]
-            self.log.append((method, params))
+            self.log.append((method, params, token))
             self._cond.notify_all()
             if self._failures.get(method):
                 return self._failures[method].pop(0)
+            if token in self.expired:
+                return 200, {"ok": False, "error": "token_expired"}, {}
+            identity = self.identities.get(token)
+        if method == "oauth.v2.access":
+            return self._oauth_access(params, token)
+        if method == "auth.test" and identity is not None:
+            return 200, identity, {}
         if method == "auth.test":
             return 200, {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "coach",
                          "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}, {}
@@ -137,7 +212,11 @@ class FakeSlack:
 
     def calls(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [p for m, p in self.log if m == method]
+            return [p for m, p, _token in self.log if m == method]
+
+    def calls_with_token(self, method: str) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            return [(t, p) for m, p, t in self.log if m == method]
 
     def wait_for(self, predicate: Any, timeout: float = 5.0) -> bool:
         """Wait until predicate() is true (checked whenever a call arrives)."""

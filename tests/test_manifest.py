@@ -44,3 +44,20 @@ def test_manifest_follows_slacks_rules_and_the_code():
     source = (ROOT / "bot" / "slack" / "listeners.py").read_text()
     for word in ["help", "stats", "optout", "optin"]:
         assert f'"{word}"' in source  # the hint names only words the command understands
+
+
+def test_manifest_is_ready_to_distribute():
+    """The redirect URL is the app's own /slack/oauth_redirect, over https; uninstalls and revoked tokens are
+    subscribed (the app deletes the tokens), and the install asks for exactly the manifest's bot scopes."""
+    from urllib.parse import urlparse
+
+    from bot.slack.oauth import REDIRECT_PATH, manifest_scopes
+
+    m = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    urls = [urlparse(u) for u in m["oauth_config"]["redirect_urls"]]
+    assert urls and all(u.scheme == "https" and u.path == REDIRECT_PATH for u in urls)
+    assert {"app_uninstalled", "tokens_revoked"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
+    assert manifest_scopes() == m["oauth_config"]["scopes"]["bot"]
+    assert "user" not in m["oauth_config"]["scopes"]  # a bot-only install: no person's token is ever stored
+    assert m["settings"]["org_deploy_enabled"] is True
+    assert m["settings"]["token_rotation_enabled"] in (True, False)

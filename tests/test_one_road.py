@@ -153,7 +153,7 @@ def test_recovery_finishes_pending_checks_on_the_same_road(slack, tmp_path, stor
         {"draft": PREMIUM, "source": "slash", "workspace": TEAM, "channel": "C111", "user": "U777"}])
     app = RunningApp(settings)
     try:
-        n = asyncio.run_coroutine_threadsafe(recover_pending(app.deps, app.deps.authorize.client), app.loop).result(20)
+        n = asyncio.run_coroutine_threadsafe(recover_pending(app.deps), app.loop).result(20)
     finally:
         app.stop()
     assert n == 3

@@ -74,30 +74,42 @@ class RunningApp:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
 
-    def command(self, text: str, *, user: str = "U111", response_url: str, **kw) -> tuple[int, str]:
-        form = {"token": "x", "team_id": "T111", "team_domain": "example", "channel_id": "C111",
+    def command(self, text: str, *, user: str = "U111", response_url: str, team: str = "T111",
+                channel: str = "C111", **kw) -> tuple[int, str]:
+        form = {"token": "x", "team_id": team, "team_domain": "example", "channel_id": channel,
                 "channel_name": "proposals", "user_id": user, "user_name": "ana", "command": "/motivecheck",
                 "text": text, "api_app_id": "A111", "response_url": response_url, "trigger_id": "123.456.abc"}
         return self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
 
-    def event(self, event: dict, event_id: str = "Ev001", **kw) -> tuple[int, str]:
-        body = {"token": "x", "team_id": "T111", "api_app_id": "A111", "type": "event_callback",
+    def event(self, event: dict, event_id: str = "Ev001", *, team: str = "T111", **kw) -> tuple[int, str]:
+        body = {"token": "x", "team_id": team, "api_app_id": "A111", "type": "event_callback",
                 "event_id": event_id, "event_time": int(time.time()), "event": event}
         return self.post(json.dumps(body), "application/json", **kw)
 
-    def action(self, action_id: str, check_id: int, *, response_url: str, user: str = "U111") -> tuple[int, str]:
-        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": "T111"}, "api_app_id": "A111",
+    def action(self, action_id: str, check_id: int, *, response_url: str, user: str = "U111", team: str = "T111",
+               channel: str = "C111") -> tuple[int, str]:
+        payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": team}, "api_app_id": "A111",
                    "trigger_id": "999.888.xyz", "response_url": response_url, "container": {"type": "message"},
-                   "channel": {"id": "C111"},
+                   "channel": {"id": channel},
                    "actions": [{"action_id": action_id, "block_id": f"mc_decide_{check_id}", "value": str(check_id),
                                 "type": "button", "action_ts": str(time.time())}]}
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
-    def submit_view(self, callback_id: str, values: dict, private_metadata: str) -> tuple[int, str]:
-        payload = {"type": "view_submission", "team": {"id": "T111"}, "user": {"id": "U111"}, "api_app_id": "A111",
+    def submit_view(self, callback_id: str, values: dict, private_metadata: str, *, user: str = "U111",
+                    team: str = "T111") -> tuple[int, str]:
+        payload = {"type": "view_submission", "team": {"id": team}, "user": {"id": user}, "api_app_id": "A111",
                    "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
                             "state": {"values": values}}}
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, str, dict]:
+        """A browser's GET (the install pages): status, body and headers (Set-Cookie among them)."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.read().decode(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(), dict(exc.headers)
 
 
 def settings_for(slack: FakeSlack, tmp_path: Path, **env: str):

@@ -7,7 +7,9 @@ import asyncio
 import json
 import time
 
+from ..config import Settings
 from ..errors import ConfigError
+from ..store import Store
 from .common import add_common, open_store, settings_from
 
 
@@ -17,27 +19,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workspace", default="", help="workspace ID (default: checks logged without one)")
     p.add_argument("--format", choices=("markdown", "json", "blocks"), default="markdown")
     p.add_argument("--chart", default=None, metavar="FILE.png", help="also write the trend chart")
-    p.add_argument("--post", action="store_true", help="post it to Slack now (needs SLACK_BOT_TOKEN)")
+    p.add_argument("--post", action="store_true",
+                   help="post it to Slack now (with SLACK_BOT_TOKEN, or the workspace's installed bot)")
     p.add_argument("--channel", default=None, help="channel to post to (default: the digest channel setting)")
     add_common(p, engine=False)
     p.set_defaults(func=run)
 
 
+async def _post(settings: Settings, store: Store, workspace: str, year: int, week: int, channel: str | None) -> str:
+    """Post through the one bot token, or (OAuth installs) through the workspace's installed bot."""
+    from ..digest_post import post_digest
+    from ..slack.app import build_client
+
+    if settings.oauth:
+        from ..slack.oauth import WorkspaceClients
+
+        client = await WorkspaceClients(settings, store, lambda token: build_client(settings, token=token))(workspace)
+        if client is None:
+            raise ConfigError(f"--workspace {workspace or '(none)'}: no installed bot serves that workspace; give the "
+                              "team ID of a workspace that installed the app")
+    elif not settings.slack_bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be set (xoxb-...) to --post the digest")
+    else:
+        client = build_client(settings)
+    return await post_digest(client, store, settings, workspace, year, week, channel)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..chart import alt_text, render_chart
     from ..digest import last_full_week, parse_week, to_json, to_markdown
-    from ..digest_post import build, post_digest
+    from ..digest_post import build
 
     settings = settings_from(args)
     store = open_store(settings)
     year, week = parse_week(args.week) if args.week else last_full_week(time.time(), settings.timezone)
     if args.post:
-        from ..slack.app import build_client
-
-        if not settings.slack_bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN must be set (xoxb-...) to --post the digest")
-        result = asyncio.run(post_digest(build_client(settings), store, settings, args.workspace, year, week,
-                                         args.channel))
+        result = asyncio.run(_post(settings, store, args.workspace, year, week, args.channel))
         print({"posted": f"Posted the {year}-W{week:02d} digest.",
                "already": f"The {year}-W{week:02d} digest was already posted there; nothing sent.",
                "no-channel": "No digest channel: set MOTIVECHECK_DIGEST_CHANNEL or pass --channel.",

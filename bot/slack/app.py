@@ -25,6 +25,13 @@ from ..logs import filter_library_payloads
 from ..store import Store
 from .deps import Deps
 from .listeners import register
+from .oauth import (
+    WorkspaceClients,
+    build_oauth_flow,
+    handle_tokens_revoked,
+    handle_uninstalled,
+    note_org_workspaces,
+)
 from .replies import post_reply
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,11 @@ DRAIN_SECONDS = 10.0
 
 def validate_slack_settings(settings: Settings) -> None:
     """Stop start-up with one line naming the variable when Slack settings are missing or malformed."""
+    if settings.slack_api_url and not settings.slack_api_url.startswith(("http://", "https://")):
+        raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+    if settings.oauth:
+        _validate_oauth_settings(settings)
+        return
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your app's "
                           "OAuth & Permissions page")
@@ -45,8 +57,33 @@ def validate_slack_settings(settings: Settings) -> None:
     elif not settings.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: HTTP mode needs it (Basic Information → Signing "
                           "Secret), or set SLACK_APP_TOKEN for Socket Mode")
-    if settings.slack_api_url and not settings.slack_api_url.startswith(("http://", "https://")):
-        raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+
+
+def _validate_oauth_settings(settings: Settings) -> None:
+    """Installs to many workspaces: both OAuth credentials, over HTTP, and no setting that names one workspace."""
+    for var, value in (("SLACK_CLIENT_ID", settings.slack_client_id),
+                       ("SLACK_CLIENT_SECRET", settings.slack_client_secret)):
+        if not value:
+            raise ConfigError(f"{var} is not set: OAuth installs need both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                              "(Basic Information → App Credentials)")
+    if settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is set as well as SLACK_CLIENT_ID: set the bot token for one workspace, "
+                          "or the client ID and secret to install in many, not both")
+    if settings.slack_app_token:
+        raise ConfigError("SLACK_APP_TOKEN: OAuth installs are served over HTTP (/slack/install, "
+                          "/slack/oauth_redirect); unset SLACK_APP_TOKEN and turn Socket Mode off")
+    if not settings.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: OAuth installs are served over HTTP, which needs it "
+                          "(Basic Information → Signing Secret)")
+    # Channel ids of one workspace: with many, each workspace's admin chooses with /motivecheck instead.
+    for var, value in (("MOTIVECHECK_WATCH_CHANNELS", settings.watch_channels),
+                       ("MOTIVECHECK_DIGEST_CHANNEL", settings.digest_channel)):
+        if value:
+            raise ConfigError(f"{var} names channels of one workspace; with OAuth installs each workspace's admin "
+                              "sets them with /motivecheck watch and /motivecheck digest channel: unset it")
+    if settings.slack_redirect_uri and not settings.slack_redirect_uri.startswith("https://"):
+        raise ConfigError("SLACK_REDIRECT_URI must be the https:// URL of /slack/oauth_redirect that the app's "
+                          "OAuth & Permissions page lists")
 
 
 def build_client(settings: Settings, *, token: str | None = "") -> AsyncWebClient:
@@ -63,8 +100,15 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     validate_slack_settings(settings)
     store = store or Store(settings.db_path, store_text=settings.store_text)
     deps = Deps(settings=settings, checker=Checker(settings, store), store=store)
-    bot_client = build_client(settings)
-    deps.authorize = OneAuthTest(bot_client)
+    flow = None
+    if settings.oauth:
+        flow = build_oauth_flow(settings, store, build_client(settings, token=None))
+        deps.authorize = flow.settings.authorize
+        deps.clients = WorkspaceClients(settings, store, lambda token: build_client(settings, token=token))
+    else:
+        deps.authorize = OneAuthTest(build_client(settings))
+        deps.clients = WorkspaceClients(settings, store, lambda token: build_client(settings, token=token),
+                                        single=deps.authorize.client)
     # Bolt reads SLACK_BOT_TOKEN from the environment on its own and warns that it is unused because we
     # pass a client; the token is used (by OneAuthTest), so that start-up warning would only mislead.
     bolt_log = logging.getLogger("slack_bolt.AsyncApp")
@@ -76,13 +120,20 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
             # burst right after start-up makes one call per request; OneAuthTest makes exactly one.
             client=build_client(settings, token=None),
             authorize=deps.authorize,
+            # Given both, Bolt takes the flow and builds no default settings of its own (a file store under ~).
+            oauth_flow=flow,
+            oauth_settings=flow.settings if flow else None,
+            installation_store=flow.settings.installation_store if flow else None,
             signing_secret=settings.slack_signing_secret or None,
             process_before_response=False,
             request_verification_enabled=not settings.slack_app_token or bool(settings.slack_signing_secret),
         )
     finally:
         bolt_log.removeFilter(quiet)
+    if flow is not None:
+        app.use(note_org_workspaces(store))
     register(app, deps)
+    register_uninstall(app, flow.settings.installation_store if flow else None)
     filter_library_payloads()  # slack_sdk and Bolt log message payloads (drafts, verdicts) at DEBUG
     return app, deps
 
@@ -116,8 +167,28 @@ class OneAuthTest(AsyncAuthorize):
         return AuthorizeResult.from_auth_test_response(auth_test_response=self._answer, bot_token=self.client.token)
 
 
+def register_uninstall(app: AsyncApp, installations: Any) -> None:
+    """app_uninstalled and tokens_revoked: with OAuth installs the tokens are deleted at once; with one bot token
+    there is nothing stored to delete, so the app says so (and answers, or Slack would retry)."""
+
+    async def on_uninstalled(context):  # noqa: ANN001 - Bolt injects by name
+        if installations is None:
+            log.warning("the app was uninstalled: SLACK_BOT_TOKEN no longer works")
+            return
+        await handle_uninstalled(context, installations)
+
+    async def on_revoked(event, context):  # noqa: ANN001
+        if installations is None:
+            log.warning("Slack revoked the app's tokens: SLACK_BOT_TOKEN may no longer work")
+            return
+        await handle_tokens_revoked(event, context, installations)
+
+    app.event("app_uninstalled")(on_uninstalled)
+    app.event("tokens_revoked")(on_revoked)
+
+
 def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
-    """aiohttp application: Bolt's /slack/events plus /healthz."""
+    """aiohttp application: Bolt's /slack/events plus /healthz, and with OAuth /slack/install and its redirect."""
 
     async def events(request: web.Request) -> web.Response:
         if not deps.accepting:
@@ -134,9 +205,18 @@ def build_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         ok = status["database"] == "ok" and deps.accepting
         return web.json_response(status, status=200 if ok else 503)
 
+    async def install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.oauth_flow.handle_installation(await to_bolt_request(request)))
+
+    async def redirect(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.oauth_flow.handle_callback(await to_bolt_request(request)))
+
     web_app = web.Application()
     web_app.router.add_post("/slack/events", events)
     web_app.router.add_get("/healthz", healthz)
+    if app.oauth_flow is not None:
+        web_app.router.add_get(app.oauth_flow.install_path, install)
+        web_app.router.add_get(app.oauth_flow.redirect_uri_path, redirect)
     return web_app
 
 
@@ -147,12 +227,17 @@ def use_executor(loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mc"))
 
 
-async def recover_pending(deps: Deps, client: Any) -> int:
-    """After a crash: every accepted-but-unanswered check takes the rest of the road; its author hears the result."""
+async def recover_pending(deps: Deps) -> int:
+    """After a crash: every accepted-but-unanswered check takes the rest of the road; its author hears the result
+    (through their workspace's bot)."""
     outcomes = await deps.intake.recover()
     for outcome in outcomes:
         d, verdict = outcome.draft, outcome.verdict
         try:
+            client = await deps.clients(d.workspace)
+            if client is None:
+                log.info("recovered check %s: its workspace has no installed bot to answer", outcome.check_id)
+                continue
             if verdict is not None and d.source == "channel" and d.message_ts:
                 if verdict.label != "not-a-proposal":
                     await post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
@@ -192,8 +277,9 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
             pass
     await deps.checker.awarm_up()
     await deps.warm_up()
-    await deps.authorize.warm_up()
-    await recover_pending(deps, deps.authorize.client)
+    if not settings.oauth:
+        await deps.authorize.warm_up()
+    await recover_pending(deps)
     runner = None
     handler = None
     if settings.slack_app_token:
@@ -208,10 +294,11 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
         await runner.setup()
         site = web.TCPSite(runner, host, settings.port)
         await site.start()
-        log.info("Motive Coach listening on %s:%s/slack/events", host, settings.port)
+        log.info("Motive Coach listening on %s:%s/slack/events%s", host, settings.port,
+                 " (installs at /slack/install)" if settings.oauth else "")
     from ..digest_post import run_digest_scheduler
 
-    scheduler = asyncio.create_task(run_digest_scheduler(deps.authorize.client, deps.store, settings, stop))
+    scheduler = asyncio.create_task(run_digest_scheduler(deps.clients, deps.store, settings, stop))
     if ready is not None:
         ready.set()
     await stop.wait()

@@ -27,7 +27,8 @@ class Deps:
     store: Store
     tasks: set[asyncio.Task] = field(default_factory=set)
     accepting: bool = True
-    authorize: Any = None  # app.OneAuthTest: the bot token's client and its one auth.test
+    authorize: Any = None  # app.OneAuthTest (one bot token), or Bolt's installation-store authorize (OAuth)
+    clients: Any = None  # oauth.WorkspaceClients: a workspace's Web API client for work outside a request
     intake: Intake | None = None
     _last_request: float = 0.0
 

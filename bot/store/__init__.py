@@ -1,8 +1,8 @@
 """The Motive Coach database behind one interface, ``Store``: no other module writes SQL.
 
 Each part owns one concern and its tables (checks, decisions, Slack events, a workspace's preferences, the
-verdict cache, digests, learning, figures, erasure); ``database`` owns connections and transactions,
-``dialect`` the SQL that differs between databases, ``migrations`` the schema.
+verdict cache, digests, learning, figures, erasure, Slack installs); ``database`` owns connections and
+transactions, ``dialect`` the SQL that differs between databases, ``migrations`` the schema.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .digests import DigestStore
 from .erasure import ErasureStore, strip_verdict
 from .events import EventStore
 from .figures import FigureStore
+from .installations import InstallationStore
 from .learning import LearningStore
 from .preferences import PreferenceStore
 
@@ -27,8 +28,9 @@ __all__ = ["CHOICES", "DECISION_ACTIONS", "Store", "strip_verdict"]
 
 
 class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, DigestStore, LearningStore,
-            FigureStore, ErasureStore):
-    """The Motive Coach database: checks, decisions, Slack state, cache, digests and what workspaces teach."""
+            FigureStore, ErasureStore, InstallationStore):
+    """The Motive Coach database: checks, decisions, Slack state, cache, digests, what workspaces teach, and
+    Slack installs."""
 
     def __init__(self, path: str | Path, store_text: bool = True) -> None:
         self.path = Path(path)

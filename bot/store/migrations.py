@@ -168,3 +168,33 @@ def m005_labels_and_heads(db: Schema) -> None:
         pk=("workspace", "version"),
     )
     db.add_column("decisions", "label", str)  # "What is it, in your view?" on Disagree
+
+
+@migration
+def m006_installations(db: Schema) -> None:
+    # OAuth installs (SLACK_CLIENT_ID): one bot per workspace or org holds the token; installer rows hold the rest
+    # of each install. '' rather than NULL for a missing org or team, so the keys compare plainly.
+    db.create_table(
+        "slack_bots",
+        {"enterprise_id": str, "team_id": str, "app_id": str, "enterprise_name": str, "enterprise_url": str,
+         "team_name": str, "bot_token": str, "bot_id": str, "bot_user_id": str, "bot_scopes": str,
+         "bot_refresh_token": str, "bot_token_expires_at": int, "is_enterprise_install": int, "installed_at": float},
+        pk=("enterprise_id", "team_id"),
+        not_null=("enterprise_id", "team_id"),
+        defaults={"enterprise_id": "", "team_id": "", "is_enterprise_install": 0},
+    )
+    db.create_index("slack_bots", ["team_id"], "idx_slack_bots_team")
+    db.create_table(
+        "slack_installations",
+        {"enterprise_id": str, "team_id": str, "user_id": str, "app_id": str, "enterprise_name": str,
+         "enterprise_url": str, "team_name": str, "user_token": str, "user_scopes": str, "user_refresh_token": str,
+         "user_token_expires_at": int, "incoming_webhook_url": str, "incoming_webhook_channel": str,
+         "incoming_webhook_channel_id": str, "incoming_webhook_configuration_url": str, "is_enterprise_install": int,
+         "token_type": str, "installed_at": float},
+        pk=("enterprise_id", "team_id", "user_id"),
+        not_null=("enterprise_id", "team_id", "user_id"),
+        defaults={"enterprise_id": "", "team_id": "", "user_id": "", "is_enterprise_install": 0},
+    )
+    db.create_index("slack_installations", ["enterprise_id", "team_id", "installed_at"], "idx_installations_latest")
+    # The OAuth flow's state parameter: issued by /slack/install, consumed once by /slack/oauth_redirect.
+    db.create_table("oauth_states", {"state": str, "expires_at": float}, pk="state")
