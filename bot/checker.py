@@ -207,8 +207,10 @@ class Checker:
 
         ``mode``: ``explicit`` (someone asked: the motive is judged unless it is plain chatter) or
         ``channel`` (a watched channel: speak only on proposals). The channel road with an LLM: the offline
-        prefilter keeps only obvious chatter away (it passes 97% of dev proposals), then the LLM's short first
-        pass (``MOTIVECHECK_CHANNEL_TRIAGE``), then the full prompt, whose own not-a-proposal decides the rest."""
+        prefilter keeps only obvious chatter away (it passes 97% of dev proposals); then, with
+        ``MOTIVECHECK_CHANNEL_TRIAGE``, the LLM's short first pass says proposal or chat and the full prompt
+        judges the motive of proposals; without it, the full prompt is told it reads a channel and its own
+        not-a-proposal decides."""
         book, prepared = self._prepare(draft, playbook)
         name = self.resolve_engine(engine)
         if name != "openai":
@@ -223,6 +225,7 @@ class Checker:
         cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
             return cached, usage
+        asked = mode
         if mode == CHANNEL and self.settings.channel_triage:
             try:
                 proposal, usage = await llm.atriage(prepared)
@@ -230,8 +233,9 @@ class Checker:
                 proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
             if not proposal:
                 return llm.quiet(prepared, usage), usage
+            asked = EXPLICIT  # the first pass found a proposal: the full prompt judges its motive
         try:
-            result = await llm.aassess(prepared, mode)
+            result = await llm.aassess(prepared, asked)
         except EngineError as exc:
             return self._fallback(book, prepared, exc.reason, mode), usage
         verdict = self._cross_check(result.verdict, book, prepared)

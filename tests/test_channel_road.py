@@ -97,6 +97,7 @@ def test_the_first_pass_keeps_chat_from_the_full_prompt(server, tmp_path):
     verdict, usage = checker.assess(BORDERLINE + " ", mode=CHANNEL)
     assert verdict.label == "mixed" and len(server.requests) == 3
     assert server.requests[2]["response_format"]["type"] == "json_schema"
+    assert "The author asked for this check" in server.requests[2]["messages"][1]["content"]  # a proposal: judged
     assert usage.prompt_tokens == 1800  # both calls of the check
 
 
