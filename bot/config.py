@@ -135,7 +135,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
      "retries per check after a failed LLM request"),
     ("llm_deadline", "MOTIVECHECK_LLM_DEADLINE", "20", _float("MOTIVECHECK_LLM_DEADLINE", 0.1),
      "total seconds for a check, retries included, before falling back to rules"),
-    ("channel_triage", "MOTIVECHECK_CHANNEL_TRIAGE", "off", _bool("MOTIVECHECK_CHANNEL_TRIAGE"),
+    ("channel_triage", "MOTIVECHECK_CHANNEL_TRIAGE", "on", _bool("MOTIVECHECK_CHANNEL_TRIAGE"),
      "with an LLM, ask a short first-pass prompt (proposal or chat?) before the full prompt in watched channels"),
     ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
      "replace e-mails, phone numbers and Slack mentions before sending to the LLM"),

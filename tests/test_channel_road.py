@@ -35,7 +35,8 @@ def server():
 
 def make_checker(server: FakeOpenAI, tmp_path: Path, **env: str) -> Checker:
     base = {"OPENAI_API_KEY": "sk-test-123456789", "OPENAI_BASE_URL": server.base_url,
-            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "0.5", "MOTIVECHECK_LLM_DEADLINE": "1.5"}
+            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "0.5", "MOTIVECHECK_LLM_DEADLINE": "1.5",
+            "MOTIVECHECK_CHANNEL_TRIAGE": "off"}  # the road without the first pass; tests of the first pass turn it on
     base.update(env)
     settings = load_settings(env=base, db_path=str(tmp_path / "road.db"))
     return Checker(settings, Store(settings.db_path))
@@ -71,6 +72,16 @@ def test_a_borderline_proposal_the_old_gate_dropped_reaches_the_llm_in_a_channel
     assert verdict.engine == "openai" and verdict.label == "outside-in"
     (req,) = server.requests
     assert "posted in a team channel" in req["messages"][1]["content"]
+
+
+def test_on_the_default_road_the_first_pass_lets_the_borderline_proposal_through(server, tmp_path):
+    assert load_settings(env={}).channel_triage  # the shipped road asks the first pass
+    checker = make_checker(server, tmp_path, MOTIVECHECK_CHANNEL_TRIAGE="on")
+    server.script(raw("proposal"), answer(verdict_answer(label="outside-in", customer_ease=80, motives=[],
+                                                         quote="results should come back faster", reframe=None)))
+    verdict, _ = checker.assess(BORDERLINE, mode=CHANNEL)
+    assert verdict.engine == "openai" and verdict.label == "outside-in"
+    assert [r.get("max_tokens") for r in server.requests] == [5, None]
 
 
 def test_obvious_chatter_costs_no_tokens_and_the_llm_decides_the_rest(server, tmp_path):
