@@ -155,9 +155,11 @@ class Checker:
             raise InputError("the draft is empty: give the text of a proposal to check")
         return book, prepared
 
-    def _cache_key(self, prepared: Prepared, book: Playbook, mode: str) -> str:
-        # The mode is part of the question: a channel may read as chat what an explicit check judges.
+    def _cache_key(self, prepared: Prepared, book: Playbook, mode: str, workspace: str | None = None) -> str:
+        # The mode is part of the question: a channel may read as chat what an explicit check judges. Each
+        # workspace has its own entries: a hit must never tell one workspace what another one checked.
         raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}|{mode}"
+        raw += f"|{workspace}" if workspace else ""
         return hashlib.sha256(raw.encode()).hexdigest()
 
     def _cached(self, key: str, prepared: Prepared) -> Verdict | None:
@@ -221,7 +223,7 @@ class Checker:
             gate = self.offline(book, prepared, mode=PREFILTER, workspace=workspace)
             if gate.label == "not-a-proposal":
                 return gate, usage
-        key = self._cache_key(prepared, book, mode)
+        key = self._cache_key(prepared, book, mode, workspace)
         cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
             return cached, usage

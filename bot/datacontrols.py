@@ -51,13 +51,21 @@ def forget_user(store: Store, user: str) -> dict[str, int]:
     return store.forget_user(user)
 
 
+def forget_workspace(store: Store, workspace: str) -> dict[str, int]:
+    """Erase all a workspace left behind (checks, decisions, labels, heads, cache, settings, digests, installs)."""
+    if not workspace.strip():
+        raise InputError("give a workspace ID, e.g. --workspace T0123ABC")
+    return store.forget_workspace(workspace.strip())
+
+
 EXPORT_FIELDS = ("id", "time", "source", "workspace", "channel", "user", "label", "motives", "score", "engine",
                  "decision")
 
 
-def export_rows(store: Store, since: float | None = None, with_text: bool = False) -> Iterator[dict[str, Any]]:
-    """One row per check with its latest decision; draft text only when asked."""
-    for row in store.export_checks(since or 0):
+def export_rows(store: Store, since: float | None = None, with_text: bool = False,
+                workspace: str | None = None) -> Iterator[dict[str, Any]]:
+    """One row per check (of one workspace, if given) with its latest decision; draft text only when asked."""
+    for row in store.export_checks(since or 0, workspace):
         out = {
             "id": row["id"],
             "time": datetime.fromtimestamp(row["ts"], tz=UTC).isoformat(),

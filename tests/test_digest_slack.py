@@ -49,9 +49,9 @@ def store(tmp_path):
     s.record_decision(c_pub, "accepted", user="U1")  # a double click
     s.record_decision(c_tpl, "accepted", user="U2")
     d_pub = s.record_decision(c_pub, "kept-original", user="U3")
-    s.set_decision_reason(d_pub, "P&L matters & <finance> agreed", user="U3")
+    s.set_decision_reason(d_pub, "P&L matters & <finance> agreed", user="U3", workspace="T1")
     d_priv = s.record_decision(c_priv, "kept-original", user="U7")
-    s.set_decision_reason(d_priv, "SECRET & <board> said so", user="U7")
+    s.set_decision_reason(d_priv, "SECRET & <board> said so", user="U7", workspace="T1")
     return s
 
 

@@ -28,8 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common(pu, engine=False)
     pu.set_defaults(func=run_purge)
 
-    fo = sub.add_parser("forget", help="erase one person's drafts and decisions")
-    fo.add_argument("--user", required=True, metavar="USER_ID")
+    fo = sub.add_parser("forget", help="erase one person's drafts and decisions, or all of a workspace's data")
+    who = fo.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="USER_ID", help="a person: their words go, counts stay unattributed")
+    who.add_argument("--workspace", metavar="TEAM_ID", help="a workspace: everything, its installation included")
     add_common(fo, engine=False)
     fo.set_defaults(func=run_forget)
 
@@ -37,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     ex.add_argument("--since", default=None, help="only checks since this date or age (2026-01-01, 30d)")
     ex.add_argument("--with-text", action="store_true", help="include draft text (where it is still stored)")
+    ex.add_argument("--workspace", default=None, metavar="TEAM_ID", help="only this workspace's checks")
     ex.add_argument("--output", default="-", metavar="FILE")
     add_common(ex, engine=False)
     ex.set_defaults(func=run_export)
@@ -83,8 +86,16 @@ def run_purge(args: argparse.Namespace) -> int:
 
 
 def run_forget(args: argparse.Namespace) -> int:
-    from ..datacontrols import forget_user
+    from ..datacontrols import forget_user, forget_workspace
 
+    if args.workspace is not None:
+        done = forget_workspace(open_store(settings_from(args)), args.workspace)
+        print(f"Forgot workspace {args.workspace}: deleted {done['checks']} check(s), {done['decisions']} "
+              f"decision(s), {done['labels']} label(s), {done['heads']} head(s), {done['cache_entries']} cached "
+              f"verdict(s), {done['settings']} setting(s), {done['watched_channels']} watched channel(s), "
+              f"{done['digests']} digest(s) and {done['installs']} install record(s) with their tokens; "
+              "opt-outs stay in force.")
+        return 0
     result = forget_user(open_store(settings_from(args)), args.user)
     print(f"Forgot {args.user}: erased the drafts of {result['checks_erased']} check(s), deleted "
           f"{result['decisions_deleted']} decision(s) and {result['cache_entries_deleted']} cached verdict(s); "
@@ -103,7 +114,7 @@ def run_export(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(out, fieldnames=fields) if args.format == "csv" else None
         if writer:
             writer.writeheader()
-        for row in export_rows(store, since, args.with_text):
+        for row in export_rows(store, since, args.with_text, args.workspace):
             if writer:
                 writer.writerow(row)
             else:

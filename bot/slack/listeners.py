@@ -172,9 +172,10 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         check_id = int(action.get("value") or 0)
     except ValueError:
         check_id = 0
-    user = (body.get("user") or {}).get("id", "")
+    user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     check = await asyncio.to_thread(deps.store.get_check, check_id) if check_id > 0 else None
-    if kind is None or check is None:
+    # A check of another workspace is not there for this one: same answer as a check that is gone.
+    if kind is None or check is None or check.get("workspace") != team:
         await respond(text="That check is no longer available.", response_type="ephemeral", replace_original=False)
         return
     # Every button acts on one person's check: its author may use it, and admins; nobody else.
@@ -198,7 +199,8 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
                       replace_original=False)
     elif kind == "accepted" and verdict is not None:
         if verdict.label in ("inside-out", "mixed"):  # using the reframing agrees with the verdict's reading
-            await asyncio.to_thread(deps.store.label_from_decision, decision_id, verdict.label, user=user)
+            await asyncio.to_thread(deps.store.label_from_decision, decision_id, verdict.label, user=user,
+                                    workspace=team)
         await respond(text=blocks.build_answer(kind, verdict.reframe), response_type="ephemeral",
                       replace_original=False)
 
@@ -210,13 +212,13 @@ async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps)
         decision_id = int(view.get("private_metadata") or 0)
     except ValueError:
         return
-    user = (body.get("user") or {}).get("id", "")
+    user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     if reason:
-        await asyncio.to_thread(deps.store.set_decision_reason, decision_id, reason[:1000], user=user)
+        await asyncio.to_thread(deps.store.set_decision_reason, decision_id, reason[:1000], user=user, workspace=team)
     chosen = ((((view.get("state") or {}).get("values") or {}).get("label") or {}).get("value") or {})
     label = (chosen.get("selected_option") or {}).get("value")
     if label in LABELS:
-        await asyncio.to_thread(deps.store.label_from_decision, decision_id, label, user=user)
+        await asyncio.to_thread(deps.store.label_from_decision, decision_id, label, user=user, workspace=team)
 
 
 async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any, deps: Deps) -> None:
@@ -225,8 +227,7 @@ async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any,
         await ack(response_action="errors", errors={"draft": "Paste a draft to check."})
         return
     await ack()
-    user = (body.get("user") or {}).get("id", "")
-    team = (body.get("team") or {}).get("id", "")
+    user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     channel = view.get("private_metadata") or user
     deps.spawn(_answer_modal(deps, client, Draft(text=text, source="slash", workspace=team, channel=channel,
                                                  user=user)))
@@ -286,6 +287,13 @@ async def handle_mention(body: dict, client: Any) -> None:
             await client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=MENTION_HINT)
         except Exception as exc:  # noqa: BLE001 - a hint is best effort
             log.info("could not answer a mention: %s", type(exc).__name__)
+
+
+def payload_team(body: dict) -> str:
+    """The workspace a click or a form comes from: its team, else (an org-wide install may send no team) the
+    clicking person's team, else the org."""
+    return ((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+            or (body.get("enterprise") or {}).get("id") or "")
 
 
 def _team_of(body: dict) -> str:

@@ -134,11 +134,12 @@ class CheckStore(Part):
         sql = f"select * from checks where {' and '.join(where)} order by ts desc, id desc limit ?"
         return self.db.query(sql, [*args, limit])
 
-    def export_checks(self, since: float = 0) -> Iterator[Row]:
-        """Done checks since ``since`` with each one's latest decision, oldest first."""
+    def export_checks(self, since: float = 0, workspace: str | None = None) -> Iterator[Row]:
+        """Done checks since ``since`` (of one workspace, if given) with each one's latest decision, oldest first."""
+        where, args = ("and c.workspace = ? ", [since, workspace]) if workspace is not None else ("", [since])
         yield from self.db.stream(
             "select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
-            "as decision from checks c where c.status = 'done' and c.ts >= ? order by c.ts, c.id", [since])
+            f"as decision from checks c where c.status = 'done' and c.ts >= ? {where}order by c.ts, c.id", args)
 
 
 def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> Row:

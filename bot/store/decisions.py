@@ -39,8 +39,8 @@ class DecisionStore(Part):
     def decisions_for(self, check_id: int) -> list[Row]:
         return self.db.query("select * from decisions where check_id = ? order by id", [check_id])
 
-    def set_decision_reason(self, decision_id: int, reason: str, *, user: str) -> bool:
-        """Attach a reason to ``user``'s own decision; False when it is not theirs (or gone)."""
+    def set_decision_reason(self, decision_id: int, reason: str, *, user: str, workspace: str) -> bool:
+        """Attach a reason to ``user``'s own decision in ``workspace``; False when it is not theirs (or gone)."""
         with self.db.write() as tx:
-            return tx.execute('update decisions set reason = ? where id = ? and "user" = ?',
-                              [reason, decision_id, user]) == 1
+            return tx.execute('update decisions set reason = ? where id = ? and "user" = ? and workspace = ?',
+                              [reason, decision_id, user, workspace]) == 1

@@ -51,6 +51,43 @@ class ErasureStore(Part):
                 "labels_deleted": labels}
 
 
+    def forget_workspace(self, workspace: str) -> dict[str, int]:
+        """Erase everything a workspace left: its checks and decisions, labels and heads, cached verdicts of its
+        drafts, settings and watched channels, digests, the deliveries it sent, and its installs (tokens).
+        Opt-outs stay, as with ``forget_user``: if the workspace installs again, nobody who opted out is checked."""
+        checks = self.db.query("select id, draft_hash from checks where workspace = ?", [workspace])
+        hashes = sorted({r["draft_hash"] for r in checks if r["draft_hash"]})
+        ids = [r["id"] for r in checks]
+        counts: dict[str, int] = {}
+        with self.db.write() as tx:
+            counts["decisions"] = tx.execute("delete from decisions where workspace = ?", [workspace])
+            events = 0
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                counts["decisions"] += tx.execute(f"delete from decisions where check_id in ({marks})", chunk)
+                events += tx.execute(f"delete from seen_events where check_id in ({marks})", chunk)
+            for prefix in (f"msg:{workspace}:", f"edit:{workspace}:"):  # the keys Slack deliveries are claimed by
+                events += tx.execute("delete from seen_events where substr(key, 1, ?) = ?", [len(prefix), prefix])
+            counts["seen_events"] = events
+            counts["checks"] = tx.execute("delete from checks where workspace = ?", [workspace])
+            cached = 0
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                cached += tx.execute(f"delete from verdict_cache where draft_hash in ({','.join('?' * len(chunk))})",
+                                     chunk)
+            cached += tx.execute("delete from verdict_cache where draft_hash is null")  # can't tell whose: a cache
+            counts["cache_entries"] = cached
+            counts["labels"] = tx.execute("delete from labels where workspace = ?", [workspace])
+            counts["heads"] = tx.execute("delete from heads where workspace = ?", [workspace])
+            counts["settings"] = tx.execute("delete from workspace_settings where workspace = ?", [workspace])
+            counts["watched_channels"] = tx.execute("delete from watched_channels where workspace = ?", [workspace])
+            counts["digests"] = tx.execute("delete from digests where workspace = ?", [workspace])
+        counts["installs"] = self.forget_installs(workspace)
+        self.db.checkpoint()
+        return counts
+
+
 def strip_verdict(raw: str | None) -> str | None:
     """Keep the judgement (label, score, motives), drop what quotes or paraphrases the draft."""
     if not raw:

@@ -77,6 +77,18 @@ class InstallationStore(Part):
         self.db.checkpoint()
         return n
 
+    def forget_installs(self, workspace: str) -> int:
+        """Delete a workspace's bot and installer rows (or an org's org-wide install, and which of its workspaces
+        it served); how many bots and installers went."""
+        with self.db.write() as tx:
+            n = 0
+            for table in ("slack_bots", "slack_installations"):
+                n += tx.execute(f"delete from {table} where team_id = ? or (enterprise_id = ? and team_id = '')",
+                                [workspace, workspace])
+            tx.execute("delete from workspace_settings where key = ? and value = ?", [ENTERPRISE_KEY, workspace])
+        self.db.checkpoint()
+        return n
+
     def bot_for_workspace(self, workspace: str) -> Row | None:
         """The bot that serves a workspace (as checks record it: a team id, or an org id for org-wide events) for
         work outside a request: the workspace's own install, else its org's org-wide install."""

@@ -28,16 +28,18 @@ class LearningStore(Part):
             'o.workspace = labels.workspace and o."user" = labels."user" and labels."user" != \'\') order by id',
             [workspace])
 
-    def label_from_decision(self, decision_id: int, label: str, *, user: str) -> bool:
+    def label_from_decision(self, decision_id: int, label: str, *, user: str, workspace: str) -> bool:
         """A person's own label for a check they decided on (Disagree: "what is it, in your view?"; Use this
         reframing: the verdict's label): kept on the decision and, when the draft's text is stored and the
-        person has not opted out, as a training label of the workspace (private channels marked so)."""
+        person has not opted out, as a training label of the workspace (private channels marked so). Only their
+        own decision, in the workspace the request came from: False otherwise."""
         with self.db.write() as tx:
-            row = tx.one("select c.workspace, c.channel, c.channel_type, c.draft_text from decisions d "
-                         'join checks c on c.id = d.check_id where d.id = ? and d."user" = ?', [decision_id, user])
+            row = tx.one("select c.channel, c.channel_type, c.draft_text from decisions d "
+                         'join checks c on c.id = d.check_id where d.id = ? and d."user" = ? and c.workspace = ?',
+                         [decision_id, user, workspace])
             if row is None:
                 return False
-            workspace, text = row["workspace"] or "", row["draft_text"]
+            text = row["draft_text"]
             tx.execute("update decisions set label = ? where id = ?", [label, decision_id])
             opted_out = tx.one('select 1 from optouts where workspace = ? and "user" = ?', [workspace, user])
             if text and not opted_out:
