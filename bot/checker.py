@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .aio import run_sync
@@ -89,7 +89,11 @@ class Checker:
         if found is not None:
             version, raw = found
             base = self.trained_engine(playbook)
-            engine = TrainedEngine(playbook, base.rules, heads=Heads.from_json(raw), embeddings=base.featurizer.emb,
+            # A workspace head learns the team's words; when explicit checks dismiss stays the shipped head's
+            # choice, also for heads saved before it changed.
+            heads = replace(Heads.from_json(raw), dismiss_threshold=base.heads.dismiss_threshold,
+                            dismiss_threshold_short=base.heads.dismiss_threshold_short)
+            engine = TrainedEngine(playbook, base.rules, heads=heads, embeddings=base.featurizer.emb,
                                    head_name=f"{workspace} v{version}")
         self._workspace_heads[key] = (now, engine)
         return engine
@@ -101,12 +105,12 @@ class Checker:
         if mode not in (*MODES, PREFILTER):
             raise InputError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
         if engine == "rules":
-            return self.rules_engine(book).assess(prepared).verdict
+            return self.rules_engine(book).assess(prepared, mode=mode).verdict
         try:
             own = self.workspace_engine(book, workspace)
             return (own or self.trained_engine(book)).assess(prepared, mode=mode).verdict
         except EngineError as exc:
-            verdict = self.rules_engine(book).assess(prepared).verdict
+            verdict = self.rules_engine(book).assess(prepared, mode=mode).verdict
             verdict.notes.append(f"The trained engine is unavailable ({exc}); the rules engine answered.")
             return verdict
 

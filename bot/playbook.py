@@ -74,6 +74,7 @@ class Scoring(BaseModel):
     motive_min_weight: float  # a motive is named when its weight reaches this
     motives_make_a_plan: float  # company-motive weight that makes a draft a proposal without the usual verbs
     ease_strength_floor: float  # customer_ease = 100 * share * (floor + (1 - floor) * strength)
+    explicit_dismiss_margin: float  # an explicit check says not-a-proposal only when chat outweighs proposal cues by this
 
 
 class Language(BaseModel):

@@ -184,3 +184,18 @@ def test_an_admin_retrains_from_slack_and_app_home_shows_the_head(slack, tmp_pat
         assert "own (v1)" in home and "60 label(s)" in home
     finally:
         app.stop()
+
+
+def test_a_head_saved_before_the_dismiss_thresholds_changed_uses_the_shipped_ones(db):
+    """Workspace heads keep their own weights; when an explicit check may dismiss is the shipped head's choice."""
+    shipped = Heads.load()
+    old = json.loads(shipped.to_json())
+    old["dismiss_threshold"] = 0.2
+    del old["dismiss_threshold_short"]  # as heads were saved before there were two thresholds
+    store = Store(db)
+    store.save_head("T9", json.dumps(old), {}, active=True)
+    checker = Checker(load_settings(env={}, db_path=db), store)
+    engine = checker.workspace_engine(checker.default_playbook, "T9")
+    assert engine is not None and engine.head_name == "T9 v1"
+    assert (engine.heads.dismiss_at(False), engine.heads.dismiss_at(True)) == (shipped.dismiss_threshold,
+                                                                               shipped.dismiss_threshold_short)

@@ -115,6 +115,19 @@ def test_never_crashes_and_offsets_valid(engine, text):
         assert prepared.draft[e.start:e.end] == e.quote
 
 
+def test_an_explicit_check_dismisses_only_past_the_playbooks_margin(engine, tmp_path):
+    """An explicit check (the default) says not-a-proposal only when chat cues outweigh proposal cues by
+    ``scoring.explicit_dismiss_margin``; a watched channel keeps the proposal gate. The margin is playbook data."""
+    request = "Side request: can we add a short changelog entry for the token rename before Friday's release?"
+    assert engine.assess(prepare(request), mode="channel").verdict.label == "not-a-proposal"
+    assert assess(engine, request).label != "not-a-proposal"
+    question = "Is the build broken for anyone else?"
+    assert assess(engine, question).label == "not-a-proposal"
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("name: strict\nversion: 1\nextends: outside-in\nscoring:\n  explicit_dismiss_margin: 99\n")
+    assert assess(RulesEngine(load_playbook(str(strict))), question).label != "not-a-proposal"
+
+
 def test_quality_gate_on_the_labelled_set():
     """macro-F1 on tests/data/labelled.jsonl stays at or above 0.85 (the issue's target)."""
     from bot.evaluation import evaluate

@@ -8,6 +8,11 @@ from typing import Protocol
 from ..text import Prepared
 from ..verdict import Usage, Verdict
 
+# How a check is asked: explicitly (/motivecheck, the CLI, the modal, the workflow step) or by a watched channel.
+# PREFILTER is the channel gate in front of an LLM: it keeps only obvious chatter away, so it lets nearly every
+# proposal by.
+EXPLICIT, CHANNEL, PREFILTER = "explicit", "channel", "prefilter"
+
 
 @dataclass
 class EngineResult:

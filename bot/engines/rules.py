@@ -20,7 +20,7 @@ from ..playbook import Cue, Playbook, PlaybookModel, Scoring
 from ..templating import Renderable, compile_template
 from ..text import Prepared
 from ..verdict import CUSTOMER_EASE, Verdict
-from . import EngineResult
+from . import EXPLICIT, EngineResult
 
 # Characters that always separate words (mapped to a space, so offsets are kept) and the edge
 # patterns whose connector is punctuation, not part of a word. Apostrophes are normalised.
@@ -227,9 +227,18 @@ def score(found: Scan, m: PlaybookModel) -> Scores:
     )
 
 
-def decide(s: Scores, sc: Scoring) -> str:
-    """Pure: the rules engine's label from the scores and the playbook's thresholds."""
-    if not s.is_proposal:
+def plainly_not_a_proposal(s: Scores, sc: Scoring) -> bool:
+    """Pure: chat cues (and a closing question) outweigh the proposal cues by the playbook's
+    ``explicit_dismiss_margin``: what an explicit check may still dismiss."""
+    return not s.is_proposal and s.chatter - s.proposal >= sc.explicit_dismiss_margin
+
+
+def decide(s: Scores, sc: Scoring, *, explicit: bool = False) -> str:
+    """Pure: the rules engine's label from the scores and the playbook's thresholds.
+
+    ``explicit`` (someone asked for this check): not-a-proposal only when the draft is plainly not one;
+    otherwise the playbook's proposal gate decides, as in a watched channel."""
+    if (plainly_not_a_proposal(s, sc) if explicit else not s.is_proposal):
         return "not-a-proposal"
     if s.ease == 0:
         return "inside-out"
@@ -569,10 +578,12 @@ class RulesEngine:
         return hits, n, n_common
 
     # -- the verdict -------------------------------------------------------------------------
-    def assess(self, prepared: Prepared) -> EngineResult:
+    def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
+        """``mode``: explicit (someone asked: dismissed only when plainly not a proposal) or channel."""
         found = self.scan(prepared)
         scores = score(found, self.playbook.model)
-        return EngineResult(self.compose(prepared, found, scores, decide(scores, self.playbook.model.scoring)))
+        label = decide(scores, self.playbook.model.scoring, explicit=mode == EXPLICIT)
+        return EngineResult(self.compose(prepared, found, scores, label))
 
     def compose(self, prepared: Prepared, found: Scan, scores: Scores, label: str, *,
                 confidence: float | None = None, engine: str | None = None,

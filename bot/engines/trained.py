@@ -27,7 +27,7 @@ from ..errors import EngineError
 from ..playbook import Playbook
 from ..text import Prepared
 from ..verdict import EASE_BANDS, LABELS, Verdict
-from . import EngineResult
+from . import CHANNEL, EXPLICIT, PREFILTER, EngineResult
 from .rules import RulesEngine, Scan, Scores, decide, score
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -40,10 +40,6 @@ _PUNCT = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~â€œâ€
 _BROADCAST = re.compile(r"<!(?:channel|here|everyone)(?:\|[^>]*)?>")
 _MIN_LEAD_WORDS = 4  # a heading ("## Summary") is not the opening sentence
 _WORD_CACHE_MAX = 200_000
-
-# How a check is asked: explicitly (/motivecheck, the CLI, the workflow step) or by a watched channel. PREFILTER
-# is the channel gate in front of an LLM: it keeps only obvious chatter away, so it lets nearly every proposal by.
-EXPLICIT, CHANNEL, PREFILTER = "explicit", "channel", "prefilter"
 
 
 def words_of(text: str) -> list[str]:
@@ -152,6 +148,12 @@ CUE_FEATURES = (
     "short", "short_rules_outside_in", "short_rules_inside_out", "short_rules_mixed", "short_rules_not",
 )
 _SHORT_WORDS = 60  # a typed Slack draft; the rules engine was tuned on drafts like these
+_SHORT_AT = CUE_FEATURES.index("short")
+
+
+def short_of(x: np.ndarray) -> np.ndarray:
+    """Whether each row of the heads' input (``Featurizer.read``'s vectors) is a short draft: its "short" feature."""
+    return x[..., x.shape[-1] - len(CUE_FEATURES) + _SHORT_AT] > 0.5
 
 
 def cue_features(found: Scan, s: Scores, draft: str, rules_label: str) -> list[float]:
@@ -265,12 +267,21 @@ class Heads:
     motive: LinearHead  # outputs in LABELS order
     gate: LinearHead  # one output: P(proposal)
     gate_threshold: float  # channel: speak when P(proposal) >= this
-    dismiss_threshold: float  # explicit: not-a-proposal only when P(not) >= this
+    dismiss_threshold: float  # explicit: not-a-proposal only when P(not) >= this (drafts of _SHORT_WORDS or more)
     unsure_below: float  # say "leans ..." below this confidence
     version: str
     meta: dict
     # prefilter (channel, LLM configured): pass to the LLM when P(proposal) >= this; None: the gate's threshold
     prefilter_threshold: float | None = None
+    # The dismiss threshold for shorter drafts (a typed Slack draft), where the head is sure of "not a proposal"
+    # more often than it should be; None: as for longer drafts (heads saved before there were two).
+    dismiss_threshold_short: float | None = None
+
+    def dismiss_at(self, short: bool) -> float:
+        """The explicit checks' dismiss threshold for a draft of under _SHORT_WORDS words (``short``) or more."""
+        if short and self.dismiss_threshold_short is not None:
+            return self.dismiss_threshold_short
+        return self.dismiss_threshold
 
     @classmethod
     def load(cls, path: Path | None = None) -> Heads:
@@ -285,6 +296,8 @@ class Heads:
             "version": self.version, "gate_threshold": self.gate_threshold,
             "dismiss_threshold": self.dismiss_threshold, "unsure_below": self.unsure_below,
             **({"prefilter_threshold": self.prefilter_threshold} if self.prefilter_threshold is not None else {}),
+            **({"dismiss_threshold_short": self.dismiss_threshold_short}
+               if self.dismiss_threshold_short is not None else {}),
             "meta": self.meta, "motive": self.motive.to_json(), "gate": self.gate.to_json()})
 
     @classmethod
@@ -292,7 +305,8 @@ class Heads:
         d = json.loads(raw)
         return cls(LinearHead.from_json(d["motive"]), LinearHead.from_json(d["gate"]), float(d["gate_threshold"]),
                    float(d["dismiss_threshold"]), float(d["unsure_below"]), str(d["version"]), d.get("meta", {}),
-                   float(d["prefilter_threshold"]) if d.get("prefilter_threshold") is not None else None)
+                   float(d["prefilter_threshold"]) if d.get("prefilter_threshold") is not None else None,
+                   float(d["dismiss_threshold_short"]) if d.get("dismiss_threshold_short") is not None else None)
 
     def save(self, path: Path | None = None) -> None:
         Path(path or HEAD).write_text(self.to_json() + "\n")
@@ -306,12 +320,13 @@ _JUDGED_AT: slice | list[int] = (slice(_JUDGED[0], _JUDGED[-1] + 1)
 
 
 def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str,
-                   rules_proposal: bool = False) -> tuple[str, float]:
+                   rules_proposal: bool = False, short: bool = False) -> tuple[str, float]:
     """Pure: the label and its confidence from the heads' outputs.
 
     Explicit checks always judge the motive unless the motive head is sure it is plain chatter and the
     playbook's proposal cues agree (``rules_proposal`` False): two keys, so a real proposal is never
-    dismissed on the head's word alone. A watched channel speaks only when the gate says proposal; in front of an
+    dismissed on the head's word alone; how sure depends on whether the draft is ``short`` (under _SHORT_WORDS
+    words). A watched channel speaks only when the gate says proposal; in front of an
     LLM (``PREFILTER``) the gate's lower threshold lets nearly every proposal through and the LLM decides."""
     if mode in (CHANNEL, PREFILTER):
         threshold = heads.gate_threshold
@@ -321,7 +336,7 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
             return "not-a-proposal", 1 - p_proposal
         dismiss = False
     else:
-        dismiss = not rules_proposal and probs[_NOT] >= heads.dismiss_threshold  # the cheap key first
+        dismiss = not rules_proposal and probs[_NOT] >= heads.dismiss_at(short)  # the cheap key first
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
     judged = _judged(probs).tolist()  # exact Python floats: the pick and the confidence need no numpy scalars
@@ -372,7 +387,8 @@ class TrainedEngine:
 
     def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
         reading, probs, p_proposal = self.read(prepared)
-        label, confidence = decide_trained(probs, p_proposal, self.heads, mode, reading.scores.is_proposal)
+        label, confidence = decide_trained(probs, p_proposal, self.heads, mode, reading.scores.is_proposal,
+                                           reading.found.n_words < _SHORT_WORDS)
         notes = []
         if label != "not-a-proposal" and confidence < self.heads.unsure_below:
             runner_up = max((LABELS[i] for i in _JUDGED if LABELS[i] != label), key=lambda lab: probs[LABELS.index(lab)])
