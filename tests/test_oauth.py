@@ -186,6 +186,57 @@ def test_an_expired_bot_token_is_refreshed_at_slack_api_url_before_the_request_r
     assert scrub("refresh xoxe-1-r2 now") == "refresh [secret] now"
 
 
+def test_a_burst_on_two_instances_spends_the_refresh_token_once_and_every_request_gets_the_new_token(
+        app, oauth_slack, tmp_path):
+    """A refresh token works once. Two app instances on one database, five requests each at the moment the token
+    needs refreshing: one refresh, and no request refused (the other instance finds the new token stored)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    install(app, oauth_slack, "TAAA", "xoxe.xoxb-aaa-1", refresh_token="xoxe-1-r1", expires_in=60)
+    oauth_slack.rotate("xoxe-1-r1", "TAAA", "xoxe.xoxb-aaa-2", "xoxe-1-r2")
+    oauth_slack.expire("xoxe.xoxb-aaa-1")
+    other = RunningApp(oauth_settings(oauth_slack, tmp_path))
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            codes = list(pool.map(lambda i: home_opened((app, other)[i % 2], "TAAA", event_id=f"Ev{i}"), range(10)))
+        assert codes == [200] * 10
+        assert oauth_slack.wait_for(lambda: len(oauth_slack.calls("views.publish")) == 10)
+    finally:
+        other.stop()
+    refreshes = [p for p in oauth_slack.calls("oauth.v2.access") if p.get("grant_type") == "refresh_token"]
+    assert 1 <= len(refreshes) <= 2  # at most the other instance's attempt, refused, besides the one that worked
+    assert {t for t, _ in oauth_slack.calls_with_token("views.publish")} == {"xoxe.xoxb-aaa-2"}
+    assert app.deps.store.find_bot("", "TAAA")["bot_refresh_token"] == "xoxe-1-r2"
+
+
+def test_a_refresh_reads_the_bot_again_first_and_a_refused_refresh_is_not_hidden(oauth_slack, tmp_path):
+    from slack_sdk.errors import SlackTokenRotationError
+    from slack_sdk.oauth.installation_store import Bot
+    from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    store = Store(tmp_path / "s.db")
+    rotator = AsyncTokenRotator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                client=AsyncWebClient(base_url=oauth_slack.api_url))
+    installs = StoreInstallations(store, rotator)
+    soon, later = int(time.time()) + 60, int(time.time()) + 43200
+
+    def bot(token: str, refresh: str, expires_at: int) -> Bot:
+        return Bot(team_id="TAAA", bot_token=token, bot_id="B1", bot_user_id="UB1", bot_refresh_token=refresh,
+                   bot_token_expires_at=expires_at, installed_at=time.time())
+
+    async def run() -> None:
+        await installs.async_save_bot(bot("xoxe.xoxb-2", "xoxe-1-r2", later))  # refreshed elsewhere already
+        assert (await installs.fresh(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))).bot_token == "xoxe.xoxb-2"
+        await installs.async_save_bot(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))  # Slack will refuse this refresh
+        with pytest.raises(SlackTokenRotationError):
+            await installs.async_find_bot(enterprise_id=None, team_id="TAAA")
+
+    asyncio.run(run())
+    assert len(oauth_slack.calls("oauth.v2.access")) == 1  # only the refused one: the first was read, not refreshed
+    assert store.find_bot("", "TAAA")["bot_token"] == "xoxe.xoxb-1"
+
+
 def test_work_outside_requests_refreshes_an_expiring_token_too(app, oauth_slack):
     install(app, oauth_slack, "TAAA", "xoxe.xoxb-aaa-1", refresh_token="xoxe-1-r1", expires_in=60)
     oauth_slack.rotate("xoxe-1-r1", "TAAA", "xoxe.xoxb-aaa-2", "xoxe-1-r2")

@@ -54,6 +54,11 @@ class RunningApp:
             if self.deps.tasks:
                 await asyncio.wait(list(self.deps.tasks), timeout=5)
             await self.runner.cleanup()
+            # Listeners Bolt runs after the ack (App Home, events) are not the app's tasks: let them finish too,
+            # or closing the loop under them prints "coroutine ignored GeneratorExit".
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if others:
+                await asyncio.wait(others, timeout=5)
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -32,9 +32,11 @@ async def _post(settings: Settings, store: Store, workspace: str, year: int, wee
     from ..slack.app import build_client
 
     if settings.oauth:
-        from ..slack.oauth import WorkspaceClients
+        from ..slack.oauth import WorkspaceClients, build_oauth_flow
 
-        client = await WorkspaceClients(settings, store, lambda token: build_client(settings, token=token))(workspace)
+        flow = build_oauth_flow(settings, store, build_client(settings, token=None))
+        client = await WorkspaceClients(store, lambda token: build_client(settings, token=token),
+                                        installations=flow.settings.installation_store)(workspace)
         if client is None:
             raise ConfigError(f"--workspace {workspace or '(none)'}: no installed bot serves that workspace; give the "
                               "team ID of a workspace that installed the app")

@@ -104,10 +104,11 @@ def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp,
     if settings.oauth:
         flow = build_oauth_flow(settings, store, build_client(settings, token=None))
         deps.authorize = flow.settings.authorize
-        deps.clients = WorkspaceClients(settings, store, lambda token: build_client(settings, token=token))
+        deps.clients = WorkspaceClients(store, lambda token: build_client(settings, token=token),
+                                        installations=flow.settings.installation_store)
     else:
         deps.authorize = OneAuthTest(build_client(settings))
-        deps.clients = WorkspaceClients(settings, store, lambda token: build_client(settings, token=token),
+        deps.clients = WorkspaceClients(store, lambda token: build_client(settings, token=token),
                                         single=deps.authorize.client)
     # Bolt reads SLACK_BOT_TOKEN from the environment on its own and warns that it is unused because we
     # pass a client; the token is used (by OneAuthTest), so that start-up warning would only mislead.

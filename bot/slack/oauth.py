@@ -18,6 +18,7 @@ import yaml
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -70,11 +71,47 @@ def _bot(row: dict[str, Any]) -> Bot:
     return Bot(**fields)
 
 
-class StoreInstallations(AsyncInstallationStore):
-    """slack_sdk's installation store over our database (one bot per workspace or org; installers beside it)."""
+def _expiring(bot: Bot) -> bool:
+    return bot.bot_token_expires_at is not None and bot.bot_token_expires_at <= time.time() + ROTATE_MINUTES * 60
 
-    def __init__(self, store: Store) -> None:
+
+class StoreInstallations(AsyncInstallationStore):
+    """slack_sdk's installation store over our database (one bot per workspace or org; installers beside it).
+
+    A bot is found with a token fit to use: one that rotates and has less than ROTATE_MINUTES left is refreshed
+    first, one request at a time per workspace. A refresh token works once, so a burst of requests must not each
+    spend it; and when another process spent it first, its new token is in the database."""
+
+    def __init__(self, store: Store, rotator: AsyncTokenRotator | None = None) -> None:
         self.store = store
+        self.rotator = rotator
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def fresh(self, bot: Bot) -> Bot | None:
+        """``bot`` with a token good for ROTATE_MINUTES more (None: it was deleted meanwhile)."""
+        if self.rotator is None or not bot.bot_refresh_token or not _expiring(bot):
+            return bot
+        keys = _keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        async with self._locks.setdefault(keys, asyncio.Lock()):
+            row = await asyncio.to_thread(self.store.find_bot, *keys)  # the request before may have refreshed it
+            if row is None or not row["bot_token"]:
+                return None
+            current = _bot(row)
+            if not _expiring(current):
+                return current
+            try:
+                refreshed = await self.rotator.perform_bot_token_rotation(bot=current,
+                                                                          minutes_before_expiration=ROTATE_MINUTES)
+            except SlackTokenRotationError:
+                row = await asyncio.to_thread(self.store.find_bot, *keys)
+                if row and row["bot_token"] and row["bot_refresh_token"] != current.bot_refresh_token:
+                    return _bot(row)  # another process refreshed first
+                raise
+            if refreshed is None:
+                return current
+            await asyncio.to_thread(self.store.save_bot, _bot_row(refreshed))
+            log.info("refreshed the bot token of %s", keys[1] or keys[0])
+            return refreshed
 
     @property
     def logger(self) -> logging.Logger:
@@ -99,7 +136,7 @@ class StoreInstallations(AsyncInstallationStore):
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
         row = await asyncio.to_thread(self.store.find_bot, *_keys(enterprise_id, team_id, is_enterprise_install))
-        return _bot(row) if row and row["bot_token"] else None
+        return await self.fresh(_bot(row)) if row and row["bot_token"] else None
 
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                       user_id: str | None = None,
@@ -173,7 +210,8 @@ def note_org_workspaces(store: Store) -> Callable[..., Awaitable[Any]]:
 
 def build_oauth_flow(settings: Settings, store: Store, client: AsyncWebClient) -> AsyncOAuthFlow:
     """Bolt's OAuth flow with our stores; ``client`` (on SLACK_API_URL) makes every call, refreshes included."""
-    installations = StoreInstallations(store)
+    installations = StoreInstallations(store, AsyncTokenRotator(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, client=client))
     bolt_log = logging.getLogger("slack_bolt.oauth")
     oauth_settings = AsyncOAuthSettings(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=manifest_scopes(),
@@ -181,8 +219,9 @@ def build_oauth_flow(settings: Settings, store: Store, client: AsyncWebClient) -
         redirect_uri_path=REDIRECT_PATH, installation_store=installations, installation_store_bot_only=True,
         token_rotation_expiration_minutes=ROTATE_MINUTES, state_store=StoreOAuthStates(store),
         state_expiration_seconds=STATE_SECONDS, logger=bolt_log)
-    # The settings build a token rotator on a default client (slack.com); this one goes where SLACK_API_URL says.
-    # The cache keys on the token, so a refreshed token is checked once and a deleted one is never found.
+    # The settings build a token rotator on a default client (slack.com); this one goes where SLACK_API_URL says
+    # (our store refreshes first, so Bolt's own rotation finds nothing left to do). The cache keys on the token,
+    # so a refreshed token is checked once and a deleted one is never found.
     oauth_settings.authorize = AsyncInstallationStoreAuthorize(
         logger=bolt_log, installation_store=installations, client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret, token_rotation_expiration_minutes=ROTATE_MINUTES,
@@ -197,29 +236,19 @@ class WorkspaceClients:
     """A Web API client for a workspace, outside any request: the one bot token's, or (OAuth) the workspace's
     installed bot's, refreshed first when its token rotates and is near expiry; None when it is not installed."""
 
-    def __init__(self, settings: Settings, store: Store, make_client: Callable[[str | None], AsyncWebClient],
-                 single: AsyncWebClient | None = None) -> None:
-        self.settings = settings
+    def __init__(self, store: Store, make_client: Callable[[str | None], AsyncWebClient], *,
+                 installations: StoreInstallations | None = None, single: AsyncWebClient | None = None) -> None:
         self.store = store
         self.make_client = make_client
+        self.installations = installations
         self.single = single
-        self._rotator = AsyncTokenRotator(client_id=settings.slack_client_id,
-                                          client_secret=settings.slack_client_secret, client=make_client(None))
 
     async def __call__(self, workspace: str) -> AsyncWebClient | None:
         if self.single is not None:
             return self.single
         row = await asyncio.to_thread(self.store.bot_for_workspace, workspace)
-        if row is None or not row["bot_token"]:
-            return None
-        bot = _bot(row)
-        if bot.bot_refresh_token:
-            refreshed = await self._rotator.perform_bot_token_rotation(bot=bot,
-                                                                       minutes_before_expiration=ROTATE_MINUTES)
-            if refreshed is not None:
-                await asyncio.to_thread(self.store.save_bot, _bot_row(refreshed))
-                bot = refreshed
-        return self.make_client(bot.bot_token)
+        bot = await self.installations.fresh(_bot(row)) if row and row["bot_token"] and self.installations else None
+        return self.make_client(bot.bot_token) if bot is not None else None
 
 
 async def handle_uninstalled(context: Any, installations: AsyncInstallationStore) -> None:
