@@ -341,3 +341,11 @@ def test_a_reframe_reusing_the_drafts_own_words_is_no_leak_even_when_the_prompt_
                                         reframe=draft + " [e.g. what gets easier for employers ?]")))
     v = make_checker(server, tmp_path).check(draft).verdict
     assert v.engine == "openai" and v.fallback is None and v.reframe.startswith(draft[:40])
+
+
+def test_a_quote_respaced_over_a_line_break_keeps_the_drafts_own_text(server, tmp_path):
+    draft = "We'll launch Premium Plus to upsell\nexisting accounts and lift ARR 15% this quarter."
+    server.script(answer(verdict_answer(quote="upsell existing accounts")))
+    v = make_checker(server, tmp_path).check(draft).verdict
+    (ev,) = v.evidence
+    assert ev.quote == "upsell\nexisting accounts" == draft[ev.start:ev.end]

@@ -27,7 +27,7 @@ from ..errors import EngineError
 from ..playbook import Playbook
 from ..prompts import boundary_examples, render
 from ..redact import redact, restore
-from ..text import Prepared, normalise_for_compare
+from ..text import Prepared, find_loosely, normalise_for_compare
 from ..verdict import EASE_BANDS, Evidence, Label, MotiveId, Shows, Usage, Verdict
 from . import EngineResult
 from .recording import PURPOSE_HEADER
@@ -247,6 +247,9 @@ class LLMEngine:
         for ev in answer.evidence:
             quote = restore(ev.quote, mapping) or ""
             start = draft.find(quote) if quote.strip() else -1
+            if start < 0 and (span := find_loosely(draft, quote)) is not None:
+                # Models often re-space a quote that runs over a line break: keep the draft's own text.
+                start, quote = span[0], draft[span[0]:span[1]]
             if start < 0:  # the model paraphrased: a quote that is not in the draft is dropped
                 continue
             while (start, start + len(quote)) in taken:
