@@ -246,7 +246,7 @@ def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_p
     system = server.requests[0]["messages"][0]["content"]
     for rule in ("Decide the label with these questions, in order", "reports of results",
                  "When it is unclear whether the text decides something, it does: judge it",
-                 "as reasons in their own right", "Naming what is shipped", "count as ours",
+                 "a goal in its own right", "What does the opening", "counts as us",
                  "a business that serves its own customers"):
         assert rule in system, rule
     # One bracket style for guesses, and no leftovers of the old ones.
@@ -283,7 +283,7 @@ def test_boundary_examples_are_ours_cover_every_label_and_are_rendered(server, t
     examples = boundary_examples()
     labels = [e["label"] for e in examples]
     assert set(labels) == {"outside-in", "inside-out", "mixed", "not-a-proposal"}
-    assert labels.count("mixed") >= 4  # the boundary the first prompt missed most
+    assert labels.count("mixed") >= 3  # the boundary the first prompt missed most
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
     for e in examples:

@@ -54,8 +54,9 @@ class Answer(BaseModel):
     evidence: list[AnswerEvidence] = Field(
         description="2-5 phrases, the first from the opening sentence; include customer-ease phrases if any")
     lead: str = Field("", description=(
-        "one sentence: who the customer is, the reasons given (the customer's and ours), and which lead"))
-    label: Label = Field(description="by the numbered questions, from the lead")
+        "one sentence: who the customer is, the specific benefit to them if any, any company goal stated as a "
+        "goal, and which leads"))
+    label: Label = Field(description="by the four questions, from the lead")
     customer_ease: int = Field(description=(
         "0 no customer; 20 the customer only as a target or pretext (inside-out); 50 a real benefit that does not "
         "lead (mixed); 80+ leads with a specific ease (outside-in)"))
