@@ -117,6 +117,8 @@ def _hhmm(name: str) -> Callable[[str], str]:
 # (attribute, environment variable, default, parser, help). README documents each row.
 SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
+    ("database_url", "DATABASE_URL", "", _str,
+     "PostgreSQL URL (postgresql://...): the app and the CLI use it instead of the SQLite file"),
     ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
     ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ENGINE_NAMES),
      "auto uses OpenAI when OPENAI_API_KEY is set, else the trained offline engine"),
@@ -176,6 +178,7 @@ class Settings:
     """Every setting, typed; the defaults live in SETTINGS only (``load_settings`` fills each field)."""
 
     db_path: str
+    database_url: str
     playbook: str
     engine: str
     store_text: bool
@@ -214,7 +217,7 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                          "slack_client_secret"}:
+                          "slack_client_secret", "database_url"}:
                 value = "***" if value else ""
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"

@@ -14,11 +14,12 @@ check_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("check_id", d
 # Slack tokens (xoxe-: refresh tokens), OpenAI-style keys and bearer headers: never let them reach a log line.
 _SECRET = re.compile(r"(xox[abeposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_\-]{8,}|"
                      r"(?i:bearer)\s+[A-Za-z0-9._\-]{8,})")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]+@")  # postgresql://user:password@host
 
 
 def scrub(text: str) -> str:
-    """Replace anything that looks like a token or key with a placeholder."""
-    return _SECRET.sub("[secret]", text)
+    """Replace anything that looks like a token, key or a URL's password with a placeholder."""
+    return _URL_PASSWORD.sub(r"\1:[secret]@", _SECRET.sub("[secret]", text))
 
 
 # Libraries that log request and response bodies at DEBUG: slack_sdk logs every chat.postMessage with its text

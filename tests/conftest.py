@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from urllib.parse import quote
+
 import hypothesis  # noqa: F401 - see below
 import pytest
 from slack_server import FakeSlack
@@ -25,6 +29,37 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MOTIVECHECK_DB", str(tmp_path / "motivecheck.db"))
     monkeypatch.setenv("HOME", str(tmp_path))
     yield
+
+
+# A PostgreSQL database the tests may use (each test gets a schema of its own in it); `bash .ci/run` starts one.
+TEST_DATABASE_URL = os.environ.get("MOTIVECHECK_TEST_DATABASE_URL", "")
+NO_POSTGRES = "PostgreSQL: no MOTIVECHECK_TEST_DATABASE_URL given (bash .ci/run starts a throwaway cluster)"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path, monkeypatch):
+    """A fresh database, once on each kind: its target (a SQLite file, or a PostgreSQL URL whose search path is a
+    schema of its own), also set in the environment the way a user would (MOTIVECHECK_DB or DATABASE_URL)."""
+    if request.param == "sqlite":
+        path = str(tmp_path / "motivecheck.db")
+        monkeypatch.setenv("MOTIVECHECK_DB", path)
+        yield path
+        return
+    if not TEST_DATABASE_URL:
+        pytest.skip(NO_POSTGRES)
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+        admin.execute(f'create schema "{schema}"')
+    url = (TEST_DATABASE_URL + ("&" if "?" in TEST_DATABASE_URL else "?")
+           + f"options={quote(f'-csearch_path={schema}')}&application_name={schema}")
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as admin:
+        # Connections the test left open (a store it never closed) go, so a long run does not pile them up.
+        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where application_name = %s", [schema])
+        admin.execute(f'drop schema "{schema}" cascade')
 
 
 @pytest.fixture

@@ -42,8 +42,8 @@ def add(store: Store, label: str, ts: float, *, channel: str = "C1", user: str =
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "d.db")
+def store(database):
+    s = Store(database)
     # Week 2026-W47 (Mon 16 Nov - Sun 22 Nov, New York time); three posters in C1, one in C2 (private).
     add(s, "outside-in", local(2026, 11, 16, 9), user="U1")
     add(s, "inside-out", local(2026, 11, 17), user="U2", motives=["revenue-profit", "upsell-crosssell"],
@@ -98,7 +98,7 @@ def test_quiet_week_and_week_parsing(store):
 
 
 def test_cli_preview_and_chart(store, tmp_path):
-    env = dict(os.environ, MOTIVECHECK_DB=str(store.path), MOTIVECHECK_TIMEZONE=TZ)
+    env = dict(os.environ, MOTIVECHECK_TIMEZONE=TZ)  # the database fixture named the database there
     r = subprocess.run([sys.executable, "-m", "bot", "digest", "--week", "2026-W47", "--workspace", "T1",
                         "--format", "json", "--chart", str(tmp_path / "c.png")], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
@@ -111,13 +111,13 @@ def test_cli_preview_and_chart(store, tmp_path):
     assert matplotlib.image.imread(str(tmp_path / "c.png")).shape[2] in (3, 4)
 
 
-def test_once_only_with_racing_schedulers(store):
+def test_once_only_with_racing_schedulers(store, database):
     results: list[bool] = []
     barrier = threading.Barrier(8)
 
     def race() -> None:
         barrier.wait()
-        results.append(claim(Store(store.path), "T1", "CLEAD", "2026-W47", threading.current_thread().name))
+        results.append(claim(Store(database), "T1", "CLEAD", "2026-W47", threading.current_thread().name))
 
     threads = [threading.Thread(target=race) for _ in range(8)]
     for t in threads:
@@ -127,11 +127,11 @@ def test_once_only_with_racing_schedulers(store):
     assert results.count(True) == 1
 
 
-def test_post_once_with_chart_upload(store, tmp_path):
+def test_post_once_with_chart_upload(store, database):
     with FakeSlack() as slack:
         settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
                                       "MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_CHANNEL": "CLEAD"},
-                                 db_path=str(store.path))
+                                 db_path=database)
         client = build_client(settings)
 
         async def twice() -> list[str]:

@@ -30,8 +30,8 @@ def at(week: int, day: int = 1) -> float:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "digest.db")
+def store(database):
+    s = Store(database)
     labels = ["outside-in", "inside-out", "mixed"]
     for week in range(40, 48):
         for i, user in enumerate(("U1", "U2", "U3")):  # #proposals: three people every week
@@ -67,11 +67,11 @@ def test_privacy_and_the_three_poster_rule_hold_in_every_week(store):
     assert [ex["after"] for ex in d.examples] == [REFRAME]  # the unfilled template is not an example
 
 
-def test_the_digest_post_reads_well_in_slack(store, tmp_path):
+def test_the_digest_post_reads_well_in_slack(store, database):
     with FakeSlack() as slack:
         settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
                                       "MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_CHANNEL": "CLEAD"},
-                                 db_path=str(store.path))
+                                 db_path=database)
         assert asyncio.run(post_digest(build_client(settings), store, settings, "T1", 2026, 47)) == "posted"
         (post,) = slack.calls("chat.postMessage")
         blocks = post["blocks"]
@@ -102,10 +102,10 @@ def test_the_chart_names_channels_and_counts_drafts(store, tmp_path):
     assert matplotlib.image.imread(str(out)).shape[1] > 800  # wide enough for the legend beside the plot
 
 
-def test_a_channel_the_bot_is_not_in_is_reported_once_to_the_admin_who_chose_it(store):
+def test_a_channel_the_bot_is_not_in_is_reported_once_to_the_admin_who_chose_it(store, database):
     with FakeSlack() as slack:
         settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
-                                      "MOTIVECHECK_TIMEZONE": TZ}, db_path=str(store.path))
+                                      "MOTIVECHECK_TIMEZONE": TZ}, db_path=database)
         store.set_setting("T1", "digest_channel", "CLEAD")
         store.set_setting("T1", "digest_channel_by", "UADMIN")
         slack.fail("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})

@@ -117,16 +117,17 @@ class RunningApp:
             return exc.code, exc.read().decode(), dict(exc.headers)
 
 
-def settings_for(slack: FakeSlack, tmp_path: Path, **env: str):
+def settings_for(slack: FakeSlack, tmp_path: Path, *, database: str | None = None, **env: str):
+    """The app's settings against the Slack stand-in; ``database`` (the fixture's target) or a file in tmp_path."""
     base = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
             "MOTIVECHECK_WATCH_CHANNELS": "C111"}
     base.update(env)
-    return load_settings(env=base, db_path=str(tmp_path / "slack.db"))
+    return load_settings(env=base, db_path=database or str(tmp_path / "slack.db"))
 
 
 @pytest.fixture
-def running(slack, tmp_path):
-    app = RunningApp(settings_for(slack, tmp_path))
+def running(slack, tmp_path, database):
+    app = RunningApp(settings_for(slack, tmp_path, database=database))
     yield app
     app.stop()
 
@@ -228,9 +229,9 @@ def test_edit_updates_the_existing_reply(running, slack):
     assert len(slack.calls("chat.postMessage")) == 1
 
 
-def test_llm_failure_still_posts_a_fallback_verdict(slack, tmp_path):
+def test_llm_failure_still_posts_a_fallback_verdict(slack, tmp_path, database):
     with FakeOpenAI(default=status(500)) as llm:
-        settings = settings_for(slack, tmp_path, OPENAI_API_KEY="sk-x", OPENAI_BASE_URL=llm.base_url,
+        settings = settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x", OPENAI_BASE_URL=llm.base_url,
                                 MOTIVECHECK_LLM_DEADLINE="1", MOTIVECHECK_LLM_RETRIES="1")
         app = RunningApp(settings)
         try:

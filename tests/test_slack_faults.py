@@ -11,8 +11,8 @@ from test_slack import PREMIUM, RunningApp, channel_message, settings_for
 
 
 @pytest.fixture
-def running(slack, tmp_path):
-    app = RunningApp(settings_for(slack, tmp_path))
+def running(slack, tmp_path, database):
+    app = RunningApp(settings_for(slack, tmp_path, database=database))
     yield app
     app.stop()
 

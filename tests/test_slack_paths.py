@@ -19,8 +19,8 @@ TEAM = "T111"
 
 
 @pytest.fixture
-def running(slack, tmp_path):
-    app = RunningApp(settings_for(slack, tmp_path, MOTIVECHECK_ADMINS=BOSS))
+def running(slack, tmp_path, database):
+    app = RunningApp(settings_for(slack, tmp_path, database=database, MOTIVECHECK_ADMINS=BOSS))
     yield app
     app.stop()
 

@@ -10,22 +10,21 @@ from pathlib import Path
 from ..checker import Checker
 from ..config import ENGINE_NAMES, Settings, load_settings
 from ..errors import InputError
-from ..store import Store
+from ..store import open_store
 
 MAX_INPUT_BYTES = 5_000_000
+DB_HELP = "SQLite file or postgresql:// URL (default: DATABASE_URL, else MOTIVECHECK_DB or ./motivecheck.db)"
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Load settings, letting --db / --engine / --playbook flags override the environment."""
+    db = getattr(args, "db", None)
     overrides = {
-        "db_path": getattr(args, "db", None),
+        "db_path": db,
+        "database_url": "" if db else None,  # --db names the database (a file or a URL) over DATABASE_URL
         "playbook": getattr(args, "playbook", None),
     }
     return load_settings(**overrides)
-
-
-def open_store(settings: Settings) -> Store:
-    return Store(settings.db_path, store_text=settings.store_text)
 
 
 def make_checker(args: argparse.Namespace, *, with_store: bool) -> Checker:
@@ -38,7 +37,7 @@ def add_common(parser: argparse.ArgumentParser, *, engine: bool = True) -> None:
         parser.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                             help="engine to use (default: MOTIVECHECK_ENGINE or auto)")
         parser.add_argument("--playbook", default=None, help="playbook name or path (default: outside-in)")
-    parser.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")
+    parser.add_argument("--db", default=None, help=DB_HELP)
 
 
 def decode(data: bytes, where: str) -> tuple[str, list[str]]:

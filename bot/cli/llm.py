@@ -38,7 +38,7 @@ def run_stats(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print(f"No checks logged yet in {store.path}.")
+        print(f"No checks logged yet in {store.location}.")
         return 0
     print(f"{'engine':<8}{'model':<16}{'checks':>8}{'cached':>8}{'fallbk':>8}{'prompt tok':>12}"
           f"{'compl tok':>11}{'cached tok':>12}{'est. USD':>10}{'avg ms':>9}")

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     if not rows:
-        print(f"No checks logged yet in {store.path}. Try: motivecheck check --log FILE")
+        print(f"No checks logged yet in {store.location}. Try: motivecheck check --log FILE")
         return 0
     print(f"{'id':>6}  {'time (UTC)':<16}  {'source':<8} {'label':<15}{'ease':>5}  {'engine':<7} draft")
     for row in rows:

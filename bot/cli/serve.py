@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from ..logs import configure_logging
-from .common import settings_from
+from .common import DB_HELP, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="0.0.0.0", help="HTTP host (default 0.0.0.0)")
     p.add_argument("--log-format", choices=("text", "json"), default=None,
                    help="text or one JSON object per line (default: MOTIVECHECK_LOG_FORMAT)")
-    p.add_argument("--db", default=None, help="database file")
+    p.add_argument("--db", default=None, help=DB_HELP)
     p.set_defaults(func=run)
 
 

@@ -14,7 +14,7 @@ from ..playbook import load_playbook
 from ..store import Store
 from ..train import featurizer_for, load_rows, read_texts, retrain_workspace, save_corpus_features, train
 from ..verdict import LABELS
-from .common import open_store, settings_from
+from .common import DB_HELP, open_store, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--playbook", default="outside-in", help="playbook whose cues feed the heads")
     p.add_argument("--workspace", metavar="T…", help="refit this workspace's head from its labels "
                    "(motivecheck label) on top of the corpus; kept only if it helps and the corpus holds")
-    p.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")
+    p.add_argument("--db", default=None, help=DB_HELP)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=run)
 
@@ -35,20 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "Bad lines are reported with their line number and skipped.")
     lab.add_argument("file", metavar="FILE.jsonl")
     lab.add_argument("--workspace", required=True, metavar="T…")
-    lab.add_argument("--db", default=None, help="database file (default: MOTIVECHECK_DB or ./motivecheck.db)")
+    lab.add_argument("--db", default=None, help=DB_HELP)
     lab.set_defaults(func=run_label)
 
     model = sub.add_parser("model", help="the trained heads in use: list, rollback")
     msub = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND", required=True)
     ls = msub.add_parser("list", help="head versions per workspace")
     ls.add_argument("--workspace", metavar="T…")
-    ls.add_argument("--db", default=None)
+    ls.add_argument("--db", default=None, help=DB_HELP)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=run_model_list)
     rb = msub.add_parser("rollback", help="use an earlier head for a workspace (default: the one before)")
     rb.add_argument("--workspace", required=True, metavar="T…")
     rb.add_argument("--to", type=int, default=None, metavar="VERSION", help="version to use; 0 = the shipped head")
-    rb.add_argument("--db", default=None)
+    rb.add_argument("--db", default=None, help=DB_HELP)
     rb.set_defaults(func=run_model_rollback)
 
 

@@ -22,7 +22,7 @@ from ..checker import Checker
 from ..config import Settings
 from ..errors import ConfigError
 from ..logs import filter_library_payloads
-from ..store import Store
+from ..store import Store, open_store
 from .deps import Deps
 from .listeners import register
 from .oauth import (
@@ -98,7 +98,7 @@ def build_client(settings: Settings, *, token: str | None = "") -> AsyncWebClien
 def build_app(settings: Settings, store: Store | None = None) -> tuple[AsyncApp, Deps]:
     """The Bolt app with every listener registered, and its dependencies."""
     validate_slack_settings(settings)
-    store = store or Store(settings.db_path, store_text=settings.store_text)
+    store = store or open_store(settings)
     deps = Deps(settings=settings, checker=Checker(settings, store), store=store)
     flow = None
     if settings.oauth:

@@ -2,19 +2,20 @@
 
 Each part owns one concern and its tables (checks, decisions, Slack events, a workspace's preferences, the
 verdict cache, digests, learning, figures, erasure, Slack installs); ``database`` owns connections and
-transactions, ``dialect`` the SQL that differs between databases, ``migrations`` the schema.
+transactions, ``dialect`` the SQL that differs between SQLite and PostgreSQL, ``migrations`` the schema.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from . import migrations
 from .cache import CacheStore
 from .checks import CheckStore
-from .database import Database, SQLiteDatabase
+from .database import Database, PostgresDatabase, SQLiteDatabase, without_password
 from .decisions import CHOICES, DECISION_ACTIONS, DecisionStore
 from .digests import DigestStore
 from .erasure import ErasureStore, strip_verdict
@@ -24,22 +25,64 @@ from .installations import InstallationStore
 from .learning import LearningStore
 from .preferences import PreferenceStore
 
-__all__ = ["CHOICES", "DECISION_ACTIONS", "Store", "strip_verdict"]
+if TYPE_CHECKING:
+    from ..config import Settings
+
+__all__ = ["CHOICES", "DECISION_ACTIONS", "Store", "is_postgres_url", "open_store", "strip_verdict"]
+
+
+def is_postgres_url(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
 
 
 class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, DigestStore, LearningStore,
             FigureStore, ErasureStore, InstallationStore):
     """The Motive Coach database: checks, decisions, Slack state, cache, digests, what workspaces teach, and
-    Slack installs."""
+    Slack installs.
 
-    def __init__(self, path: str | Path, store_text: bool = True) -> None:
-        self.path = Path(path)
+    ``target`` is a SQLite file, or a ``postgresql://`` URL (then no file is written).
+    """
+
+    def __init__(self, target: str | Path, store_text: bool = True) -> None:
         self.store_text = store_text
+        postgres = is_postgres_url(target)
+        setting, where = ("DATABASE_URL", without_password(str(target))) if postgres else ("MOTIVECHECK_DB", str(target))
         try:
-            self.db: Database = SQLiteDatabase(self.path)
+            self.db: Database = PostgresDatabase(str(target)) if postgres else SQLiteDatabase(target)
+        except ImportError:
+            raise ConfigError("DATABASE_URL: PostgreSQL needs psycopg: pip install 'motivecheck[postgres]'") from None
+        except _errors(postgres) as exc:
+            raise ConfigError(f"{setting}: cannot open database {where}: {_first_line(exc)}") from None
+        self.path = self.db.path if isinstance(self.db, SQLiteDatabase) else None  # the file, where there is one
+        try:
             migrations.apply(self.db)
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise ConfigError(f"MOTIVECHECK_DB: cannot open database {self.path}: {exc}") from None
+        except _errors(postgres) as exc:
+            self.db.close()
+            raise ConfigError(f"{setting}: cannot migrate database {where}: {_first_line(exc)}") from None
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, fit to print: the file, or the URL without its password."""
+        return self.db.location
 
     def close(self) -> None:
         self.db.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """The store the settings name: DATABASE_URL when set, else the SQLite file."""
+    return Store(settings.database_url or settings.db_path, store_text=settings.store_text)
+
+
+def _errors(postgres: bool) -> tuple[type[Exception], ...]:
+    """What opening the database raises when it is the database's fault, not the code's."""
+    if not postgres:
+        return (OSError, sqlite3.DatabaseError)
+    import psycopg
+    import psycopg_pool
+
+    return (psycopg.Error, psycopg_pool.PoolTimeout)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,12 +1,16 @@
 """Connections and transactions: the one road every part of the store takes to its database.
 
-SQLite: each thread gets its own connection (sqlite3 connections are not shared across threads); WAL mode plus a
-generous busy timeout lets many threads and processes write without "database is locked".
+SQLite (the embedded default): each thread gets its own connection (sqlite3 connections are not shared across
+threads); WAL mode plus a generous busy timeout lets many threads and processes write without "database is
+locked". PostgreSQL: a pool of psycopg connections shared by the threads the store's calls run on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -14,15 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .dialect import SQLITE, Dialect
+from .dialect import POSTGRES, SQLITE, Dialect, quote
 
 BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE = 10  # the store's calls run on worker threads; more than this wait their turn for a connection
 Row = dict[str, Any]
-
-
-def quote(name: str) -> str:
-    """A column or table name as an identifier both databases read the same way ("user" is reserved)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Session:
@@ -33,14 +33,18 @@ class Session:
         self.dialect = dialect
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self.conn.execute(sql, list(params))
+        return self.conn.execute(self.dialect.sql(sql), list(params))
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         return self._run(sql, params).rowcount
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        self.conn.executemany(sql, [list(r) for r in rows])
+        cursor = self.conn.cursor()
+        try:
+            cursor.executemany(self.dialect.sql(sql), [list(r) for r in rows])
+        finally:
+            cursor.close()
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return self._run(sql, params).fetchall()
@@ -56,7 +60,9 @@ class Session:
         """Insert one row into a table keyed on ``id``; the new id."""
         columns = ", ".join(map(quote, row))
         marks = ", ".join("?" * len(row))
-        return int(self._run(f"insert into {table} ({columns}) values ({marks})", row.values()).lastrowid)
+        cursor = self._run(f"insert into {table} ({columns}) values ({marks}){self.dialect.returning_id}",
+                           row.values())
+        return int(cursor.fetchone()["id"] if self.dialect.returning_id else cursor.lastrowid)
 
     def insert_many(self, table: str, rows: list[Row]) -> None:
         """Insert rows in one go; rows that name the same columns share one statement (the rest take defaults)."""
@@ -77,34 +83,35 @@ class Session:
         return self.execute(f"update {table} set {sets} where {where}", [*fields.values(), *key.values()])
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
-
-
-def create_private(path: Path) -> None:
-    """Create the database file owner-only before SQLite opens it (WAL files inherit the mode)."""
-    if str(path) == ":memory:" or path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
 class Database:
     """One database: short reads, and writes in transactions that wait for each other."""
 
     dialect: Dialect
-    location: str  # where it is, safe to print
+    location: str  # where it is, safe to print (no password)
+
+    @contextmanager
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
+        raise NotImplementedError
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        raise NotImplementedError
+        """Reads (each statement on its own)."""
+        with self._connection() as conn:
+            yield Session(conn, self.dialect)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A short write transaction; it waits for other writers up front and never fails midway."""
-        raise NotImplementedError
+        with self._connection(writing=True) as conn:
+            conn.execute(self.dialect.begin_write)
+            try:
+                yield Session(conn, self.dialect)
+            except BaseException:
+                with contextlib.suppress(Exception):  # a broken connection: the first error is the one to raise
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         with self.session() as s:
@@ -128,9 +135,26 @@ class Database:
 
     def checkpoint(self) -> None:
         """Leave no copy of erased rows outside the live tables, where the database allows it."""
+        with self.session() as s:
+            for statement in self.dialect.after_erasure:
+                s.query(statement)
 
     def close(self) -> None:
         raise NotImplementedError
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> Row:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+def create_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it (WAL files inherit the mode)."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
 
 
 class SQLiteDatabase(Database):
@@ -144,49 +168,103 @@ class SQLiteDatabase(Database):
         # which sleeps in growing steps; other processes still wait on the busy timeout.
         self._write_lock = threading.Lock()
         create_private(self.path)
-        self._connection()
+        self._thread_connection()
 
-    def _connection(self) -> sqlite3.Connection:
+    def _thread_connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = _dict_row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            # Erased words must not linger in free pages of the file (forget, purge, retention).
-            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first, so the rest wait for the lock too
+            for statement in self.dialect.on_connect:
+                conn.execute(statement)
             self._local.conn = conn
         return conn
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        yield Session(self._connection(), self.dialect)
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        conn = self._connection()
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
+        conn = self._thread_connection()
+        if not writing:
+            yield conn
+            return
         with self._write_lock:
-            conn.execute(self.dialect.begin_write)
-            try:
-                yield Session(conn, self.dialect)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-
-    def checkpoint(self) -> None:
-        """Move the WAL into the database file and truncate it, so erased pages leave no copy behind."""
-        self._connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            yield conn
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def without_password(url: str) -> str:
+    """A database URL fit to print: the password, if any, replaced."""
+    return re.sub(r"^(\w[\w+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url)
+
+
+class PostgresDatabase(Database):
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # the optional extra: imported only when a PostgreSQL URL is given
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        self.location = without_password(url)
+        # One connection first, so a wrong URL, password or a server that is down is told plainly (a pool
+        # only says that it timed out).
+        psycopg.connect(url, connect_timeout=10).close()
+        self.pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="motivecheck",
+                                   kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure)
+        self.pool.open(wait=True, timeout=30)
+
+    @contextmanager
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    def stream(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Row]:
+        # A server-side cursor, so an export of a million checks is not held in memory at once.
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor(name="motivecheck_stream") as cur:
+            cur.itersize = 500
+            cur.execute(self.dialect.sql(sql), list(params))
+            yield from cur
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+@functools.cache
+def _adapters() -> tuple[type, type, type]:
+    """How values cross to PostgreSQL so that they come back as SQLite gives them, or fit at all."""
+    from psycopg.adapt import Loader
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    class WholeOrFloat(Loader):
+        """sum() over integers is a numeric in PostgreSQL: read it as SQLite hands it over, an int (or a float)."""
+
+        def load(self, data: Any) -> int | float:
+            text = bytes(data)
+            return int(text) if text.lstrip(b"-").isdigit() else float(text)
+
+    # PostgreSQL text cannot hold NUL; a draft may (SQLite keeps it). It becomes U+FFFD, as invalid UTF-8 does.
+    class NulSafeText(StrDumperUnknown):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd"))
+
+    class NulSafeBinaryText(StrBinaryDumper):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd"))
+
+    return WholeOrFloat, NulSafeText, NulSafeBinaryText
+
+
+def _configure(conn: Any) -> None:
+    numbers, text, binary_text = _adapters()
+    conn.adapters.register_loader("numeric", numbers)
+    conn.adapters.register_dumper(str, text)
+    conn.adapters.register_dumper(str, binary_text)
 
 
 class Part:

@@ -17,7 +17,9 @@ class DecisionStore(Part):
             raise ValueError(f"unknown decision action {action!r}")
         now = time.time() if ts is None else ts
         with self.db.write() as tx:
-            check = tx.one("select workspace, channel from checks where id = ?", [check_id])
+            # The check's row is held until commit, so two clicks at once on one check take turns.
+            check = tx.one(f"select workspace, channel from checks where id = ?{self.db.dialect.for_update}",
+                           [check_id])
             if check is None:
                 raise KeyError(f"no check with id {check_id}")
             # One decision per check and person: Use / Keep / Disagree replace each other (the latest wins, a
