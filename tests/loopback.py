@@ -11,6 +11,11 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 256  # load tests open many connections at once
     daemon_threads = True
 
+    def serve_forever(self, poll_interval: float = 0.02) -> None:
+        # shutdown() waits for the serve loop's next poll: at the default 0.5 s, every test with a stand-in
+        # spent half a second just stopping it.
+        super().serve_forever(poll_interval)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up (the app closing its keep-alive connections as it stops) is normal here. Printing
         # its traceback would also run ast.parse in this thread (3.11 marks error columns that way), and

@@ -355,3 +355,68 @@ def test_with_a_bot_token_there_are_no_install_pages_and_uninstall_is_answered(s
         assert running.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_id="EvR")[0] == 200
     finally:
         running.stop()
+
+
+def test_the_served_app_installs_answers_and_never_logs_a_token_or_the_client_secret(oauth_slack, tmp_path):
+    """The real `motivecheck serve` process with OAuth settings, logging at debug level."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from slack_server import free_port
+
+    port = free_port()
+    env = dict(os.environ, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_SIGNING_SECRET=SECRET,
+               SLACK_API_URL=oauth_slack.api_url, MOTIVECHECK_DB=str(tmp_path / "served.db"),
+               MOTIVECHECK_LOG_LEVEL="debug")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        served = RunningApp.__new__(RunningApp)
+        served.port = port
+        assert eventually(lambda: _up(served), timeout=20), proc.stderr.read1().decode()[-2000:]
+        install(served, oauth_slack, "TAAA", "xoxe.xoxb-served-token", refresh_token="xoxe-1-served-refresh",
+                expires_in=43200)
+        assert served.command("We'll launch Premium Plus to lift ARR.", team="TAAA",
+                              response_url=oauth_slack.response_url("s"))[0] == 200
+        assert oauth_slack.wait_for(lambda: oauth_slack.responses, timeout=20)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    logs = proc.stderr.read().decode() + proc.stdout.read().decode()
+    assert "installed in TAAA" in logs and "/slack/install" in logs
+    for secret in ("xoxe.xoxb-served-token", "xoxe-1-served-refresh", CLIENT_SECRET, "served-token"):
+        assert secret not in logs, secret
+
+
+def _up(app: RunningApp) -> bool:
+    try:
+        return app.get("/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def test_digest_post_from_the_command_line_goes_through_the_workspaces_installed_bot(oauth_slack, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "cli.db"
+    store = Store(db)
+    store.save_bot({"enterprise_id": "", "team_id": "TAAA", "bot_token": "xoxb-cli-aaa", "bot_id": "BTAAA",
+                    "bot_user_id": "UBOTTAAA", "is_enterprise_install": 0, "installed_at": time.time()})
+    store.record_check(None, "a draft", source="slash", workspace="TAAA", user="U1", ts=time.time() - 7 * 86400)
+    env = dict(os.environ, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_SIGNING_SECRET=SECRET,
+               SLACK_API_URL=oauth_slack.api_url, MOTIVECHECK_DB=str(db))
+
+    def digest(workspace: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot", "digest", "--post", "--workspace", workspace,
+                               "--channel", "CLEAD"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    posted = digest("TAAA")
+    assert posted.returncode == 0, posted.stderr
+    assert [t for t, _ in oauth_slack.calls_with_token("chat.postMessage")] == ["xoxb-cli-aaa"]
+    refused = digest("TZZZ")
+    assert refused.returncode == 2 and "no installed bot serves that workspace" in refused.stderr
+    assert "Traceback" not in refused.stderr
