@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import quickread
 from ..checker import Checker
 from ..errors import InputError
 from .common import add_common, decode, make_checker, parse_iso_ts, read_input, settings_from
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         print(verdict.model_dump_json(indent=2))
     else:
         colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        print(format_verdict(draft, verdict, colour=colour))
+        # Once, under the report: what an offline verdict is and how far to trust it (none with an LLM).
+        print(format_verdict(draft, verdict, colour=colour,
+                             footer=quickread.note(verdict.engine, checker.settings.llm_configured)))
         if result.check_id is not None:
             print(f"\nLogged as check #{result.check_id}.")
     return 0

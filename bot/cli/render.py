@@ -20,9 +20,11 @@ def _style(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
-def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width: int = 100) -> str:
+def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width: int = 100,
+                   footer: str | None = None) -> str:
     """Human-readable report of one check: why first, then at most three highlights, the score explained
-    once, the reframe as a ready replacement for the opening, then questions and measures."""
+    once, the reframe as a ready replacement for the opening, then questions and measures; ``footer`` (what
+    the offline quick read is) last."""
     lines: list[str] = []
     title = _LABEL_TEXT.get(verdict.label, verdict.label)
     lines.append(_style(title, "1;" + _COLOUR.get(verdict.label, "0"), colour))
@@ -65,4 +67,6 @@ def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width:
     lines.append("")
     lines.append(_style(f"engine: {engine} · playbook: {verdict.playbook.name} {verdict.playbook.version}", "2",
                         colour))
+    if footer:
+        lines.extend(_style(line, "2", colour) for line in textwrap.wrap(footer, width))
     return "\n".join(lines)

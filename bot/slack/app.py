@@ -242,7 +242,7 @@ async def recover_pending(deps: Deps) -> int:
             if verdict is not None and d.source == "channel" and d.message_ts:
                 if verdict.label != "not-a-proposal":
                     await post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
-                                      d.message_ts, d.reply_mode)
+                                      d.message_ts, d.reply_mode, workspace=d.workspace)
             elif verdict is not None and d.user:
                 await client.chat_postMessage(channel=d.user, text=(
                     "Sorry — Motive Coach restarted while checking your draft. Here is the result: "

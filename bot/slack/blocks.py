@@ -123,8 +123,9 @@ def confidence_words(confidence: float | None) -> str | None:
 
 
 def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *, share: bool = False,
-                          change: str | None = None) -> dict[str, Any]:
-    """The private verdict for the author only: label, score, their draft with evidence, reframe, questions."""
+                          change: str | None = None, quick_read: str | None = None) -> dict[str, Any]:
+    """The private verdict for the author only: label, score, their draft with evidence, reframe, questions;
+    ``quick_read``: what the offline quick read is (the day's first offline reply in a channel)."""
     blocks: list[dict[str, Any]] = [_section(f"{LABEL_LINE[verdict.label]}  Customer ease: *{verdict.customer_ease}/100*"
                                              + (f"  ({escape(change)})" if change else ""))]
     if verdict.evidence:
@@ -143,6 +144,8 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
         context += f" · {sure}"
     notes = " ".join(verdict.notes)
     blocks.append(_context(escape(f"{context}. {notes}".strip())))
+    if quick_read:
+        blocks.append(_context(escape(quick_read)))
     if verdict.label in ("inside-out", "mixed"):
         blocks.append(buttons(check_id, share=share))
     text = f"Motive Coach: {verdict.label}, customer ease {verdict.customer_ease}/100."
@@ -151,9 +154,11 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
     return {"text": cut(escape(text), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
 
 
-def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = False) -> dict[str, Any]:
+def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = False,
+                      quick_read: str | None = None) -> dict[str, Any]:
     """The public reply under a colleague's post: a short, kind note, the suggested opening and "Why?" (details
-    go to whoever asks, in private). No colour, no score, no quote of their draft."""
+    go to whoever asks, in private). No colour, no score, no quote of their draft. ``quick_read`` as in
+    ``build_verdict_message``."""
     note = (EDIT_NOTE if edited else KIND_NOTE).get(verdict.label, "A thought on how this opens.")
     if edited:
         note = "Updated for your edit. " + note
@@ -162,6 +167,8 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
         blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
     blocks.append(_context("Only the author can use the buttons; *Why?* shows the details to you alone. "
                            f"playbook {escape(verdict.playbook.name)}"))
+    if quick_read:
+        blocks.append(_context(escape(quick_read)))
     if verdict.reframe:
         blocks.append(buttons(check_id))
     else:  # nothing to use or keep: only the details
@@ -246,12 +253,15 @@ def build_answer(kind: str, reframe: str | None) -> str:
     return ANSWERS.get(kind, "")
 
 
-def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str, admin_lines: list[str]) -> dict:
-    """App Home: the person's own recent checks (their text as written, escaped once) and, for admins, settings."""
+def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str, admin_lines: list[str],
+               quick_read: str | None = None) -> dict:
+    """App Home: the person's own recent checks (their text as written, escaped once) and, for admins, settings;
+    ``quick_read``: what the offline quick read is, when no LLM is configured."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Motive Coach"}},
         _section("Lead with what gets easier or nicer for customers; let company gains follow. "
                  f"Active playbook: *{escape(playbook)}*."),
+        *([_context(escape(quick_read))] if quick_read else []),
         _section(f"*Your outside-in share (last {len(checks)} checks):* "
                  + (f"{share:.0%}" if share is not None else "no proposals checked yet")),
     ]

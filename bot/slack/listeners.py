@@ -8,13 +8,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from .. import quickread
+from ..errors import InputError
 from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Outcome
 from ..logs import check_id_var
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
 from .deps import Deps
-from .replies import post_reply, share_in_thread
+from .replies import post_reply, quick_read_today, share_in_thread
 
 log = logging.getLogger(__name__)
 NOT_YOURS = ("Thanks for looking! These buttons belong to the person who wrote the draft (or an admin), "
@@ -82,8 +84,10 @@ async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
         await respond(text=f"I couldn't check that: {outcome.error}", response_type="ephemeral")
         return
     log.info("slash check done", extra={"label": outcome.verdict.label, "engine": outcome.verdict.engine})
-    await respond(response_type="ephemeral", replace_original=True,
-                  **blocks.build_verdict_message(outcome.draft.text, outcome.verdict, outcome.check_id))
+    d = outcome.draft
+    async with quick_read_today(deps, d.workspace, d.channel, outcome.verdict) as quick:
+        await respond(response_type="ephemeral", replace_original=True,
+                      **blocks.build_verdict_message(d.text, outcome.verdict, outcome.check_id, quick_read=quick))
 
 
 # -- channel messages --------------------------------------------------------------------------
@@ -124,7 +128,7 @@ async def _answer_message(deps: Deps, client: Any, admitted: Outcome) -> None:
         return
     d = outcome.draft
     await post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user, d.message_ts or "",
-                      d.reply_mode)
+                      d.reply_mode, workspace=d.workspace)
 
 
 async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: dict) -> None:
@@ -235,11 +239,16 @@ async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any,
 
 async def _answer_modal(deps: Deps, client: Any, draft: Draft) -> None:
     outcome = await deps.intake.check(draft)
-    if outcome.verdict is not None:
-        msg = blocks.build_verdict_message(draft.text, outcome.verdict, outcome.check_id)
-    else:
+    if outcome.verdict is None:
         reason = _REFUSED.get(outcome.refused or "") or f"I couldn't check that: {outcome.error}"
-        msg = {"text": reason}
+        await _post_privately(client, draft, {"text": reason})
+        return
+    async with quick_read_today(deps, draft.workspace, draft.channel, outcome.verdict) as quick:
+        await _post_privately(client, draft, blocks.build_verdict_message(draft.text, outcome.verdict,
+                                                                           outcome.check_id, quick_read=quick))
+
+
+async def _post_privately(client: Any, draft: Draft, msg: dict[str, Any]) -> None:
     try:
         await client.chat_postEphemeral(channel=draft.channel, user=draft.user, **msg)
     except Exception:  # noqa: BLE001 - e.g. not in channel: fall back to a DM (the app's Messages tab)
@@ -271,7 +280,12 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
         labels = await asyncio.to_thread(deps.store.labels_for, team)
         admin_lines.append(f"Coach's head: {f'this workspace’s own (v{head[0]})' if head else 'the shipped one'}; "
                            f"{len(labels)} label(s) from your team to learn from (`/motivecheck retrain`).")
-    view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines)
+    try:
+        engine = deps.checker.resolve_engine(None)
+    except InputError:
+        engine = ""
+    view = blocks.build_home(proposals, share, deps.checker.default_playbook.name, admin_lines,
+                             quickread.note(engine, deps.settings.llm_configured))
     await client.views_publish(user_id=user, view=view)
 
 

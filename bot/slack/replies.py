@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from .. import quickread
 from ..verdict import Verdict
 from . import blocks
 from .deps import Deps
@@ -14,17 +19,36 @@ from .deps import Deps
 log = logging.getLogger(__name__)
 
 
-async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict: Verdict, channel: str, user: str,
-                      ts: str, mode: str | None) -> None:
+@asynccontextmanager
+async def quick_read_today(deps: Deps, workspace: str, channel: str, verdict: Verdict) -> AsyncIterator[str | None]:
+    """The offline quick read's note for the day's first offline verdict shown in ``channel``, else None (and
+    always None with an LLM). The day (MOTIVECHECK_TIMEZONE) is claimed in the store, not in this process, so
+    every app instance sharing the database shows it once; a reply that fails gives the claim back."""
+    note = quickread.note(verdict.engine, deps.settings.llm_configured)
+    day = datetime.now(ZoneInfo(deps.settings.timezone)).date().isoformat()
+    key = f"quickread:{workspace}:{channel}:{day}"
+    if note is None or not await asyncio.to_thread(deps.store.claim_event, key):
+        yield None
+        return
     try:
-        if mode == "private":
-            # No thread_ts: Slack shows an ephemeral thread message only where a thread already exists, and a
-            # brand-new post has none, so the author would never see it.
-            msg = blocks.build_verdict_message(text, verdict, check_id, share=True)
-            await client.chat_postEphemeral(channel=channel, user=user, **msg)
-            return
-        msg = blocks.build_thread_note(verdict, check_id)
-        resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
+        yield note
+    except BaseException:
+        await asyncio.to_thread(deps.store.release_event, key)
+        raise
+
+
+async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict: Verdict, channel: str, user: str,
+                      ts: str, mode: str | None, *, workspace: str = "") -> None:
+    try:
+        async with quick_read_today(deps, workspace, channel, verdict) as quick:
+            if mode == "private":
+                # No thread_ts: Slack shows an ephemeral thread message only where a thread already exists, and a
+                # brand-new post has none, so the author would never see it.
+                msg = blocks.build_verdict_message(text, verdict, check_id, share=True, quick_read=quick)
+                await client.chat_postEphemeral(channel=channel, user=user, **msg)
+                return
+            msg = blocks.build_thread_note(verdict, check_id, quick_read=quick)
+            resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
         await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
     except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
         error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__

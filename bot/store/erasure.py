@@ -67,7 +67,8 @@ class ErasureStore(Part):
                 marks = ",".join("?" * len(chunk))
                 counts["decisions"] += tx.execute(f"delete from decisions where check_id in ({marks})", chunk)
                 events += tx.execute(f"delete from seen_events where check_id in ({marks})", chunk)
-            for prefix in (f"msg:{workspace}:", f"edit:{workspace}:"):  # the keys Slack deliveries are claimed by
+            # The keys Slack deliveries are claimed by, and each channel's day of the quick read note (replies.py).
+            for prefix in (f"msg:{workspace}:", f"edit:{workspace}:", f"quickread:{workspace}:"):
                 events += tx.execute("delete from seen_events where substr(key, 1, ?) = ?", [len(prefix), prefix])
             counts["seen_events"] = events
             counts["checks"] = tx.execute("delete from checks where workspace = ?", [workspace])
