@@ -17,12 +17,29 @@ OTHER_COLOUR = "#8c8c8c"  # grey, dashed: channels too small to name, grouped
 CHANNEL_COLOURS = ("#0072B2", "#E69F00", "#CC79A7", "#D55E00", "#56B4E9", "#009E73")  # Okabe-Ito, no grey
 
 
-def render_chart(d: Digest, path: str | Path, names: dict[str, str] | None = None) -> Path:
-    """Write the PNG and return its path (matplotlib's headless Agg backend).
+def _percent(value: float | None) -> float:
+    return value * 100 if value is not None else float("nan")
 
-    Lines: all channels (thick, dark green), each named channel (its own colour), "other channels" (grey,
-    dashed); the legend sits outside the plot; under each week, how many drafts it counts.
-    """
+
+def group_lines(d: Digest) -> list[tuple[str, list[float | None]]]:
+    """The group lines worth drawing beside "all channels", in drawing order: each named channel (at most as many
+    as there are colours), then "other". A group whose share equals "all channels" in every week it has one (it
+    was the only group: say every draft came from ungrouped channels) would hide exactly under that line while
+    the legend still listed it, so it is left out."""
+    named = sorted({c for t in d.trend for c in t["channels"] if c != "other"})[: len(CHANNEL_COLOURS)]
+    lines = []
+    for chan in [*named, "other"]:
+        values = [t["channels"].get(chan) for t in d.trend]
+        if any(v is not None and (t["overall"] is None or abs(v - t["overall"]) > 1e-9)
+               for v, t in zip(values, d.trend, strict=True)):
+            lines.append((chan, values))
+    return lines
+
+
+def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a matplotlib Figure, imported lazily
+    """The chart as a matplotlib figure (Agg backend): all channels (thick, dark green), each named channel that
+    differs from it (its own colour), "other channels" (grey, dashed) where it differs too; the legend outside
+    the plot; under each week, how many drafts it counts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,17 +49,16 @@ def render_chart(d: Digest, path: str | Path, names: dict[str, str] | None = Non
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=100)
     xs = list(range(len(d.trend)))
     ticks = [f"{t['week'][-3:]}\n{t['n']} draft{'s' if t['n'] != 1 else ''}" for t in d.trend]
-    nan = float("nan")
-    overall = [t["overall"] * 100 if t["overall"] is not None else nan for t in d.trend]
-    ax.plot(xs, overall, marker="o", linewidth=3, color=ALL_COLOUR, label="all channels", zorder=5)
-    channels = sorted({c for t in d.trend for c in t["channels"] if c != "other"})[: len(CHANNEL_COLOURS)]
-    for chan, colour in zip(channels, CHANNEL_COLOURS, strict=False):
-        values = [t["channels"][chan] * 100 if chan in t["channels"] else nan for t in d.trend]
-        ax.plot(xs, values, marker="o", markersize=4, linewidth=1.5, color=colour, label=names.get(chan, chan))
-    if any("other" in t["channels"] for t in d.trend):
-        values = [t["channels"]["other"] * 100 if "other" in t["channels"] else nan for t in d.trend]
-        ax.plot(xs, values, marker="s", markersize=4, linewidth=1.5, linestyle="--", color=OTHER_COLOUR,
-                label="other channels (grouped)")
+    ax.plot(xs, [_percent(t["overall"]) for t in d.trend], marker="o", linewidth=3, color=ALL_COLOUR,
+            label="all channels", zorder=5)
+    colours = iter(CHANNEL_COLOURS)
+    for chan, values in group_lines(d):
+        ys = [_percent(v) for v in values]
+        if chan == "other":
+            ax.plot(xs, ys, marker="s", markersize=4, linewidth=1.5, linestyle="--", color=OTHER_COLOUR,
+                    label="other channels (grouped)")
+        else:
+            ax.plot(xs, ys, marker="o", markersize=4, linewidth=1.5, color=next(colours), label=names.get(chan, chan))
     ax.set_xticks(xs, ticks, fontsize=8)
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.set_ylim(0, 100)
@@ -51,6 +67,14 @@ def render_chart(d: Digest, path: str | Path, names: dict[str, str] | None = Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
     fig.tight_layout()
+    return fig
+
+
+def render_chart(d: Digest, path: str | Path, names: dict[str, str] | None = None) -> Path:
+    """Write the PNG of ``draw`` and return its path."""
+    fig = draw(d, names)  # sets the Agg backend before pyplot is imported here
+    import matplotlib.pyplot as plt
+
     out = Path(path)
     fig.savefig(out, format="png", bbox_inches="tight")
     plt.close(fig)

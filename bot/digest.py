@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import quickread
 from .errors import InputError
 from .store import Store
 
 MIN_POSTERS = 3  # a channel's own figures appear only with at least this many different people
 PROPOSALS = ("outside-in", "mixed", "inside-out")
+LLM_ENGINES = ("openai",)  # the careful reader; every other engine is the offline quick read
 
 
 def parse_week(value: str) -> tuple[int, int]:
@@ -55,6 +57,10 @@ class Digest:
     # 8 weeks: {week, n, overall, channels: {channel or "other": share}} (only groups with MIN_POSTERS people)
     trend: list[dict[str, Any]] = field(default_factory=list)
     motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
+    # Who judged the week's proposals: drafts per engine (openai, trained, rules), and how many of the offline
+    # verdicts stood in for an LLM that did not answer.
+    readers: dict[str, int] = field(default_factory=dict)
+    fallbacks: int = 0
     adoption: dict[str, dict[str, Any]] = field(default_factory=dict)
     disagree_share: float = 0.0
     # Agreement over time: [{week, share}] for the weeks drawn (None where nothing was checked), and what a
@@ -108,6 +114,8 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     proposals = [r for r in rows if r["label"] in PROPOSALS]
     digest.checked = len(proposals)
     digest.shares = _shares(Counter(r["label"] for r in proposals))
+    digest.readers = dict(Counter(r["engine"] or "unknown" for r in proposals).most_common())
+    digest.fallbacks = sum(1 for r in proposals if r["fallback"] and r["engine"] not in LLM_ENGINES)
     ps, pe = week_bounds(*_weeks_back(year, week, 1), tz)
     prev: Counter = Counter()
     for r in store.label_counts_by_channel(workspace, ps, pe, PROPOSALS):
@@ -228,6 +236,7 @@ def to_markdown(d: Digest) -> str:
         f"*Motive Coach weekly digest — {d.week}*",
         f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
         f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).",
+        who_read(d),
     ]
     if d.motives:
         lines.append("*Patterns:* " + ", ".join(f"{m} ({n})" for m, n in d.motives))
@@ -256,6 +265,26 @@ def to_json(d: Digest) -> str:
 def claim(store: Store, workspace: str, channel: str, week: str, owner: str, stale_after: float = 900) -> bool:
     """Claim the right to post one digest; False when it was posted or another process holds a fresh claim."""
     return store.claim_digest(workspace, channel, week, owner, stale_after)
+
+
+def who_read(d: Digest) -> str:
+    """Which reader judged the week's proposals, so leadership knows what the trend rests on: the LLM's and the
+    offline quick read's shares, fallbacks counted, and how far the quick read agrees with a careful reader."""
+    llm = sum(n for engine, n in d.readers.items() if engine in LLM_ENGINES)
+    offline = {engine: n for engine, n in d.readers.items() if engine not in LLM_ENGINES}
+    quick = sum(offline.values())
+    total = llm + quick
+    if not total:
+        return "*Who read them:* nobody this week."
+    fell_back = f", {d.fallbacks} of them when the LLM did not answer" if d.fallbacks else ""
+    if not quick:
+        return f"*Who read them:* the LLM, all {total}."
+    agrees = quickread.agreement(max(offline, key=lambda e: offline[e])) or "is a rough reading"
+    if not llm:
+        return (f"*Who read them:* the offline quick read, all {total}{fell_back}. On real writing it {agrees}, "
+                "so take the shares as a rough guide.")
+    return (f"*Who read them:* the LLM {llm} ({llm / total:.0%}), the offline quick read {quick} "
+            f"({quick / total:.0%}{fell_back}). On real writing the quick read {agrees}.")
 
 
 def how_the_coach_did(d: Digest) -> str:

@@ -16,7 +16,7 @@ import pytest
 from slack_server import FakeSlack
 
 from bot.config import load_settings
-from bot.digest import claim, compute, parse_week, to_markdown, week_bounds
+from bot.digest import claim, compute, parse_week, to_json, to_markdown, week_bounds
 from bot.digest_post import due_week, post_digest
 from bot.slack.app import build_client
 from bot.store import Store
@@ -165,3 +165,57 @@ def test_agreement_over_time_and_what_a_retrain_changed(store):
         in after.retrain_note
     line = to_markdown(after)
     assert "disagreed with 25% of verdicts (weeks before: W46 100%)" in line and "retrained" in line
+
+
+def _judged_by(store: Store, engine: str, ts: float, user: str, fallback: str | None = None) -> None:
+    v = Verdict(label="inside-out", customer_ease=10, engine=engine, fallback=fallback,
+                model="gpt-4o-mini" if engine == "openai" else None, playbook=PlaybookRef(name="outside-in", version="1"))
+    store.record_check(v, "draft", source="channel", workspace="T2", channel="C1", channel_type="public", user=user,
+                       ts=ts)
+
+
+def test_the_digest_says_which_reader_judged_the_weeks_drafts(store):
+    from bot.slack.blocks import build_digest
+
+    d = compute(store, "T1", 2026, 47, TZ)  # every check of the fixture came from the rules engine
+    assert d.readers == {"rules": 4} and d.fallbacks == 0
+    line = ("*Who read them:* the offline quick read, all 4. On real writing it agrees with a careful reader about "
+            "3 times in 10 (accuracy 0.29), so take the shares as a rough guide.")
+    assert line in to_markdown(d).splitlines()
+    assert {"type": "section", "text": {"type": "mrkdwn", "text": line}} in build_digest(d)["blocks"]
+    _judged_by(store, "openai", local(2026, 11, 16), "U1")
+    _judged_by(store, "openai", local(2026, 11, 17), "U2")
+    _judged_by(store, "trained", local(2026, 11, 18), "U3", fallback="timeout")  # the LLM failed: offline answered
+    _judged_by(store, "trained", local(2026, 11, 19), "U3")
+    d = compute(store, "T2", 2026, 47, TZ)
+    assert d.readers == {"openai": 2, "trained": 2} and d.fallbacks == 1
+    assert ("*Who read them:* the LLM 2 (50%), the offline quick read 2 (50%, 1 of them when the LLM did not "
+            "answer). On real writing the quick read agrees with a careful reader about half the time (accuracy "
+            "0.47).") in to_markdown(d)
+    assert json.loads(to_json(d))["readers"] == {"openai": 2, "trained": 2}
+
+
+def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_path):
+    """Every draft from channels too small to name: "other channels" equals "all channels" in every week, so it
+    is neither drawn nor listed; a group that differs in some week is both."""
+    from bot.chart import draw, group_lines
+
+    store = Store(tmp_path / "g.db")
+    for week_day, label in ((16, "outside-in"), (17, "inside-out"), (18, "mixed")):
+        for user in ("U1", "U2", "U3"):  # three people, each in their own small channel: one "other" group
+            add(store, label, local(2026, 11, week_day), channel=f"C{user}", user=user)
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert d.trend[-1]["channels"] == {"other": d.trend[-1]["overall"]}
+    assert group_lines(d) == []
+    fig = draw(d)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["all channels"] and len(ax.get_lines()) == 1
+    for user in ("U7", "U8", "U9"):  # a named channel this week: now both groups differ from all channels
+        add(store, "outside-in", local(2026, 11, 19), channel="CPROP", user=user)
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert [chan for chan, _ in group_lines(d)] == ["CPROP", "other"]
+    legend = [t.get_text() for t in draw(d, {"CPROP": "#proposals"}).axes[0].get_legend().get_texts()]
+    assert legend == ["all channels", "#proposals", "other channels (grouped)"]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

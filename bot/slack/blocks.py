@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import diagnosis
-from ..digest import Digest, change, how_the_coach_did, points
+from ..digest import Digest, change, how_the_coach_did, points, who_read
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -289,6 +289,7 @@ def build_digest(d: Digest) -> dict[str, Any]:
     figures = (f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
                f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).")
     blocks.append(_section(figures))
+    blocks.append(_section(who_read(d)))  # figures and our own words only: nothing to escape
     if d.motives:
         blocks.append(_section("*What led instead of customer ease:* "
                                + ", ".join(f"{escape(m)} ({n})" for m, n in d.motives)))

@@ -10,9 +10,10 @@ from .database import Part, Row
 class DigestStore(Part):
     # -- the figures of a period ------------------------------------------------------------------
     def week_checks(self, workspace: str, start: float, end: float) -> list[Row]:
-        """Labelled checks of a period: label, channel, user, channel type and motives."""
+        """Labelled checks of a period: label, channel, user, channel type, motives, and the engine that judged
+        (with the LLM's failure, when the offline engine answered in its place)."""
         return self.db.query(
-            'select label, channel, "user", channel_type, motives from checks '
+            'select label, channel, "user", channel_type, motives, engine, fallback from checks '
             "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end])
 
     def label_counts_by_channel(self, workspace: str, start: float, end: float, labels: tuple[str, ...]) -> list[Row]:
