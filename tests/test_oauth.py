@@ -187,7 +187,7 @@ def test_an_expired_bot_token_is_refreshed_at_slack_api_url_before_the_request_r
 
 
 def test_a_burst_on_two_instances_spends_the_refresh_token_once_and_every_request_gets_the_new_token(
-        app, oauth_slack, tmp_path):
+        app, oauth_slack, tmp_path, database):
     """A refresh token works once. Two app instances on one database, five requests each at the moment the token
     needs refreshing: one refresh, and no request refused (the other instance finds the new token stored)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +195,7 @@ def test_a_burst_on_two_instances_spends_the_refresh_token_once_and_every_reques
     install(app, oauth_slack, "TAAA", "xoxe.xoxb-aaa-1", refresh_token="xoxe-1-r1", expires_in=60)
     oauth_slack.rotate("xoxe-1-r1", "TAAA", "xoxe.xoxb-aaa-2", "xoxe-1-r2")
     oauth_slack.expire("xoxe.xoxb-aaa-1")
-    other = RunningApp(oauth_settings(oauth_slack, tmp_path))
+    other = RunningApp(oauth_settings(oauth_slack, tmp_path, database=database))
     try:
         with ThreadPoolExecutor(10) as pool:
             codes = list(pool.map(lambda i: home_opened((app, other)[i % 2], "TAAA", event_id=f"Ev{i}"), range(10)))
