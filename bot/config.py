@@ -34,6 +34,9 @@ PLAYBOOKS_DIR = _data_dir("playbooks")
 MANIFEST = _data_file("manifest.yml")  # the Slack app manifest: the OAuth flow asks for its bot scopes
 DEFAULT_PLAYBOOK = "outside-in"
 ENGINE_NAMES = ("auto", "trained", "rules", "openai")  # the engine vocabulary: settings, CLI and checker use this
+# How the LLM is asked for JSON, strongest first; auto starts at the first and steps down when a server refuses one.
+JSON_MODES = ("json_schema", "json_object", "text")
+AZURE_API_VERSION = "2024-10-21"  # the first GA Azure OpenAI API version with json_schema structured outputs
 
 
 def _int(name: str, lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
@@ -130,7 +133,13 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
      "drafts longer than this are cut (and the verdict says so)"),
     ("openai_api_key", "OPENAI_API_KEY", "", _str, "OpenAI (or compatible) API key; enables the LLM engine"),
     ("openai_base_url", "OPENAI_BASE_URL", "", _str, "OpenAI-compatible server base URL"),
-    ("model", "MOTIVECHECK_MODEL", "gpt-4o-mini", _str, "chat model used by the LLM engine"),
+    ("model", "MOTIVECHECK_MODEL", "gpt-4o-mini", _str, "chat model used by the LLM engine (on Azure: the deployment)"),
+    ("llm_json_mode", "MOTIVECHECK_LLM_JSON_MODE", "auto",
+     _choice("MOTIVECHECK_LLM_JSON_MODE", ("auto", *JSON_MODES)),
+     "how the LLM is asked for JSON: auto steps down json_schema, json_object, text when a server refuses one"),
+    ("azure_endpoint", "AZURE_OPENAI_ENDPOINT", "", _str,
+     "Azure OpenAI resource endpoint (https://NAME.openai.azure.com); used instead of OPENAI_BASE_URL"),
+    ("azure_api_version", "OPENAI_API_VERSION", AZURE_API_VERSION, _str, "Azure OpenAI API version"),
     ("llm_timeout", "MOTIVECHECK_LLM_TIMEOUT", "8", _float("MOTIVECHECK_LLM_TIMEOUT", 0.1),
      "seconds per LLM request"),
     ("llm_retries", "MOTIVECHECK_LLM_RETRIES", "2", _int("MOTIVECHECK_LLM_RETRIES", 0, 10),
@@ -187,6 +196,9 @@ class Settings:
     openai_api_key: str
     openai_base_url: str
     model: str
+    llm_json_mode: str
+    azure_endpoint: str
+    azure_api_version: str
     llm_timeout: float
     llm_retries: int
     llm_deadline: float

@@ -55,6 +55,48 @@ def status(code: int, headers: dict[str, str] | None = None) -> Behaviour:
     return lambda _req: (code, headers or {}, body)
 
 
+def fenced(obj: dict[str, Any], before: str = "Here is my assessment:", after: str = "") -> Behaviour:
+    """A completion whose JSON sits in a ```json fence between sentences, as many local models answer."""
+    return raw(f"{before}\n```json\n{json.dumps(obj, indent=2)}\n```\n{after}".strip())
+
+
+def prose(obj: dict[str, Any], before: str = "Sure! The assessment follows.",
+          after: str = "Let me know if you need more.") -> Behaviour:
+    """A completion with sentences around bare JSON (no fence)."""
+    return raw(f"{before} {json.dumps(obj)} {after}")
+
+
+# What servers that cannot take a response_format answer, as their documentation and issue trackers show them.
+LLAMA_CPP = (400, {"error": {"code": 400, "type": "invalid_request_error",
+                             "message": 'response_format type must be one of "text" or "json_object", '
+                                        "but got: json_schema"}})
+LLAMA_CPP_OLD = (500, {"error": {"code": 500, "type": "server_error",
+                                 "message": 'response_format type must be one of "text" or "json_object", '
+                                            "but got: json_schema"}})
+AZURE_OLD_API = (400, {"error": {"code": "BadRequest", "message": "response_format value as json_schema is "
+                                 "enabled only for api versions 2024-08-01-preview and later"}})
+FASTAPI_422 = (422, {"detail": [{"type": "literal_error", "loc": ["body", "response_format", "type"],
+                                 "msg": "Input should be 'text' or 'json_object'", "input": "json_schema"}]})
+LM_STUDIO = (400, {"error": "'response_format.type' must be 'json_schema' or 'text'"})
+NO_FORMAT = (400, {"error": {"message": "Unrecognized request argument supplied: response_format",
+                             "type": "invalid_request_error", "param": "response_format", "code": None}})
+
+
+def refuse_formats(types: tuple[str, ...], then: Behaviour,
+                   error: tuple[int, dict[str, Any]] = LLAMA_CPP) -> Behaviour:
+    """A server that answers ``error`` to a request whose response_format type is one of ``types``, else ``then``.
+
+    Use it as ``server.default`` (it looks at each request) to stand in for a server without that feature.
+    """
+    code, body = error
+
+    def run(req: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        if (req.get("response_format") or {}).get("type") in types:
+            return code, {}, json.dumps(body).encode()
+        return then(req)
+    return run
+
+
 def slow(seconds: float, then: Behaviour) -> Behaviour:
     def run(req: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         time.sleep(seconds)
@@ -82,6 +124,7 @@ class FakeOpenAI:
     def __init__(self, default: Behaviour | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # path and query of each request (Azure puts the deployment and version there)
         self._script: list[Behaviour] = []
         self._lock = threading.Lock()
         self.default = default or answer(verdict_answer())
@@ -99,6 +142,7 @@ class FakeOpenAI:
                 with server._lock:
                     server.requests.append(body)
                     server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    server.paths.append(self.path)
                     behaviour = server._script.pop(0) if server._script else server.default
                 try:
                     code, headers, payload = behaviour(body)
@@ -116,7 +160,8 @@ class FakeOpenAI:
                     pass  # the client gave up (a timeout test)
 
         self._httpd = LoopbackServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self.root_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.base_url = f"{self.root_url}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     def script(self, *behaviours: Behaviour) -> None:

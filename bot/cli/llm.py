@@ -63,6 +63,12 @@ def run_render(args: argparse.Namespace) -> int:
     for message in body["messages"]:
         print(f"--- {message['role']} ---")
         print(message["content"])
-    print(f"--- model: {body['model']}; response_format: strict JSON schema "
-          f"'{body['response_format']['json_schema']['name']}' ---")
+    fmt = body.get("response_format")
+    if fmt is None:
+        sent = "none (the schema is in the prompt; JSON is read from the answer's text)"
+    elif fmt["type"] == "json_schema":
+        sent = f"strict JSON schema '{fmt['json_schema']['name']}'"
+    else:
+        sent = f"{fmt['type']} (the schema is in the prompt)"
+    print(f"--- model: {body['model']}; response_format: {sent} ---")
     return 0

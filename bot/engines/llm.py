@@ -1,7 +1,10 @@
 """The LLM engine: one structured Chat Completions call per check, validated, within a deadline.
 
-Any OpenAI-compatible server works (OPENAI_BASE_URL). Failures raise EngineError with a short
-reason; the checker then falls back to the rules engine and says so.
+Any OpenAI-compatible server works (OPENAI_BASE_URL), and Azure OpenAI (AZURE_OPENAI_ENDPOINT). A server
+that refuses ``response_format: json_schema`` is asked again with ``json_object`` and the schema in the
+prompt, then with no response_format at all; the mode that worked is remembered per (server, model). An
+answer that is not JSON or does not match the schema gets one repair request. Failures raise EngineError
+with a short reason; the checker then falls back to the offline engine and says so.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..aio import run_sync
-from ..config import Settings
+from ..config import JSON_MODES, Settings
 from ..errors import EngineError
 from ..playbook import Playbook
 from ..prompts import boundary_examples, render
@@ -36,6 +39,9 @@ log = logging.getLogger(__name__)
 
 _clients: dict[tuple, Any] = {}
 _clients_lock = threading.Lock()
+_json_modes: dict[tuple[str, str], str] = {}  # (server, model) -> the JSON mode that server took last
+_json_modes_lock = threading.Lock()
+_REPAIR_ECHO = 4000  # characters of an unusable answer sent back in the repair request
 _LEAK_WINDOW = 60  # an answer sharing this many consecutive characters with the system prompt is a leak
 
 
@@ -97,8 +103,20 @@ def answer_schema() -> dict[str, Any]:
     return copy.deepcopy(_answer_schema())
 
 
-def response_format() -> dict[str, Any]:
-    return {"type": "json_schema", "json_schema": {"name": "motive_verdict", "strict": True, "schema": answer_schema()}}
+def response_format(json_mode: str = "json_schema") -> dict[str, Any] | None:
+    """What to send as ``response_format`` in ``json_mode``: the strict schema, JSON mode, or nothing (text)."""
+    if json_mode == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": "motive_verdict", "strict": True, "schema": answer_schema()}}
+    if json_mode == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+@functools.cache
+def schema_text() -> str:
+    """The schema as compact JSON text, for the prompt when the server cannot take it as response_format."""
+    return json.dumps(_answer_schema(), ensure_ascii=False)
 
 
 def render_system(playbook: Playbook) -> str:
@@ -129,16 +147,110 @@ def neutralise_delimiters(draft: str) -> str:
     return _DELIMITER.sub(lambda m: "(" + m.group()[1:-1] + ")", draft)
 
 
-def build_messages(playbook: Playbook, draft: str, mode: str = "explicit") -> list[dict[str, str]]:
+def build_messages(playbook: Playbook, draft: str, mode: str = "explicit",
+                   json_mode: str = "json_schema") -> list[dict[str, str]]:
     """System prompt from the playbook (static, first: cacheable), then the delimited draft.
 
     ``mode`` says how the draft came: ``explicit`` (someone asked: judge it unless it plainly decides nothing)
     or ``channel`` (a watched channel, where most messages are chat); it sits in the user message, so the
-    system message stays the same for every call."""
+    system message stays the same for every call. Outside ``json_mode`` json_schema the schema heads the user
+    message (prompts/schema.j2): the system message stays byte-identical in every JSON mode too, and the
+    schema, being static, extends the cached prefix."""
     system = system_prompt(playbook)
     safe = neutralise_delimiters(draft)  # a draft cannot close our delimiter early
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": render("user.j2", draft=safe, mode=mode)}]
+    user = render("user.j2", draft=safe, mode=mode)
+    if json_mode != "json_schema":
+        user = render("schema.j2", schema=schema_text()) + "\n\n" + user
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def with_repair(body: dict[str, Any], answer: str, error: str, json_mode: str) -> dict[str, Any]:
+    """``body`` with the unusable ``answer`` and a request to correct it (prompts/repair.j2) appended.
+
+    The conversation so far is kept as it was, so its prefix stays cached; in json_schema mode the schema was
+    only in response_format, so the repair message carries it.
+    """
+    shown = answer if len(answer) <= _REPAIR_ECHO else answer[:_REPAIR_ECHO] + " [...]"
+    repair = render("repair.j2", error=error, schema=schema_text() if json_mode == "json_schema" else "")
+    return {**body, "messages": [*body["messages"], {"role": "assistant", "content": shown or "(empty)"},
+                                 {"role": "user", "content": repair}]}
+
+
+_THINKING = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*(?:json)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def extract_json(text: str) -> Any:
+    """The JSON in a model's answer: the whole text, else a ```json fence, else the first ``{...}`` that parses.
+
+    Local models often wrap JSON in a fence or a sentence, and reasoning models put ``<think>...</think>`` first.
+    Raises ``json.JSONDecodeError`` when there is no JSON object.
+    """
+    text = _THINKING.sub("", text or "").strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    for fenced in _FENCE.findall(text):
+        try:
+            return json.loads(fenced)
+        except json.JSONDecodeError:
+            continue
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start >= 0:
+        # A brace after [ , : or { sits inside JSON that did not parse (cut off): its inner object is no answer.
+        if not text[:start].rstrip().endswith(("[", ",", ":", "{")):
+            try:
+                found, _end = decoder.raw_decode(text, start)
+            except json.JSONDecodeError:
+                found = None
+            if isinstance(found, dict):
+                return found
+        start = text.find("{", start + 1)
+    raise json.JSONDecodeError("no JSON object in the answer", text, 0)
+
+
+def server_of(settings: Settings) -> str:
+    """The server the LLM engine talks to, as a key: the Azure endpoint, the base URL, or OpenAI's own."""
+    return settings.azure_endpoint or settings.openai_base_url or "https://api.openai.com/v1"
+
+
+def json_mode_for(settings: Settings) -> str:
+    """The JSON mode to start in: the one forced by MOTIVECHECK_LLM_JSON_MODE, else the one this server
+    took last (process memory), else json_schema."""
+    if settings.llm_json_mode != "auto":
+        return settings.llm_json_mode
+    with _json_modes_lock:
+        return _json_modes.get((server_of(settings), settings.model), JSON_MODES[0])
+
+
+def remember_json_mode(settings: Settings, mode: str) -> None:
+    if settings.llm_json_mode == "auto":
+        with _json_modes_lock:
+            _json_modes[(server_of(settings), settings.model)] = mode
+
+
+def forget_json_modes() -> None:
+    """Forget which JSON mode each server took (tests; a server that was upgraded)."""
+    with _json_modes_lock:
+        _json_modes.clear()
+
+
+# Words a server's error uses when it cannot take our response_format (llama.cpp, Ollama, vLLM, LM Studio, Azure).
+_FORMAT_ERROR = re.compile(r"response_format|json_schema|json_object|schema|structured output|grammar", re.IGNORECASE)
+
+
+def refuses_format(exc: openai.APIStatusError, json_mode: str) -> bool:
+    """True when ``exc`` says the server cannot take ``json_mode``'s response_format (not another failure).
+
+    400 and 422 are the usual answers; older llama.cpp servers answer 500 ("response_format type must be one
+    of text or json_object"), so a 500 that names the format counts too.
+    """
+    if json_mode == "text" or exc.status_code not in (400, 415, 422, 500, 501):
+        return False
+    text = f"{exc.message} {json.dumps(exc.body, default=str) if exc.body is not None else ''}"
+    return bool(_FORMAT_ERROR.search(text))
 
 
 def get_client(settings: Settings) -> Any:
@@ -151,12 +263,19 @@ def get_client(settings: Settings) -> Any:
         loop = id(asyncio.get_running_loop())
     except RuntimeError:
         loop = None
-    key = (loop, settings.openai_base_url, settings.openai_api_key, settings.llm_timeout)
+    key = (loop, settings.openai_base_url, settings.azure_endpoint, settings.azure_api_version,
+           settings.openai_api_key, settings.llm_timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = openai.AsyncOpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url or None,
-                                        timeout=settings.llm_timeout, max_retries=0)
+            if settings.azure_endpoint:  # the deployment is the request's model: /openai/deployments/{model}/...
+                client = openai.AsyncAzureOpenAI(
+                    api_key=settings.openai_api_key, azure_endpoint=settings.azure_endpoint,
+                    api_version=settings.azure_api_version, timeout=settings.llm_timeout, max_retries=0)
+            else:
+                client = openai.AsyncOpenAI(api_key=settings.openai_api_key,
+                                            base_url=settings.openai_base_url or None,
+                                            timeout=settings.llm_timeout, max_retries=0)
             _clients[key] = client
         return client
 
@@ -169,7 +288,8 @@ def _call_args(body: dict[str, Any]) -> dict[str, Any]:
     loop that also acknowledges Slack. ``extra_body`` puts the same JSON on the wire untouched.
     """
     args = dict(body)
-    args["extra_body"] = {"response_format": args.pop("response_format")}
+    if "response_format" in args:
+        args["extra_body"] = {"response_format": args.pop("response_format")}
     return args
 
 
@@ -187,7 +307,12 @@ def _reason(exc: Exception) -> str:
     return "error"
 
 
-_RETRYABLE = {"timeout", "connection", "rate-limited", "server-error", "invalid-json", "truncated"}
+# Worth the same request again. An unusable answer (invalid-json, invalid-answer) gets a repair request instead.
+_RETRYABLE = {"timeout", "connection", "rate-limited", "server-error", "truncated"}
+
+
+class UnusableAnswer(EngineError):
+    """An answer that is not JSON or does not match the schema: the model gets one chance to repair it."""
 
 
 class LLMEngine:
@@ -206,37 +331,23 @@ class LLMEngine:
         """Where requests go: the shared OpenAI client, or a recording or replaying stand-in (eval)."""
         return self.transport if self.transport is not None else get_client(self.settings)
 
-    def request(self, prepared: Prepared, mode: str = "explicit") -> tuple[dict[str, Any], dict[str, str], str]:
+    def request(self, prepared: Prepared, mode: str = "explicit",
+                json_mode: str | None = None) -> tuple[dict[str, Any], dict[str, str], str]:
+        """The request body for ``prepared`` (see ``build_messages`` for ``mode``) in ``json_mode`` (default:
+        the one this server takes), the redaction mapping and the system prompt."""
         text, mapping = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
-        messages = build_messages(self.playbook, text, mode)
-        body = {"model": self.model, "messages": messages, "response_format": response_format(),
-                "temperature": 0}
+        json_mode = json_mode or json_mode_for(self.settings)
+        messages = build_messages(self.playbook, text, mode, json_mode)
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
+        fmt = response_format(json_mode)
+        if fmt is not None:
+            body["response_format"] = fmt
         return body, mapping, messages[0]["content"]
 
     def interpret(self, response: Any, prepared: Prepared, mapping: dict[str, str], system: str) -> EngineResult:
-        """Turn a completion into a validated Verdict, or raise EngineError."""
-        choice = response.choices[0] if response.choices else None
-        if choice is None:
-            raise EngineError("invalid-answer", "no choices in the answer")
-        if getattr(choice.message, "refusal", None):
-            raise EngineError("refusal", "the model refused")
-        if choice.finish_reason == "length":
-            raise EngineError("truncated", "the answer was cut off")
-        try:
-            answer = Answer.model_validate(json.loads(choice.message.content or ""))
-        except json.JSONDecodeError:
-            raise EngineError("invalid-json", "the answer was not JSON") from None
-        except ValidationError as exc:
-            raise EngineError("invalid-answer", f"the answer did not match the schema: {exc.errors()[0]['msg']}") \
-                from None
-        verdict = self._verdict(answer, prepared, mapping, system)
-        usage = Usage()
-        if getattr(response, "usage", None) is not None:
-            details = getattr(response.usage, "prompt_tokens_details", None)
-            usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
-                          completion_tokens=response.usage.completion_tokens or 0,
-                          cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0)
-        return EngineResult(verdict, usage)
+        """Turn a completion into a validated Verdict, or raise EngineError (UnusableAnswer when a repair may help)."""
+        answer = parse_answer(answer_text(response))
+        return EngineResult(self._verdict(answer, prepared, mapping, system), usage_of(response))
 
     def _verdict(self, answer: Answer, prepared: Prepared, mapping: dict[str, str], system: str) -> Verdict:
         draft = prepared.draft
@@ -263,7 +374,7 @@ class LLMEngine:
         label = answer.label
         reframe = restore(answer.reframe, mapping) if label in ("inside-out", "mixed") else None
         if label in ("inside-out", "mixed") and not (reframe or "").strip():
-            raise EngineError("invalid-answer", "an inside-out verdict needs a reframe")
+            raise UnusableAnswer("invalid-answer", f"the label {label} needs a reframe, and the reframe is empty")
         return Verdict(
             label=label,
             customer_ease=ease_for(label, answer.customer_ease),
@@ -284,18 +395,49 @@ class LLMEngine:
         return run_sync(self.aassess(prepared))
 
     async def aassess(self, prepared: Prepared, mode: str = "explicit") -> EngineResult:
-        body, mapping, system = self.request(prepared, mode)
+        """Ask the model within one deadline: retries for passing faults, a step down the JSON modes when the
+        server refuses one, one repair request for an unusable answer. Every request counts against the deadline."""
+        json_mode = json_mode_for(self.settings)
+        forced = self.settings.llm_json_mode != "auto"
+        body, mapping, system = self.request(prepared, mode, json_mode)
         client = self.client()
         attempts = _Attempts(self.settings)
+        usage = Usage()
+        repaired = False
         for timeout in attempts:
             try:
                 # The client's own timeout covers one request; wait_for guards the whole deadline.
                 response = await asyncio.wait_for(
                     client.chat.completions.create(**_call_args(body), timeout=timeout),
                     timeout=max(timeout, attempts.remaining()))
-                return self.interpret(response, prepared, mapping, system)
+                usage = _add(usage, usage_of(response))
+                content = answer_text(response)
+                answer = parse_answer(content)
+                verdict = self._verdict(answer, prepared, mapping, system)
+                remember_json_mode(self.settings, json_mode)
+                return EngineResult(verdict, usage)
             except TimeoutError:
                 wait = attempts.failed("timeout")
+            except UnusableAnswer as exc:
+                if repaired:  # one repair only: then the offline engine answers
+                    attempts.failed(exc.reason)
+                    break
+                repaired = True
+                attempts.moved_on(f"{exc.reason}: asking for a repair")
+                body = with_repair(body, content, str(exc), json_mode)
+                continue
+            except openai.APIStatusError as exc:
+                lower = _lower(json_mode)
+                if not refuses_format(exc, json_mode):
+                    wait = attempts.failed(_reason(exc))
+                elif forced or lower is None:
+                    wait = attempts.failed("format-refused")
+                else:
+                    attempts.moved_on(f"the server refused response_format {json_mode}; trying {lower}")
+                    json_mode = lower
+                    remember_json_mode(self.settings, json_mode)  # later checks start here, without the refused try
+                    body, mapping, system = self.request(prepared, mode, json_mode)
+                    continue
             except (openai.OpenAIError, EngineError) as exc:
                 wait = attempts.failed(_reason(exc))
             if wait is None:
@@ -355,37 +497,98 @@ def _triage_system() -> str:
     return render("triage.j2")
 
 
+def answer_text(response: Any) -> str:
+    """The text of a completion's first choice; EngineError when there is none, it was refused or cut off."""
+    choice = response.choices[0] if response.choices else None
+    if choice is None:
+        raise EngineError("invalid-answer", "no choices in the answer")
+    if getattr(choice.message, "refusal", None):
+        raise EngineError("refusal", "the model refused")
+    if choice.finish_reason == "length":
+        raise EngineError("truncated", "the answer was cut off")
+    return choice.message.content or ""
+
+
+def parse_answer(content: str) -> Answer:
+    """The model's answer validated by the Answer model; UnusableAnswer says what is wrong, for the repair."""
+    try:
+        return Answer.model_validate(extract_json(content))
+    except json.JSONDecodeError:
+        raise UnusableAnswer("invalid-json", "it was not a JSON object") from None
+    except ValidationError as exc:
+        raise UnusableAnswer("invalid-answer", f"it did not match the schema: {_first_errors(exc)}") from None
+
+
+def _first_errors(exc: ValidationError, most: int = 3) -> str:
+    """The first few validation errors in words, e.g. ``label: Input should be 'outside-in', ...``."""
+    parts = []
+    for err in exc.errors()[:most]:
+        where = ".".join(str(p) for p in err["loc"]) or "the answer"
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - most
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def usage_of(response: Any) -> Usage:
+    if getattr(response, "usage", None) is None:
+        return Usage()
+    details = getattr(response.usage, "prompt_tokens_details", None)
+    return Usage(prompt_tokens=response.usage.prompt_tokens or 0,
+                 completion_tokens=response.usage.completion_tokens or 0,
+                 cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0)
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    """Tokens of every request of a check, a repaired or refused one included: they are all paid for."""
+    return Usage(prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+                 completion_tokens=a.completion_tokens + b.completion_tokens,
+                 cached_tokens=a.cached_tokens + b.cached_tokens)
+
+
+def _lower(json_mode: str) -> str | None:
+    """The next JSON mode down the chain, or None after plain text."""
+    at = JSON_MODES.index(json_mode)
+    return JSON_MODES[at + 1] if at + 1 < len(JSON_MODES) else None
+
+
 class _Attempts:
     """The retry schedule of the LLM call, with no I/O of its own.
 
-    Iterating yields the timeout for each try while the deadline (``MOTIVECHECK_LLM_DEADLINE``)
-    allows one; ``failed`` records why a try failed and says how long to wait before the next,
-    or None when the failure is not worth retrying; ``error`` is what to raise in the end.
+    Iterating yields the timeout for each request while the deadline (``MOTIVECHECK_LLM_DEADLINE``) allows
+    one and retries (``MOTIVECHECK_LLM_RETRIES``) are left. ``failed`` records why a request failed and says
+    how long to wait before the same request again, or None when no retry follows; ``moved_on`` records a
+    request the next one answers differently (a refused JSON mode, a repair), which uses no retry but the same
+    deadline; ``error`` is what to raise in the end.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.deadline = time.monotonic() + settings.llm_deadline
-        self.attempt = 0
+        self.attempt = 0  # requests sent so far
+        self.retries = 0  # retries used so far
         self.reason = "timeout"
 
     def __iter__(self) -> Iterator[float]:
-        for attempt in range(self.settings.llm_retries + 1):
-            self.attempt = attempt
+        while self.retries <= self.settings.llm_retries:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0.05:
                 return
             yield min(self.settings.llm_timeout, remaining)
+            self.attempt += 1
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
     def failed(self, reason: str) -> float | None:
         self.reason = reason
-        log.info("llm attempt %d failed: %s", self.attempt + 1, reason)
-        if reason not in _RETRYABLE:
+        log.info("llm request %d failed: %s", self.attempt + 1, reason)
+        if reason not in _RETRYABLE or self.retries >= self.settings.llm_retries:
             return None
-        return min(self.remaining(), 0.2 * (2 ** self.attempt) * (0.5 + random.random()))
+        self.retries += 1
+        return min(self.remaining(), 0.2 * (2 ** (self.retries - 1)) * (0.5 + random.random()))
+
+    def moved_on(self, why: str) -> None:
+        log.info("llm request %d: %s", self.attempt + 1, why)
 
     def error(self) -> EngineError:
         return EngineError(self.reason, f"the LLM failed: {self.reason}")
