@@ -240,3 +240,32 @@ def test_prompt_render_shows_the_request_of_the_json_mode(monkeypatch, capsys, m
     out = capsys.readouterr().out
     assert out.rstrip().endswith(f"--- model: gpt-4o-mini; {shown} ---")
     assert (SCHEMA_MARK in out) == (mode != "auto")
+
+
+def test_a_record_made_after_a_step_down_replays_with_that_mode_forced(server, tmp_path):
+    from bot.engines.llm import LLMEngine, get_client
+    from bot.engines.recording import RecordingClient, ReplayClient
+    from bot.errors import EngineError
+    from bot.text import prepare
+
+    record = tmp_path / "answers.jsonl"
+    server.default = refuse_formats(("json_schema",), answer(verdict_answer()))
+    checker = make_checker(server, tmp_path)
+    recorder = LLMEngine(checker.settings, checker.default_playbook)
+    recorder.transport = RecordingClient(get_client(checker.settings), record, source="fake")
+    recorder.transport.current_id = "row-1"
+    assert recorder.assess(prepare(PREMIUM)).verdict.engine == "openai"
+    assert len(record.read_text().splitlines()) == 1  # the refused request has no answer to record
+    forget_json_modes()  # a new process
+    for mode, outcome in [("auto", "stale"), ("json_object", "openai")]:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": server.base_url,
+                                      "MOTIVECHECK_LLM_JSON_MODE": mode})
+        replayer = LLMEngine(settings, checker.default_playbook)
+        replayer.transport = ReplayClient(record)
+        replayer.transport.current_id = "row-1"
+        try:
+            got = replayer.assess(prepare(PREMIUM)).verdict.engine
+        except EngineError as exc:
+            got = exc.reason
+        assert got == outcome
+    assert len(server.requests) == 2  # replay never called the server
