@@ -7,6 +7,7 @@ import asyncio
 import html
 import json
 import re
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -209,7 +210,8 @@ def test_a_burst_on_two_instances_spends_the_refresh_token_once_and_every_reques
     assert app.deps.store.find_bot("", "TAAA")["bot_refresh_token"] == "xoxe-1-r2"
 
 
-def test_a_refresh_reads_the_bot_again_first_and_a_refused_refresh_is_not_hidden(oauth_slack, tmp_path):
+def test_a_refresh_reads_the_bot_again_first_and_a_refused_refresh_waits_for_another_processs_token(
+        oauth_slack, tmp_path):
     from slack_sdk.errors import SlackTokenRotationError
     from slack_sdk.oauth.installation_store import Bot
     from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
@@ -218,7 +220,7 @@ def test_a_refresh_reads_the_bot_again_first_and_a_refused_refresh_is_not_hidden
     store = Store(tmp_path / "s.db")
     rotator = AsyncTokenRotator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                 client=AsyncWebClient(base_url=oauth_slack.api_url))
-    installs = StoreInstallations(store, rotator)
+    installs = StoreInstallations(store, rotator, rotation_wait=2.0)
     soon, later = int(time.time()) + 60, int(time.time()) + 43200
 
     def bot(token: str, refresh: str, expires_at: int) -> Bot:
@@ -228,12 +230,19 @@ def test_a_refresh_reads_the_bot_again_first_and_a_refused_refresh_is_not_hidden
     async def run() -> None:
         await installs.async_save_bot(bot("xoxe.xoxb-2", "xoxe-1-r2", later))  # refreshed elsewhere already
         assert (await installs.fresh(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))).bot_token == "xoxe.xoxb-2"
-        await installs.async_save_bot(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))  # Slack will refuse this refresh
+        await installs.async_save_bot(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))  # Slack will refuse this refresh...
+        # ...because another process spent the refresh token: its new token is stored a moment later.
+        later_save = threading.Timer(0.3, store.save_bot, [{"enterprise_id": "", "team_id": "TAAA",
+                                                             "bot_token": "xoxe.xoxb-3", "bot_refresh_token": "r3",
+                                                             "bot_token_expires_at": later, "installed_at": 1.0}])
+        later_save.start()
+        assert (await installs.async_find_bot(enterprise_id=None, team_id="TAAA")).bot_token == "xoxe.xoxb-3"
+        await installs.async_save_bot(bot("xoxe.xoxb-1", "xoxe-1-r1", soon))  # and nobody else refreshes now
         with pytest.raises(SlackTokenRotationError):
             await installs.async_find_bot(enterprise_id=None, team_id="TAAA")
 
     asyncio.run(run())
-    assert len(oauth_slack.calls("oauth.v2.access")) == 1  # only the refused one: the first was read, not refreshed
+    assert len(oauth_slack.calls("oauth.v2.access")) == 2  # the refused ones: the first stale bot was read again
     assert store.find_bot("", "TAAA")["bot_token"] == "xoxe.xoxb-1"
 
 

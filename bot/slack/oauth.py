@@ -37,6 +37,7 @@ STATE_SECONDS = 600  # how long an install link stays good (Bolt's default)
 # Tokens that rotate are refreshed when they have less than this left (Bolt's default): a request never
 # starts with a token about to expire.
 ROTATE_MINUTES = 120
+ROTATION_WAIT = 5.0  # seconds a refused refresh waits for another process's new token to be stored
 
 
 def manifest_scopes() -> list[str]:
@@ -82,9 +83,11 @@ class StoreInstallations(AsyncInstallationStore):
     first, one request at a time per workspace. A refresh token works once, so a burst of requests must not each
     spend it; and when another process spent it first, its new token is in the database."""
 
-    def __init__(self, store: Store, rotator: AsyncTokenRotator | None = None) -> None:
+    def __init__(self, store: Store, rotator: AsyncTokenRotator | None = None, *,
+                 rotation_wait: float = ROTATION_WAIT) -> None:
         self.store = store
         self.rotator = rotator
+        self.rotation_wait = rotation_wait
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def fresh(self, bot: Bot) -> Bot | None:
@@ -103,10 +106,16 @@ class StoreInstallations(AsyncInstallationStore):
                 refreshed = await self.rotator.perform_bot_token_rotation(bot=current,
                                                                           minutes_before_expiration=ROTATE_MINUTES)
             except SlackTokenRotationError:
-                row = await asyncio.to_thread(self.store.find_bot, *keys)
-                if row and row["bot_token"] and row["bot_refresh_token"] != current.bot_refresh_token:
-                    return _bot(row)  # another process refreshed first
-                raise
+                # Slack spends a refresh token on first use: when another process refreshed first, its new token
+                # reaches the database a moment after Slack answered it. Wait that moment, briefly.
+                deadline = time.monotonic() + self.rotation_wait
+                while True:
+                    row = await asyncio.to_thread(self.store.find_bot, *keys)
+                    if row and row["bot_token"] and row["bot_refresh_token"] != current.bot_refresh_token:
+                        return _bot(row)
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
             if refreshed is None:
                 return current
             await asyncio.to_thread(self.store.save_bot, _bot_row(refreshed))
