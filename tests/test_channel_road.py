@@ -172,3 +172,10 @@ def test_eval_records_answers_and_replays_them_without_a_server_and_reports_stal
     assert stale["n"] == 1 and stale["llm"]["unscored"] == {"stale": 1}
     (req,) = [json.loads(line) for line in missing.read_text().splitlines()]
     assert req["id"] == "r2" and req["why"] == "stale" and "Starting Monday." in req["messages"][1]["content"]
+
+
+def test_a_first_pass_cut_at_its_token_cap_still_counts_its_first_word(server, tmp_path):
+    checker = make_checker(server, tmp_path, MOTIVECHECK_CHANNEL_TRIAGE="on")
+    server.script(raw("chatter, because it", finish="length"))
+    verdict, _ = checker.assess(BORDERLINE, mode=CHANNEL)
+    assert verdict.label == "not-a-proposal" and len(server.requests) == 1

@@ -406,11 +406,8 @@ class LLMEngine:
         repaired = False
         for timeout in attempts:
             try:
-                # The client's own timeout covers one request; wait_for guards the whole deadline.
-                response = await asyncio.wait_for(
-                    client.chat.completions.create(**_call_args(body), timeout=timeout),
-                    timeout=max(timeout, attempts.remaining()))
-                usage = _add(usage, usage_of(response))
+                response = await _create(client, _call_args(body), timeout, attempts)
+                usage = usage + usage_of(response)
                 content = answer_text(response)
                 answer = parse_answer(content)
                 verdict = self._verdict(answer, prepared, mapping, system)
@@ -456,16 +453,10 @@ class LLMEngine:
         attempts = _Attempts(self.settings)
         for timeout in attempts:
             try:
-                response = await asyncio.wait_for(client.chat.completions.create(**body, timeout=timeout),
-                                                  timeout=max(timeout, attempts.remaining()))
-                choice = response.choices[0] if response.choices else None
-                word = ((choice.message.content or "") if choice else "").strip().lower()
-                usage = Usage()
-                if getattr(response, "usage", None) is not None:
-                    usage = Usage(prompt_tokens=response.usage.prompt_tokens or 0,
-                                  completion_tokens=response.usage.completion_tokens or 0)
+                response = await _create(client, body, timeout, attempts)
+                word = _first_word(response)
                 # Recall first: only a plain "chatter" keeps the message from the full prompt.
-                return not (word.startswith("chatter") or word.startswith('"chatter')), usage
+                return not word.startswith("chatter"), usage_of(response)
             except TimeoutError:
                 wait = attempts.failed("timeout")
             except (openai.OpenAIError, EngineError) as exc:
@@ -538,11 +529,21 @@ def usage_of(response: Any) -> Usage:
                  cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0)
 
 
-def _add(a: Usage, b: Usage) -> Usage:
-    """Tokens of every request of a check, a repaired or refused one included: they are all paid for."""
-    return Usage(prompt_tokens=a.prompt_tokens + b.prompt_tokens,
-                 completion_tokens=a.completion_tokens + b.completion_tokens,
-                 cached_tokens=a.cached_tokens + b.cached_tokens)
+def _first_word(response: Any) -> str:
+    """The first pass's answer, lower-cased; an answer cut at its few tokens still has its first word."""
+    try:
+        text = answer_text(response)
+    except EngineError as exc:
+        if exc.reason != "truncated":
+            raise
+        text = response.choices[0].message.content or ""
+    return text.strip().strip('"').lower()
+
+
+async def _create(client: Any, kwargs: dict[str, Any], timeout: float, attempts: _Attempts) -> Any:
+    """One request: the client's own timeout covers it; wait_for guards the whole deadline."""
+    return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
+                                  timeout=max(timeout, attempts.remaining()))
 
 
 def _lower(json_mode: str) -> str | None:
