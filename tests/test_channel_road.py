@@ -35,7 +35,7 @@ def server():
 
 def make_checker(server: FakeOpenAI, tmp_path: Path, **env: str) -> Checker:
     base = {"OPENAI_API_KEY": "sk-test-123456789", "OPENAI_BASE_URL": server.base_url,
-            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "0.5", "MOTIVECHECK_LLM_DEADLINE": "1.5",
+            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "5", "MOTIVECHECK_LLM_DEADLINE": "10",
             "MOTIVECHECK_CHANNEL_TRIAGE": "off"}  # the road without the first pass; tests of the first pass turn it on
     base.update(env)
     settings = load_settings(env=base, db_path=str(tmp_path / "road.db"))
