@@ -145,7 +145,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("llm_retries", "MOTIVECHECK_LLM_RETRIES", "2", _int("MOTIVECHECK_LLM_RETRIES", 0, 10),
      "retries per check after a failed LLM request"),
     ("llm_deadline", "MOTIVECHECK_LLM_DEADLINE", "20", _float("MOTIVECHECK_LLM_DEADLINE", 0.1),
-     "total seconds for a check, retries included, before falling back to rules"),
+     "total seconds for a check, retries included, before falling back to the offline engine"),
     ("channel_triage", "MOTIVECHECK_CHANNEL_TRIAGE", "on", _bool("MOTIVECHECK_CHANNEL_TRIAGE"),
      "with an LLM, ask a short first-pass prompt (proposal or chat?) before the full prompt in watched channels"),
     ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
