@@ -16,27 +16,19 @@ class DecisionStore(Part):
         if action not in DECISION_ACTIONS:
             raise ValueError(f"unknown decision action {action!r}")
         now = time.time() if ts is None else ts
+        # One decision per check, person and slot: Use / Keep / Disagree share the slot "choice" and replace each
+        # other (the latest wins, a double click changes nothing); Why? and Share each have their own. The unique
+        # index makes it the database's rule, so clicks reaching two instances at once still leave one row.
+        slot = "choice" if action in CHOICES else action
         with self.db.write() as tx:
-            # The check's row is held until commit, so two clicks at once on one check take turns.
-            check = tx.one(f"select workspace, channel from checks where id = ?{self.db.dialect.for_update}",
-                           [check_id])
-            if check is None:
+            row = tx.one(
+                'insert into decisions (check_id, ts, workspace, channel, "user", action, reason, slot) '
+                "select id, ?, workspace, channel, ?, ?, ?, ? from checks where id = ? "
+                'on conflict (check_id, "user", slot) do update set action = excluded.action, ts = excluded.ts, '
+                "reason = excluded.reason returning id", [now, user, action, reason, slot, check_id])
+            if row is None:
                 raise KeyError(f"no check with id {check_id}")
-            # One decision per check and person: Use / Keep / Disagree replace each other (the latest wins, a
-            # double click changes nothing); Why? and Share are noted once.
-            same = CHOICES if action in CHOICES else (action,)
-            marks = ",".join("?" * len(same))
-            row = tx.one(f'select id from decisions where check_id = ? and "user" = ? and action in ({marks}) '
-                         "order by id desc limit 1", [check_id, user, *same])
-            if row is not None:
-                tx.execute("update decisions set action = ?, ts = ?, reason = ? where id = ?",
-                           [action, now, reason, row["id"]])
-                tx.execute(f'delete from decisions where check_id = ? and "user" = ? and action in ({marks}) '
-                           "and id != ?", [check_id, user, *same, row["id"]])
-                return int(row["id"])
-            return tx.insert("decisions", {"check_id": check_id, "ts": now, "workspace": check["workspace"],
-                                           "channel": check["channel"], "user": user, "action": action,
-                                           "reason": reason})
+            return int(row["id"])
 
     def decisions_for(self, check_id: int) -> list[Row]:
         return self.db.query("select * from decisions where check_id = ? order by id", [check_id])

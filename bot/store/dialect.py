@@ -35,6 +35,9 @@ class Schema(Protocol):
 
     def add_column(self, table: str, column: str, kind: type) -> None: ...
 
+    def execute(self, sql: str) -> None:
+        """Change existing rows (SQL both databases read alike), e.g. to fill a new column before indexing it."""
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -85,6 +88,9 @@ class SQLiteSchema:
         with self._table(table) as t:
             t.add_column(column, kind)
 
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
+
 
 # Every integer is 64-bit (ids, epoch seconds past 2038); a sum of them is a numeric, which the connection reads
 # back as an int (see database._adapters), as SQLite gives it.
@@ -128,6 +134,9 @@ class PostgresSchema:
 
     def add_column(self, table: str, column: str, kind: type) -> None:
         self.conn.execute(f"alter table {quote(table)} add column {quote(column)} {_PG_TYPES[kind]}")
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
 
 
 @functools.lru_cache(maxsize=512)

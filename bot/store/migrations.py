@@ -198,3 +198,14 @@ def m006_installations(db: Schema) -> None:
     db.create_index("slack_installations", ["enterprise_id", "team_id", "installed_at"], "idx_installations_latest")
     # The OAuth flow's state parameter: issued by /slack/install, consumed once by /slack/oauth_redirect.
     db.create_table("oauth_states", {"state": str, "expires_at": float}, pk="state")
+
+
+@migration
+def m007_one_decision_per_person(db: Schema) -> None:
+    # One decision per check, person and slot (Use / Keep / Disagree share "choice"; Why? and Share have their own),
+    # held by a unique index: several instances may take clicks on one check at the same moment.
+    db.add_column("decisions", "slot", str)
+    db.execute("update decisions set slot = case when action in ('accepted', 'kept-original', 'disputed') "
+               "then 'choice' else action end")
+    db.execute('delete from decisions where id not in (select max(id) from decisions group by check_id, "user", slot)')
+    db.create_index("decisions", ["check_id", "user", "slot"], "idx_decisions_one_per_person", unique=True)
