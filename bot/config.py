@@ -175,6 +175,8 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("timezone", "MOTIVECHECK_TIMEZONE", "UTC", _tz("MOTIVECHECK_TIMEZONE"), "workspace timezone (IANA)"),
     ("workers", "MOTIVECHECK_WORKERS", "64", _int("MOTIVECHECK_WORKERS", 1, 1024),
      "concurrent checks in the Slack app"),
+    ("lease_seconds", "MOTIVECHECK_LEASE_SECONDS", "15", _float("MOTIVECHECK_LEASE_SECONDS", 1),
+     "seconds a draft in flight stays with an instance that stopped renewing its claim; then another takes it over"),
     ("log_format", "MOTIVECHECK_LOG_FORMAT", "text", _choice("MOTIVECHECK_LOG_FORMAT", ("text", "json")),
      "log output format"),
     ("log_level", "MOTIVECHECK_LOG_LEVEL", "INFO",
@@ -221,6 +223,7 @@ class Settings:
     digest_time: str
     timezone: str
     workers: int
+    lease_seconds: float
     log_format: str
     log_level: str
 

@@ -127,21 +127,20 @@ async def post_digest(client: Any, store: Store, settings: Settings, workspace: 
         return "no-channel"
     label = f"{year}-W{week:02d}"
     owner = f"{socket.gethostname()}:{os.getpid()}"
+    earlier = await asyncio.to_thread(store.digest_state, workspace, channel, label)
     if not await asyncio.to_thread(claim, store, workspace, channel, label, owner):
         return "already"
     try:
+        # A claim taken over from a process that stopped midway: it may have posted before it stopped.
+        posted = earlier is not None and await find_digest(client, channel, workspace, label,
+                                                           (earlier.get("claimed_at") or 0) - 60)
+        if posted:
+            await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, posted)
+            return "already"
         d = await asyncio.to_thread(build, store, settings, workspace, year, week)
         await add_permalinks(client, d)
-        resp = await client.chat_postMessage(channel=channel, **build_digest(d))
-        if not d.quiet:
-            names = await channel_names(client, {c for t in d.trend for c in t["channels"] if c != "other"})
-            with tempfile.TemporaryDirectory() as tmp:
-                path = await asyncio.to_thread(render_chart, d, f"{tmp}/trend-{label}.png", names)
-                # In the channel, beside the digest (not hidden in its thread).
-                await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
-                                             title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d))
-        await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, resp.get("ts") or "")
-        return "posted"
+        resp = await client.chat_postMessage(channel=channel, metadata=digest_metadata(workspace, label),
+                                             **build_digest(d))
     except Exception as exc:
         error = _slack_error(exc)
         if error in NEEDS_ADMIN:
@@ -150,6 +149,46 @@ async def post_digest(client: Any, store: Store, settings: Settings, workspace: 
             return "blocked"
         await asyncio.to_thread(store.release_digest, workspace, channel, label)
         raise
+    # Posted: on record at once, so nothing after this (the chart) can make the digest go out twice.
+    await asyncio.to_thread(store.mark_digest_posted, workspace, channel, label, resp.get("ts") or "")
+    if not d.quiet:
+        try:
+            names = await channel_names(client, {c for t in d.trend for c in t["channels"] if c != "other"})
+            with tempfile.TemporaryDirectory() as tmp:
+                path = await asyncio.to_thread(render_chart, d, f"{tmp}/trend-{label}.png", names)
+                # In the channel, beside the digest (not hidden in its thread).
+                await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
+                                             title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d))
+        except Exception as exc:  # noqa: BLE001 - the digest is out; its chart is not worth a second digest
+            error = _slack_error(exc) or type(exc).__name__
+            log.warning("digest %s posted without its chart: %s", label, error)
+            await asyncio.to_thread(store.set_setting, workspace, "last_delivery_error",
+                                    f"{time.strftime('%Y-%m-%d %H:%M')} UTC, digest chart to <#{channel}>: {error}")
+    return "posted"
+
+
+DIGEST_EVENT = "motivecheck_digest"
+
+
+def digest_metadata(workspace: str, week: str) -> dict[str, Any]:
+    return {"event_type": DIGEST_EVENT, "event_payload": {"workspace": workspace, "week": week}}
+
+
+async def find_digest(client: Any, channel: str, workspace: str, week: str, since: float) -> str:
+    """The ts of this week's digest if the channel shows it was posted after ``since`` (message metadata); "" if not.
+    If Slack won't say, "" too: the digest is posted (a second copy is better than none)."""
+    try:
+        resp = await client.conversations_history(channel=channel, oldest=f"{max(since, 0):.6f}",
+                                                  include_all_metadata=True, limit=200)
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.info("could not read the digest channel's history: %s", type(exc).__name__)
+        return ""
+    for message in resp.get("messages") or []:
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") == DIGEST_EVENT and meta.get("event_payload") == {"workspace": workspace,
+                                                                                    "week": week}:
+            return message.get("ts") or ""
+    return ""
 
 
 def due_week(settings: Settings, now: float) -> tuple[int, int] | None:

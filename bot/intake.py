@@ -8,7 +8,12 @@ write a check themselves.
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +32,7 @@ OPTED_OUT = "opted-out"
 NO_COACH = "no-coach"
 EMPTY = "empty"
 DUPLICATE = "duplicate"
+MAX_ATTEMPTS = 3  # instances that may take over one check before it is given up (a draft that crashes each one)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Outcome:
     refused: str | None = None
     error: str | None = None
     latency_ms: float = 0.0
+    owner: str | None = None  # the instance holding the check's lease while it is answered (None: no lease)
+    lost: bool = False  # another instance took the work over (this one stalled): it answers, this one must not
 
     @property
     def checked(self) -> bool:
@@ -88,12 +96,18 @@ def refusal(draft: Draft, optouts: set[tuple[str, str]]) -> str | None:
 
 
 class Intake:
-    """The road: ``admit`` (refuse or record as pending), then ``finish`` (check and store); ``check`` does both."""
+    """The road: ``admit`` (refuse, or record as pending and leased to this instance), then ``finish`` (check and
+    store); ``answering`` holds the lease around ``finish`` and the delivery, ``take_over`` and ``resuming`` finish
+    another instance's work when its lease runs out."""
 
-    def __init__(self, checker: Checker, store: Store) -> None:
+    def __init__(self, checker: Checker, store: Store, *, owner: str | None = None) -> None:
         self.checker = checker
         self.store = store
         self.pending: PendingWriter | None = None
+        # This instance, as the holder of leases on work in flight (bot/store/leases.py).
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.lease_seconds = checker.settings.lease_seconds
+        self.held: set[int] = set()  # checks this instance holds and is working on
         self._optouts: set[tuple[str, str]] | None = None
         self._optouts_loaded = 0.0
         self._optouts_lock: asyncio.Lock | None = None
@@ -136,20 +150,29 @@ class Intake:
             self.pending = PendingWriter(self.store)
         return self.pending
 
-    async def admit(self, draft: Draft, *, check_id: int | None = None, claim: str | None = None) -> Outcome:
+    async def admit(self, draft: Draft, *, check_id: int | None = None, claim: str | None = None,
+                    reply_url: str | None = None, owner: str | None = None) -> Outcome:
         """Screen the draft and record it as pending before anyone is told it was accepted.
 
-        ``check_id`` names an existing check instead (an edited message, or recovery after a crash); ``claim`` is a
-        key acted on once only (Slack's retries and duplicate deliveries are refused as ``DUPLICATE``).
+        A new pending check is leased to this instance until it is answered (``reply_url``: where the answer goes,
+        kept only that long). ``check_id`` names an existing check instead (an edited message, or work taken over,
+        whose lease ``owner`` holds); ``claim`` is a key acted on once only, claimed in the same transaction as the
+        record (Slack's retries and duplicate deliveries are refused as ``DUPLICATE``, whichever instance they reach).
         """
         screened = await self.screen(draft)
         if isinstance(screened, Outcome):
             return screened
-        if claim is not None and not await asyncio.to_thread(self.store.claim_event, claim):
-            return Outcome(draft=screened, refused=DUPLICATE)
+        if check_id is not None:
+            if claim is not None and not await asyncio.to_thread(self.store.claim_event, claim):
+                return Outcome(draft=screened, refused=DUPLICATE)
+            return Outcome(draft=screened, check_id=check_id, owner=owner)
+        lease = {"lease_owner": self.owner, "lease_until": time.time() + self.lease_seconds, "reply_url": reply_url,
+                 "claim": claim}
+        check_id = await self.start().record(screened.text, status="pending", **screened.record_fields(), **lease)
         if check_id is None:
-            check_id = await self.start().record(screened.text, status="pending", **screened.record_fields())
-        return Outcome(draft=screened, check_id=check_id)
+            return Outcome(draft=screened, refused=DUPLICATE)
+        self.held.add(check_id)
+        return Outcome(draft=screened, check_id=check_id, owner=self.owner)
 
     async def assess(self, draft: Draft, *, engine: str | None = None) -> Outcome:
         """Check an admitted (screened) draft without storing anything (``import`` stores its rows in batches)."""
@@ -162,47 +185,112 @@ class Intake:
         return Outcome(draft=draft, verdict=verdict, usage=usage, latency_ms=(time.perf_counter() - started) * 1000)
 
     async def finish(self, admitted: Outcome, *, new_text: bool = False) -> Outcome:
-        """Check an admitted draft and complete its check (``new_text``: the draft replaces the stored one)."""
+        """Check an admitted draft and complete its check (``new_text``: the draft replaces the stored one).
+
+        A leased check is completed only while this instance still holds it; otherwise the outcome is ``lost``.
+        """
         if admitted.refused or admitted.check_id is None:
             return admitted
         outcome = await self.assess(admitted.draft)
-        outcome.check_id = admitted.check_id
+        outcome.check_id, outcome.owner = admitted.check_id, admitted.owner
         if outcome.verdict is None:
-            await asyncio.to_thread(self.store.fail_check, admitted.check_id)
+            kept = await asyncio.to_thread(self.store.fail_check, admitted.check_id, owner=admitted.owner)
         else:
-            await asyncio.to_thread(self.store.complete_check, admitted.check_id, outcome.verdict,
-                                    usage=outcome.usage, latency_ms=outcome.latency_ms,
-                                    draft=admitted.draft.text if new_text else None)
+            kept = await asyncio.to_thread(self.store.complete_check, admitted.check_id, outcome.verdict,
+                                           usage=outcome.usage, latency_ms=outcome.latency_ms,
+                                           draft=admitted.draft.text if new_text else None, owner=admitted.owner)
+        if not kept and admitted.owner is not None:
+            outcome.lost = True
+            self.held.discard(admitted.check_id)
         return outcome
 
-    async def check(self, draft: Draft) -> Outcome:
-        """The whole road at once (the modal and the workflow step)."""
-        return await self.finish(await self.admit(draft))
+    @asynccontextmanager
+    async def answering(self, admitted: Outcome, *, new_text: bool = False) -> AsyncIterator[Outcome]:
+        """Finish the check, then hold its lease while the caller delivers the answer; let it go afterwards."""
+        async with self._holding(admitted.check_id, self.finish(admitted, new_text=new_text)) as outcome:
+            yield outcome
 
-    async def recover(self) -> list[Outcome]:
-        """After a crash: take every accepted-but-unanswered check down the rest of the road.
+    @asynccontextmanager
+    async def resuming(self, row: dict[str, Any]) -> AsyncIterator[Outcome]:
+        """``answering`` for a check taken over from another instance (``take_over``)."""
+        async with self._holding(row["id"], self.resume(row)) as outcome:
+            yield outcome
+
+    @asynccontextmanager
+    async def _holding(self, check_id: int | None, work: Awaitable[Outcome]) -> AsyncIterator[Outcome]:
+        """The lease is let go once the caller has delivered (a delivery that raised is not tried again). It stays
+        if the work is cancelled (the instance is stopping) or fails unexpectedly, as if this instance had crashed:
+        another instance, or this one restarted, then takes the check over (MAX_ATTEMPTS times at most)."""
+        try:
+            outcome = await work
+        except BaseException:
+            self.held.discard(check_id or 0)
+            raise
+        stopping = False
+        try:
+            yield outcome
+        except asyncio.CancelledError:
+            stopping = True
+            raise
+        finally:
+            if not stopping:
+                await self.release(outcome)
+
+    async def release(self, outcome: Outcome) -> None:
+        """The answer is delivered (or nothing is to be delivered): the check needs no more work."""
+        if outcome.owner is None or outcome.check_id is None or outcome.lost:
+            return
+        self.held.discard(outcome.check_id)
+        await asyncio.to_thread(self.store.release_lease, outcome.check_id, outcome.owner)
+
+    # -- work in flight, across instances ---------------------------------------------------------
+    async def renew(self) -> None:
+        """Push this instance's leases forward; a check another instance took over meanwhile is no longer ours."""
+        if not self.held:
+            return
+        ids = sorted(self.held)
+        still = await asyncio.to_thread(self.store.renew_leases, self.owner, ids, time.time() + self.lease_seconds)
+        self.held.difference_update(set(ids) - still)
+
+    async def take_over(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Checks whose holder stopped renewing their lease (it crashed, or stopped), now held by this instance."""
+        now = time.time()
+        rows = await asyncio.to_thread(self.store.take_expired, self.owner, now + self.lease_seconds, now, limit)
+        self.held.update(r["id"] for r in rows)
+        return rows
+
+    async def resume(self, row: dict[str, Any]) -> Outcome:
+        """A check taken over: a pending one takes the rest of the road; a finished one keeps its result.
 
         The pending row holds the draft's text until it is answered, even with MOTIVECHECK_STORE_TEXT=off
-        (``Store.record_pending``), so recovery works either way. A draft whose author opted out meanwhile is
+        (``Store.record_pending``), so this works either way. A draft whose author opted out meanwhile is
         failed and its text erased, never checked.
         """
-        outcomes = []
-        for row in await asyncio.to_thread(self.store.pending_checks):
-            draft = Draft(text=row["draft_text"] or "", source=row["source"], workspace=row["workspace"] or "",
-                          channel=row["channel"] or "", user=row["user"] or "", message_ts=row["message_ts"],
-                          reply_mode=row.get("reply_mode"))
-            try:
-                admitted = await self.admit(draft, check_id=row["id"])
-                if admitted.refused:
-                    admitted.check_id = row["id"]
-                    await asyncio.to_thread(self.store.fail_check, row["id"])
-                    outcomes.append(admitted)
-                    continue
-                outcomes.append(await self.finish(admitted))
-            except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
-                await asyncio.to_thread(self.store.fail_check, row["id"])
-                outcomes.append(Outcome(draft=draft, check_id=row["id"], error=type(exc).__name__))
-        return outcomes
+        draft = Draft(text=row["draft_text"] or "", source=row["source"], workspace=row["workspace"] or "",
+                      channel=row["channel"] or "", user=row["user"] or "", channel_type=row.get("channel_type") or "",
+                      message_ts=row["message_ts"], reply_mode=row.get("reply_mode"))
+        if row["status"] == "done" and row.get("verdict_json"):
+            return Outcome(draft=draft, check_id=row["id"], owner=self.owner,
+                           verdict=Verdict.model_validate_json(row["verdict_json"]))
+        if row["status"] != "pending" or (row.get("attempts") or 0) > MAX_ATTEMPTS:
+            # Failed before the crash, or a draft that every instance taking it has died on: give it up.
+            await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner)
+            return Outcome(draft=draft, check_id=row["id"], owner=self.owner, error="gave up")
+        try:
+            admitted = await self.admit(draft, check_id=row["id"], owner=self.owner)
+            if admitted.refused:
+                admitted.check_id, admitted.owner = row["id"], self.owner
+                await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner)
+                return admitted
+            return await self.finish(admitted)
+        except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop
+            await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner)
+            return Outcome(draft=draft, check_id=row["id"], owner=self.owner, error=type(exc).__name__)
+
+    async def hand_back(self) -> None:
+        """Stopping: unfinished work goes to whichever instance looks next, without waiting for the lease to run out."""
+        self.held.clear()
+        await asyncio.to_thread(self.store.hand_back_leases, self.owner)
 
     def close(self) -> None:
         if self.pending is not None:

@@ -45,6 +45,7 @@ class FakeSlack:
         self._grants: dict[str, dict[str, Any]] = {}  # code -> oauth.v2.access answer
         self._refreshes: dict[str, dict[str, Any]] = {}  # refresh token -> oauth.v2.access answer
         self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted, for conversations.replies
         self.uploads: list[tuple[str, bytes]] = []
         self.socket_url = ""  # set by a Socket Mode test to its local websocket server
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
@@ -188,8 +189,31 @@ class FakeSlack:
             return 200, {"ok": True, "url": "https://example.slack.com/", "team": "Example", "user": "coach",
                          "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}, {}
         if method == "chat.postMessage":
-            return 200, {"ok": True, "channel": params.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
+            message = {"ts": f"{int(time.time())}.{next(self._ts):06d}", "text": params.get("text"), "bot_id": "BBOT"}
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            if isinstance(params.get("metadata"), dict):
+                message["metadata"] = params["metadata"]
+            with self._lock:
+                self.messages.setdefault(str(params.get("channel")), []).append(message)
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": message["ts"],
                          "message": {"text": params.get("text")}}, {}
+        if method == "conversations.history":
+            oldest = float(params.get("oldest") or 0)
+            with self._lock:
+                top = [m for m in self.messages.get(str(params.get("channel")), [])
+                       if not m.get("thread_ts") and float(m["ts"]) > oldest]
+            if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
+                top = [{k: v for k, v in m.items() if k != "metadata"} for m in top]
+            return 200, {"ok": True, "messages": top[::-1], "has_more": False}, {}
+        if method == "conversations.replies":
+            with self._lock:
+                thread = [m for m in self.messages.get(str(params.get("channel")), [])
+                          if m.get("thread_ts") == params.get("ts")]
+            if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
+                thread = [{k: v for k, v in m.items() if k != "metadata"} for m in thread]
+            return 200, {"ok": True, "messages": [{"ts": params.get("ts"), "text": "(the draft)"}, *thread],
+                         "has_more": False}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}, {}
         if method == "apps.connections.open":

@@ -15,8 +15,8 @@ from test_slack import PREMIUM, RunningApp, settings_for
 from test_slack_paths import BOSS, PAYMENTS_DRAFT, TEAM, admin, edit_of, message_in
 
 from bot.intake import Draft
-from bot.slack.app import recover_pending
 from bot.slack.listeners import NOT_YOURS
+from bot.slack.recovery import recover_pending
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

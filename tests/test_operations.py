@@ -21,12 +21,12 @@ PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15
 
 
 class Served:
-    def __init__(self, slack: FakeSlack, llm: FakeOpenAI, db: Path, level: str = "debug") -> None:
+    def __init__(self, slack: FakeSlack, llm: FakeOpenAI, db: Path, level: str = "debug", **extra: str) -> None:
         self.port = free_port()
         env = dict(os.environ, SLACK_BOT_TOKEN="xoxb-secret-token-123", SLACK_SIGNING_SECRET=SECRET,
                    SLACK_API_URL=slack.api_url, OPENAI_API_KEY="sk-secret-key-456", OPENAI_BASE_URL=llm.base_url,
                    MOTIVECHECK_DB=str(db), MOTIVECHECK_LLM_TIMEOUT="10", MOTIVECHECK_LLM_DEADLINE="15",
-                   MOTIVECHECK_LOG_LEVEL=level)
+                   MOTIVECHECK_LOG_LEVEL=level, **extra)
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port",
                                       str(self.port), "--log-format", "json"], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -73,7 +73,7 @@ def test_sigterm_drains_in_flight_checks_and_exits_0(peers, tmp_path):
 def test_sigkill_then_restart_answers_accepted_work(peers, tmp_path):
     slack, llm = peers
     db = tmp_path / "b.db"
-    served = Served(slack, llm, db)
+    served = Served(slack, llm, db, MOTIVECHECK_LEASE_SECONDS="2")
     assert served.command(PREMIUM, slack.response_url("k1")) == 200
     served.proc.send_signal(signal.SIGKILL)
     served.proc.wait(timeout=10)
@@ -81,12 +81,16 @@ def test_sigkill_then_restart_answers_accepted_work(peers, tmp_path):
     from bot.store import Store
 
     assert [r["status"] for r in Store(db).pending_checks()] == ["pending"]  # recorded before the ack
-    again = Served(slack, llm, db, level="info")
+    again = Served(slack, llm, db, level="info", MOTIVECHECK_LEASE_SECONDS="2")
     try:
-        assert slack.wait_for(lambda: slack.calls("chat.postMessage"), timeout=15)
-        dm = slack.calls("chat.postMessage")[0]
-        assert dm["channel"] == "U111" and "restarted" in dm["text"]
-        assert Store(db).pending_checks() == []
+        # Once the dead process's lease runs out, the verdict replaces "Checking your draft…" where it was asked.
+        assert slack.wait_for(lambda: slack.responses, timeout=15)
+        ((name, answer),) = slack.responses
+        assert name == "k1" and answer["replace_original"] is True and "inside-out" in json.dumps(answer)
+        store = Store(db)
+        assert slack.wait_for(lambda: not store.leased_checks(), timeout=5)  # the lease is let go once delivered
+        assert store.pending_checks() == []
+        assert slack.calls("chat.postMessage") == []  # no DM needed
     finally:
         again.proc.send_signal(signal.SIGTERM)
         again.proc.wait(timeout=20)

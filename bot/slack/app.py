@@ -32,7 +32,7 @@ from .oauth import (
     handle_uninstalled,
     note_org_workspaces,
 )
-from .replies import post_reply
+from .recovery import run_leases
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
@@ -228,39 +228,19 @@ def use_executor(loop: asyncio.AbstractEventLoop, settings: Settings) -> None:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mc"))
 
 
-async def recover_pending(deps: Deps) -> int:
-    """After a crash: every accepted-but-unanswered check takes the rest of the road; its author hears the result
-    (through their workspace's bot)."""
-    outcomes = await deps.intake.recover()
-    for outcome in outcomes:
-        d, verdict = outcome.draft, outcome.verdict
-        try:
-            client = await deps.clients(d.workspace)
-            if client is None:
-                log.info("recovered check %s: its workspace has no installed bot to answer", outcome.check_id)
-                continue
-            if verdict is not None and d.source == "channel" and d.message_ts:
-                if verdict.label != "not-a-proposal":
-                    await post_reply(deps, client, outcome.check_id, d.text, verdict, d.channel, d.user,
-                                      d.message_ts, d.reply_mode, workspace=d.workspace)
-            elif verdict is not None and d.user:
-                await client.chat_postMessage(channel=d.user, text=(
-                    "Sorry — Motive Coach restarted while checking your draft. Here is the result: "
-                    f"{verdict.label}, customer ease {verdict.customer_ease}/100."))
-            elif outcome.refused is None and d.user:
-                log.warning("could not recover check %s: %s", outcome.check_id, outcome.error)
-                await client.chat_postMessage(channel=d.user, text=(
-                    "Sorry — Motive Coach could not finish checking one of your drafts. Please try again."))
-        except Exception as exc:  # noqa: BLE001 - telling the author is best effort, never a crash loop
-            log.warning("could not report recovered check %s: %s", outcome.check_id, type(exc).__name__)
-    return len(outcomes)
-
-
-async def drain(deps: Deps, timeout: float = DRAIN_SECONDS) -> None:
-    """Stop taking new work and wait (bounded) for in-flight checks; the rest stay pending for restart."""
+async def drain(deps: Deps, leases: asyncio.Task | None = None, timeout: float = DRAIN_SECONDS) -> None:
+    """Stop taking new work and wait (bounded) for in-flight checks, renewing their leases meanwhile; then hand
+    back what is left, so another instance (or this one restarted) takes it over at once."""
     deps.accepting = False
     if deps.tasks:
         await asyncio.wait(list(deps.tasks), timeout=timeout)
+    if leases is not None:
+        leases.cancel()
+        await asyncio.wait([leases], timeout=5)
+    try:
+        await deps.intake.hand_back()
+    except Exception as exc:  # noqa: BLE001 - the leases then simply run out
+        log.warning("could not hand back unfinished work: %s", type(exc).__name__)
     await asyncio.to_thread(deps.intake.close)
 
 
@@ -280,7 +260,6 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
     await deps.warm_up()
     if not settings.oauth:
         await deps.authorize.warm_up()
-    await recover_pending(deps)
     runner = None
     handler = None
     if settings.slack_app_token:
@@ -300,12 +279,15 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
     from ..digest_post import run_digest_scheduler
 
     scheduler = asyncio.create_task(run_digest_scheduler(deps.clients, deps.store, settings, stop))
+    # Renews this instance's leases and takes over work whose holder stopped (this instance before it restarted,
+    # or another on the same database): its first round runs now, its last when draining is over.
+    leases = asyncio.create_task(run_leases(deps, asyncio.Event()))
     if ready is not None:
         ready.set()
     await stop.wait()
     await asyncio.wait([scheduler], timeout=5)
     log.info("draining")
-    await drain(deps)
+    await drain(deps, leases)
     if handler is not None:
         await handler.close_async()
     if runner is not None:

@@ -67,9 +67,10 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
     elif not deps.accepting:
         await ack(text="Motive Coach is restarting; please try again in a minute.")
     else:
-        # Recorded before the ack, so a crash after the ack cannot lose it.
+        # Recorded before the ack, so a crash after the ack cannot lose it; the response_url lets whichever
+        # instance finishes the check answer in place.
         admitted = await deps.intake.admit(Draft(text=text, source="slash", workspace=team, channel=channel,
-                                                 user=user))
+                                                 user=user), reply_url=body.get("response_url") or None)
         if admitted.refused:
             await ack(text=_REFUSED[admitted.refused])
             return
@@ -79,40 +80,53 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
 
 async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
     check_id_var.set(str(admitted.check_id))
-    outcome = await deps.intake.finish(admitted)
-    if outcome.verdict is None:
-        await respond(text=f"I couldn't check that: {outcome.error}", response_type="ephemeral")
-        return
-    log.info("slash check done", extra={"label": outcome.verdict.label, "engine": outcome.verdict.engine})
-    d = outcome.draft
-    async with quick_read_today(deps, d.workspace, d.channel, outcome.verdict) as quick:
-        await respond(response_type="ephemeral", replace_original=True,
-                      **blocks.build_verdict_message(d.text, outcome.verdict, outcome.check_id, quick_read=quick))
+    async with deps.intake.answering(admitted) as outcome:
+        if outcome.lost:
+            return  # another instance took the check over and answers it
+        if outcome.verdict is None:
+            await respond(text=f"I couldn't check that: {outcome.error}", response_type="ephemeral")
+            return
+        log.info("slash check done", extra={"label": outcome.verdict.label, "engine": outcome.verdict.engine})
+        d = outcome.draft
+        async with quick_read_today(deps, d.workspace, d.channel, outcome.verdict) as quick:
+            await respond(response_type="ephemeral", replace_original=True,
+                          **blocks.build_verdict_message(d.text, outcome.verdict, outcome.check_id, quick_read=quick))
 
 
 # -- channel messages --------------------------------------------------------------------------
-async def handle_message(body: dict, client: Any, deps: Deps) -> None:
+async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None:  # noqa: A002 - Bolt's name
+    """Before Bolt acknowledges a message event: claim it and record it as pending, in one transaction.
+
+    Bolt acks events before their listener runs, so this is a listener middleware: a crash before the ack makes
+    Slack retry (to any instance), and after the ack the draft is already in the database for any instance to
+    finish. A database error answers 500, so Slack retries later. The listener finds the result in
+    ``context["admitted"]``.
+    """
     event = body.get("event") or {}
-    subtype = event.get("subtype")
+    ts = event.get("ts", "")
     team = body.get("team_id") or event.get("team") or ""
     channel = event.get("channel", "")
-    if subtype == "message_changed":
-        await _handle_edit(deps, client, team, channel, event)
+    new_draft = (event.get("subtype") is None and not event.get("bot_id") and not event.get("bot_profile")
+                 and not (event.get("thread_ts") and event.get("thread_ts") != ts))
+    if new_draft and deps.accepting:
+        settings_row = await asyncio.to_thread(_watched, deps, team, channel)
+        if settings_row is not None:
+            draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team,
+                          channel=channel, channel_type=_channel_type(event), user=event.get("user", ""),
+                          message_ts=ts, reply_mode=settings_row.get("reply_mode") or "thread")
+            # Exactly once per message, across Slack's retries, duplicate deliveries, restarts and instances.
+            context["admitted"] = await deps.intake.admit(draft, claim=f"msg:{team}:{channel}:{ts}")
+    await next()
+
+
+async def handle_message(body: dict, client: Any, deps: Deps, admitted: Outcome | None = None) -> None:
+    event = body.get("event") or {}
+    if event.get("subtype") == "message_changed":
+        team = body.get("team_id") or event.get("team") or ""
+        await _handle_edit(deps, client, team, event.get("channel", ""), event)
         return
-    if subtype is not None or event.get("bot_id") or event.get("bot_profile"):
-        return  # joins, bots (ours included), deletions, broadcasts...
-    ts = event.get("ts", "")
-    if event.get("thread_ts") and event.get("thread_ts") != ts:
-        return  # thread replies are conversation, not drafts
-    settings_row = await asyncio.to_thread(_watched, deps, team, channel)
-    if settings_row is None or not deps.accepting:
-        return
-    draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team, channel=channel,
-                  channel_type=_channel_type(event), user=event.get("user", ""), message_ts=ts,
-                  reply_mode=settings_row.get("reply_mode") or "thread")
-    # Exactly once per message, across Slack's retries, duplicate deliveries and restarts.
-    admitted = await deps.intake.admit(draft, claim=f"msg:{team}:{channel}:{ts}")
-    if not admitted.refused:
+    # Joins, bots (ours included), deletions, broadcasts, thread replies and unwatched channels were never admitted.
+    if admitted is not None and not admitted.refused:
         deps.spawn(_answer_message(deps, client, admitted))
 
 
@@ -123,12 +137,12 @@ def _channel_type(event: dict) -> str:
 
 async def _answer_message(deps: Deps, client: Any, admitted: Outcome) -> None:
     check_id_var.set(str(admitted.check_id))
-    outcome = await deps.intake.finish(admitted)
-    if outcome.verdict is None or outcome.verdict.label == "not-a-proposal":
-        return
-    d = outcome.draft
-    await post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user, d.message_ts or "",
-                      d.reply_mode, workspace=d.workspace)
+    async with deps.intake.answering(admitted) as outcome:
+        if outcome.lost or outcome.verdict is None or outcome.verdict.label == "not-a-proposal":
+            return
+        d = outcome.draft
+        await post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user,
+                         d.message_ts or "", d.reply_mode, workspace=d.workspace)
 
 
 async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: dict) -> None:
@@ -238,14 +252,16 @@ async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any,
 
 
 async def _answer_modal(deps: Deps, client: Any, draft: Draft) -> None:
-    outcome = await deps.intake.check(draft)
-    if outcome.verdict is None:
-        reason = _REFUSED.get(outcome.refused or "") or f"I couldn't check that: {outcome.error}"
-        await _post_privately(client, draft, {"text": reason})
-        return
-    async with quick_read_today(deps, draft.workspace, draft.channel, outcome.verdict) as quick:
-        await _post_privately(client, draft, blocks.build_verdict_message(draft.text, outcome.verdict,
-                                                                           outcome.check_id, quick_read=quick))
+    async with deps.intake.answering(await deps.intake.admit(draft)) as outcome:
+        if outcome.lost:
+            return
+        if outcome.verdict is None:
+            reason = _REFUSED.get(outcome.refused or "") or f"I couldn't check that: {outcome.error}"
+            await _post_privately(client, draft, {"text": reason})
+            return
+        async with quick_read_today(deps, draft.workspace, draft.channel, outcome.verdict) as quick:
+            await _post_privately(client, draft, blocks.build_verdict_message(draft.text, outcome.verdict,
+                                                                               outcome.check_id, quick_read=quick))
 
 
 async def _post_privately(client: Any, draft: Draft, msg: dict[str, Any]) -> None:
@@ -349,14 +365,16 @@ async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: A
     draft = Draft(text=inputs.get("draft") or "", source="workflow", workspace=_team_of(body),
                   channel=_step_channel(inputs, event), user=step_user(inputs))
     try:
-        outcome = await deps.intake.check(draft)
-        if outcome.refused:
-            await fail(error=_STEP_REFUSED[outcome.refused])
-        elif outcome.verdict is None:
-            await fail(error=outcome.error or "the draft could not be checked")
-        else:
-            v = outcome.verdict
-            await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
+        async with deps.intake.answering(await deps.intake.admit(draft)) as outcome:
+            if outcome.lost:
+                return
+            if outcome.refused:
+                await fail(error=_STEP_REFUSED[outcome.refused])
+            elif outcome.verdict is None:
+                await fail(error=outcome.error or "the draft could not be checked")
+            else:
+                v = outcome.verdict
+                await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
     except Exception as exc:  # noqa: BLE001 - the step must end; the message may quote the draft, so log the type
         log.error("workflow check failed: %s", type(exc).__name__)
         await fail(error="Motive Coach couldn't check this draft (an internal error). Please try again later.")
@@ -369,9 +387,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.note_request()
         await handle_command(ack, body, client, respond, deps)
 
-    async def on_message(body, client):  # noqa: ANN001
+    async def on_message(body, client, context):  # noqa: ANN001
         deps.note_request()
-        await handle_message(body, client, deps)
+        await handle_message(body, client, deps, context.get("admitted"))
+
+    async def before_message_ack(body, context, next):  # noqa: ANN001, A002
+        await admit_message(body, context, next, deps)
 
     async def on_home(body, client):  # noqa: ANN001
         await handle_home(body, client, deps)
@@ -393,7 +414,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await handle_mention(body, client)
 
     app.command("/motivecheck")(on_command)
-    app.event("message")(on_message)
+    app.event("message", middleware=[before_message_ack])(on_message)
     app.event("app_home_opened")(on_home)
     for action_id in _ACTIONS:
         app.action(action_id)(on_action)

@@ -48,7 +48,10 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
                 await client.chat_postEphemeral(channel=channel, user=user, **msg)
                 return
             msg = blocks.build_thread_note(verdict, check_id, quick_read=quick)
-            resp = await client.chat_postMessage(channel=channel, thread_ts=ts, **msg)
+            # The check's id rides along as message metadata, so an instance taking over this check after a
+            # crash can tell from the thread itself whether this reply went out (find_reply).
+            resp = await client.chat_postMessage(channel=channel, thread_ts=ts, metadata=reply_metadata(check_id),
+                                                 **msg)
         await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
     except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
         error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
@@ -59,6 +62,28 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
                                 f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
 
 
+REPLY_EVENT = "motivecheck_reply"
+
+
+def reply_metadata(check_id: int) -> dict[str, Any]:
+    return {"event_type": REPLY_EVENT, "event_payload": {"check_id": check_id}}
+
+
+async def find_reply(client: Any, channel: str, thread_ts: str, check_id: int) -> str | None:
+    """The ts of our threaded reply to ``check_id`` if the thread holds one; None if not (or Slack won't say)."""
+    try:
+        resp = await client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+    except Exception as exc:  # noqa: BLE001 - unknown: the caller posts (at least once beats never)
+        log.info("could not read the thread in %s: %s", channel, type(exc).__name__)
+        return None
+    for message in resp.get("messages") or []:
+        meta = message.get("metadata") or {}
+        if meta.get("event_type") == REPLY_EVENT and str((meta.get("event_payload") or {}).get("check_id")) == str(
+                check_id):
+            return message.get("ts")
+    return None
+
+
 async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
     """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
     key = f"share:{check['id']}"
@@ -67,7 +92,8 @@ async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, ve
         return
     msg = blocks.build_thread_note(verdict, check["id"])
     try:
-        resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"], **msg)
+        resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"],
+                                             metadata=reply_metadata(check["id"]), **msg)
     except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry
         await asyncio.to_thread(deps.store.release_event, key)
         error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__

@@ -1,8 +1,9 @@
 """The Motive Coach database behind one interface, ``Store``: no other module writes SQL.
 
 Each part owns one concern and its tables (checks, decisions, Slack events, a workspace's preferences, the
-verdict cache, digests, learning, figures, erasure, Slack installs); ``database`` owns connections and
-transactions, ``dialect`` the SQL that differs between SQLite and PostgreSQL, ``migrations`` the schema.
+verdict cache, digests, learning, figures, erasure, Slack installs, leases on work in flight); ``database`` owns
+connections and transactions, ``dialect`` the SQL that differs between SQLite and PostgreSQL, ``migrations`` the
+schema.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .events import EventStore
 from .figures import FigureStore
 from .installations import InstallationStore
 from .learning import LearningStore
+from .leases import LeaseStore
 from .preferences import PreferenceStore
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ def is_postgres_url(target: str | Path) -> bool:
 
 
 class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, DigestStore, LearningStore,
-            FigureStore, ErasureStore, InstallationStore):
+            FigureStore, ErasureStore, InstallationStore, LeaseStore):
     """The Motive Coach database: checks, decisions, Slack state, cache, digests, what workspaces teach, and
     Slack installs.
 

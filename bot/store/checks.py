@@ -48,20 +48,31 @@ class CheckStore(Part):
         keep = self.store_text or status == "pending"
         row: Row = {"ts": time.time() if ts is None else ts, "source": source, "status": status,
                     "draft_hash": draft_hash(draft), "draft_text": draft if keep else None}
+        if status == "pending":
+            row["lease_until"] = 0.0  # pending work nobody holds is free to take (store/leases.py)
         row.update({k: v for k, v in context.items() if v is not None})
         return row
 
-    def record_pending(self, items: list[dict[str, Any]]) -> list[int]:
+    def record_pending(self, items: list[dict[str, Any]]) -> list[int | None]:
         """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields.
+
+        An item's ``claim`` (a Slack delivery or message key) is claimed in the same transaction: an item whose key
+        was already claimed — a retry or duplicate, whichever instance it reached — records nothing and gets None.
+        Claim and record stand or fall together, so no crash can leave a message claimed but never answered.
 
         Plain parameterised INSERTs: this runs on the ack path, where its Python time competes with the
         event loop for the GIL.
         """
         now = time.time()
         with self.db.write() as tx:
-            ids = []
+            ids: list[int | None] = []
             for item in items:
                 fields = dict(item)
+                claim = fields.pop("claim", None)
+                if claim is not None and not tx.execute(
+                        "insert into seen_events (key, ts) values (?, ?) on conflict do nothing", [claim, now]):
+                    ids.append(None)
+                    continue
                 ids.append(tx.insert("checks", self._row(
                     fields.pop("draft"), source=fields.pop("source"), status=fields.pop("status", "pending"),
                     ts=fields.pop("ts", None) or now, **fields)))
@@ -91,8 +102,12 @@ class CheckStore(Part):
         return found
 
     def complete_check(self, check_id: int, verdict: Verdict, *, latency_ms: float = 0.0,
-                       usage: Usage | None = None, draft: str | None = None) -> None:
-        """Fill in the verdict of a pending check (or replace it after an edit)."""
+                       usage: Usage | None = None, draft: str | None = None, owner: str | None = None) -> bool:
+        """Fill in the verdict of a pending check (or replace it after an edit).
+
+        ``owner``: only while that instance still holds the check's lease; False (and nothing written) when another
+        instance has taken the work over, which then answers it.
+        """
         cols = _verdict_columns(verdict, usage)
         cols.update({"status": "done", "latency_ms": latency_ms})
         if draft is not None:
@@ -100,18 +115,20 @@ class CheckStore(Part):
             cols["draft_text"] = draft if self.store_text else None
         elif not self.store_text:
             cols["draft_text"] = None  # held only while the check was pending
-        self.update_check(check_id, **cols)
+        return self.update_check(check_id, owner=owner, **cols)
 
-    def fail_check(self, check_id: int) -> None:
-        """Mark a check failed (its text goes too when texts are not stored)."""
+    def fail_check(self, check_id: int, *, owner: str | None = None) -> bool:
+        """Mark a check failed (its text goes too when texts are not stored); ``owner`` as for complete_check."""
         cols: Row = {"status": "failed"}
         if not self.store_text:
             cols["draft_text"] = None
-        self.update_check(check_id, **cols)
+        return self.update_check(check_id, owner=owner, **cols)
 
-    def update_check(self, check_id: int, **fields: Any) -> None:
+    def update_check(self, check_id: int, *, owner: str | None = None, **fields: Any) -> bool:
+        """Set ``fields`` on a check (with ``owner``: only while it holds the check's lease); whether it did."""
+        key: Row = {"id": check_id} if owner is None else {"id": check_id, "lease_owner": owner}
         with self.db.write() as tx:
-            tx.update("checks", {"id": check_id}, fields)
+            return tx.update("checks", key, fields) == 1
 
     def get_check(self, check_id: int) -> Row | None:
         return self.db.one("select * from checks where id = ?", [check_id])

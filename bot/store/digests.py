@@ -65,6 +65,11 @@ class DigestStore(Part):
                               "and week = ? and status = 'claimed' and coalesce(claimed_at, 0) < ?",
                               [owner, now, workspace, channel, week, now - stale_after]) == 1
 
+    def digest_state(self, workspace: str, channel: str, week: str) -> Row | None:
+        """The digest's row (status, who claimed it and when), or None before anyone claimed it."""
+        return self.db.one("select * from digests where workspace = ? and channel = ? and week = ?",
+                           [workspace, channel, week])
+
     def mark_digest_posted(self, workspace: str, channel: str, week: str, message_ts: str = "") -> None:
         with self.db.write() as tx:
             tx.update("digests", {"workspace": workspace, "channel": channel, "week": week},

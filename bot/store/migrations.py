@@ -209,3 +209,15 @@ def m007_one_decision_per_person(db: Schema) -> None:
                "then 'choice' else action end")
     db.execute('delete from decisions where id not in (select max(id) from decisions group by check_id, "user", slot)')
     db.create_index("decisions", ["check_id", "user", "slot"], "idx_decisions_one_per_person", unique=True)
+
+
+@migration
+def m008_leases(db: Schema) -> None:
+    # Work in flight and who holds it, so any instance takes over a crashed one's: a check that still needs work (a
+    # verdict, or its answer delivered) has a lease until a time its holder keeps pushing forward; NULL when done.
+    db.add_column("checks", "lease_owner", str)
+    db.add_column("checks", "lease_until", float)
+    db.add_column("checks", "attempts", int)  # how many holders took it: a draft that crashes each one is given up
+    db.add_column("checks", "reply_url", str)  # the slash command's response_url, kept only while the lease is held
+    db.execute("update checks set lease_owner = '', lease_until = 0 where status = 'pending'")  # free to take now
+    db.create_index("checks", ["lease_until"], "idx_checks_lease")
