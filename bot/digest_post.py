@@ -118,18 +118,39 @@ async def tell_admin(client: Any, store: Store, workspace: str, channel: str, er
 
 async def post_digest(client: Any, store: Store, settings: Settings, workspace: str, year: int, week: int,
                       channel: str | None = None) -> str:
-    """Post one week's digest exactly once; returns 'posted', 'already', 'no-channel' or 'blocked'."""
-    from .chart import alt_text, render_chart
-    from .slack.blocks import build_digest
-
+    """Post one week's digest exactly once; returns 'posted', 'already', 'held' (another process is posting it
+    now), 'no-channel' or 'blocked'."""
     channel = channel or await asyncio.to_thread(digest_channel, store, settings, workspace)
     if not channel:
         return "no-channel"
     label = f"{year}-W{week:02d}"
-    owner = f"{socket.gethostname()}:{os.getpid()}"
+    owner = f"{socket.gethostname()}:{os.getpid()}:{id(asyncio.current_task())}"
     earlier = await asyncio.to_thread(store.digest_state, workspace, channel, label)
-    if not await asyncio.to_thread(claim, store, workspace, channel, label, owner):
-        return "already"
+    # The claim is a lease like a draft's: renewed while this process posts, taken over soon after it dies.
+    if not await asyncio.to_thread(claim, store, workspace, channel, label, owner, settings.lease_seconds):
+        now = await asyncio.to_thread(store.digest_state, workspace, channel, label)
+        return "held" if now is not None and now["status"] == "claimed" else "already"
+    renewing = asyncio.create_task(_keep_claim(store, workspace, channel, label, owner, settings.lease_seconds / 3))
+    try:
+        return await _post_claimed(client, store, settings, workspace, channel, year, week, label, earlier)
+    finally:
+        renewing.cancel()
+
+
+async def _keep_claim(store: Store, workspace: str, channel: str, week: str, owner: str, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(store.renew_digest_claim, workspace, channel, week, owner)
+        except Exception as exc:  # noqa: BLE001 - the claim may then go stale and be taken over
+            log.warning("could not renew the digest claim: %s", type(exc).__name__)
+
+
+async def _post_claimed(client: Any, store: Store, settings: Settings, workspace: str, channel: str, year: int,
+                        week: int, label: str, earlier: dict | None) -> str:
+    from .chart import alt_text, render_chart
+    from .slack.blocks import build_digest
+
     try:
         # A claim taken over from a process that stopped midway: it may have posted before it stopped.
         posted = earlier is not None and await find_digest(client, channel, workspace, label,
@@ -209,6 +230,7 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
     from .datacontrols import apply_retention
 
     while not stop.is_set():
+        held = False
         try:
             await asyncio.to_thread(apply_retention, store, settings)
             due = due_week(settings, time.time())
@@ -218,12 +240,13 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
                     try:  # one workspace's failure must not hold back the others' digests
                         client = await clients(ws)
                         if client is not None:  # uninstalled: its figures stay until retention, unposted
-                            await post_digest(client, store, settings, ws, *due)
+                            held |= await post_digest(client, store, settings, ws, *due) == "held"
                     except Exception as exc:  # noqa: BLE001 - retried next tick
                         log.warning("digest scheduler, workspace %s: %s", ws, type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - never a crash loop; try again next tick
             log.warning("digest scheduler: %s", type(exc).__name__)
         try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            # Another instance is posting a digest: look again once its claim could have run out, in case it died.
+            await asyncio.wait_for(stop.wait(), timeout=min(interval, settings.lease_seconds * 1.5) if held else interval)
         except TimeoutError:
             pass

@@ -32,6 +32,7 @@ OPTED_OUT = "opted-out"
 NO_COACH = "no-coach"
 EMPTY = "empty"
 DUPLICATE = "duplicate"
+DEFAULT_LEASE_SECONDS = 15.0  # MOTIVECHECK_LEASE_SECONDS
 MAX_ATTEMPTS = 3  # instances that may take over one check before it is given up (a draft that crashes each one)
 
 
@@ -100,13 +101,14 @@ class Intake:
     store); ``answering`` holds the lease around ``finish`` and the delivery, ``take_over`` and ``resuming`` finish
     another instance's work when its lease runs out."""
 
-    def __init__(self, checker: Checker, store: Store, *, owner: str | None = None) -> None:
+    def __init__(self, checker: Checker, store: Store, *, owner: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.checker = checker
         self.store = store
         self.pending: PendingWriter | None = None
         # This instance, as the holder of leases on work in flight (bot/store/leases.py).
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.lease_seconds = checker.settings.lease_seconds
+        self.lease_seconds = lease_seconds
         self.held: set[int] = set()  # checks this instance holds and is working on
         self._optouts: set[tuple[str, str]] | None = None
         self._optouts_loaded = 0.0

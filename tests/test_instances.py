@@ -217,7 +217,7 @@ def test_instances_posting_the_digest_at_once_post_it_once(slack, target):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == ["already"] * 3 + ["posted"]
+    assert sorted(results)[-1] == "posted" and set(sorted(results)[:-1]) <= {"already", "held"}
     assert len(slack.calls("chat.postMessage")) == 1
 
 
@@ -246,8 +246,8 @@ def test_a_digest_claim_left_by_a_dead_instance_is_taken_over_once(slack, target
     client = build_client(settings)
     if it_had_posted:  # it died after posting, before it could record that
         asyncio.run(client.chat_postMessage(channel="CLEAD", text="digest", metadata=digest_metadata("T1", "2026-W47")))
-    assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == "already"  # its claim is fresh
-    with store.db.write() as tx:  # fifteen minutes later
+    assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == "held"  # its claim is fresh
+    with store.db.write() as tx:  # it stopped renewing its claim
         tx.execute("update digests set claimed_at = 0")
     assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == ("already" if it_had_posted else "posted")
     assert len(slack.calls("chat.postMessage")) == 1

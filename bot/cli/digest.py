@@ -59,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(_post(settings, store, args.workspace, year, week, args.channel))
         print({"posted": f"Posted the {year}-W{week:02d} digest.",
                "already": f"The {year}-W{week:02d} digest was already posted there; nothing sent.",
+               "held": f"Another process is posting the {year}-W{week:02d} digest there right now; nothing sent.",
                "no-channel": "No digest channel: set MOTIVECHECK_DIGEST_CHANNEL or pass --channel.",
                "blocked": "Slack refused the digest channel (is the bot in it? `/invite @Motive Coach`)."}[result])
-        return 0 if result in ("posted", "already") else 2
+        return 0 if result in ("posted", "already", "held") else 2
     d = build(store, settings, args.workspace, year, week)
     if args.format == "json":
         print(to_json(d))

@@ -33,7 +33,7 @@ class Deps:
     _last_request: float = 0.0
 
     def __post_init__(self) -> None:
-        self.intake = self.intake or Intake(self.checker, self.store)
+        self.intake = self.intake or Intake(self.checker, self.store, lease_seconds=self.settings.lease_seconds)
 
     async def warm_up(self) -> None:
         """Start the pending writer (and its database connection) and read the opt-outs before serving."""

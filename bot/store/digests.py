@@ -65,6 +65,13 @@ class DigestStore(Part):
                               "and week = ? and status = 'claimed' and coalesce(claimed_at, 0) < ?",
                               [owner, now, workspace, channel, week, now - stale_after]) == 1
 
+    def renew_digest_claim(self, workspace: str, channel: str, week: str, owner: str) -> bool:
+        """Keep ``owner``'s claim fresh while it posts; False when it no longer holds it."""
+        with self.db.write() as tx:
+            return tx.execute("update digests set claimed_at = ? where workspace = ? and channel = ? and week = ? "
+                              "and status = 'claimed' and claimed_by = ?",
+                              [time.time(), workspace, channel, week, owner]) == 1
+
     def digest_state(self, workspace: str, channel: str, week: str) -> Row | None:
         """The digest's row (status, who claimed it and when), or None before anyone claimed it."""
         return self.db.one("select * from digests where workspace = ? and channel = ? and week = ?",
