@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def target(tmp_path):
-    """Where the instances' shared database lives."""
-    return str(tmp_path / "shared.db")
+def target(database):
+    """Where the instances' shared database lives: a SQLite file, and a PostgreSQL schema when one is given."""
+    return database
 
 
 def _verdict(label: str = "inside-out") -> Verdict:
@@ -142,8 +142,8 @@ def test_a_claimed_message_is_recorded_in_the_same_transaction(target):
 
 # -- two app instances on one database --------------------------------------------------------------------------
 @pytest.fixture
-def two(slack, tmp_path):
-    settings = settings_for(slack, tmp_path)  # one database file for both
+def two(slack, tmp_path, target):
+    settings = settings_for(slack, tmp_path, database=target)  # one database for both
     apps = [RunningApp(settings), RunningApp(settings)]
     yield apps
     for app in apps:

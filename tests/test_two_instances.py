@@ -126,9 +126,9 @@ def _command(n: int, response_url: str) -> str:
 
 
 @pytest.fixture
-def shared_db(tmp_path):
-    """The instances' one database: the SQLite file (PostgreSQL joins when that backend lands)."""
-    return {"MOTIVECHECK_DB": str(tmp_path / "shared.db")}, str(tmp_path / "shared.db")
+def shared_db(database):
+    """The instances' one database, as the environment names it: a SQLite file, or PostgreSQL when one is given."""
+    return {"DATABASE_URL" if database.startswith("postgresql://") else "MOTIVECHECK_DB": database}, database
 
 
 def test_two_instances_one_killed_mid_burst_lose_and_double_nothing(shared_db, tmp_path):

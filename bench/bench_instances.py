@@ -1,0 +1,285 @@
+"""Several instances on one database, under load: channel messages streaming in, 100 /motivecheck at once.
+
+The issue's scenario: 1,000 channel messages a minute and, mid-stream, 100 slash commands at once, the LLM
+answering every request in 5 s — on one instance and on two (requests round-robin), on SQLite, and on PostgreSQL
+when ``MOTIVECHECK_BENCH_DATABASE_URL`` names an empty database. Targets: ack p99 <= 50 ms, all 100 commands
+answered <= 6 s after they were sent. Prints ack p50/p99/max (commands and messages), time to answer the 100, and
+whether every message got exactly one reply.
+
+``--fairness``: one workspace floods (FLOOD commands at once) and, half a second later, another sends 10: are the
+other's answers held up behind the flood? ``--limits``: one instance, command bursts and message rates stepped up.
+Everything runs on loopback: the real `motivecheck serve` processes, Slack and LLM stand-ins, an aiohttp sender.
+Usage: python bench/bench_instances.py [--seconds 60] [--messages 1000] [--fairness] [--limits]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from harness import ServedApp, signed
+from openai_server import FakeOpenAI, answer, verdict_answer
+from slack_server import FakeSlack
+
+DRAFT = "We'll launch Premium Plus {} to upsell existing accounts and lift ARR 15% this quarter."
+LLM_SECONDS = 5.0
+
+
+def command_body(n: str, response_url: str, team: str = "T1") -> str:
+    return urlencode({"team_id": team, "channel_id": "C9", "user_id": f"U{n}", "command": "/motivecheck",
+                      "text": DRAFT.format(n), "response_url": response_url, "trigger_id": "1.2.3"})
+
+
+def message_body(i: int) -> str:
+    return json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"Ev{i}", "event_time": int(time.time()),
+                       "event": {"type": "message", "channel": "C1", "user": f"U{i % 50}", "ts": f"1790000000.{i:06d}",
+                                 "text": DRAFT.format(f"msg{i}"), "channel_type": "channel"}})
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[max(0, int(len(values) * p) - 1)] if values else float("nan")
+
+
+class Cluster:
+    """N `motivecheck serve` processes on one database, and a sender that deals requests out round-robin."""
+
+    def __init__(self, slack: FakeSlack, llm: FakeOpenAI, n: int, db: str, database_url: str = "") -> None:
+        env = {"MOTIVECHECK_WATCH_CHANNELS": "C1"}
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        self.apps = [ServedApp(slack.api_url, llm.base_url, db, wait_healthz=False, **env) for _ in range(n)]
+        for app in self.apps:  # started together, waited for in turn
+            _wait_healthz(app)
+        self.turn = 0
+
+    async def send(self, session: aiohttp.ClientSession, body: str, content_type: str) -> tuple[int, float]:
+        app = self.apps[self.turn % len(self.apps)]
+        self.turn += 1
+        started = time.perf_counter()
+        try:
+            async with session.post(f"http://127.0.0.1:{app.port}/slack/events", data=body.encode(),
+                                    headers=signed(body, content_type)) as resp:
+                await resp.read()
+                return resp.status, (time.perf_counter() - started) * 1000
+        except aiohttp.ClientError:
+            return 0, (time.perf_counter() - started) * 1000
+
+    async def warm(self, session: aiohttp.ClientSession, connections: int) -> None:
+        """Open keep-alive connections before the clock starts, as Slack's senders hold them all day."""
+        async def touch(port: int) -> None:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                await resp.read()
+
+        await asyncio.gather(*(touch(app.port) for app in self.apps for _ in range(connections)))
+
+    def rss_mb(self) -> list[float]:
+        return [app.rss_mb() for app in self.apps]
+
+    def stop(self) -> list[int]:
+        return [app.stop() for app in self.apps]
+
+
+def _wait_healthz(app: ServedApp) -> None:
+    import urllib.request
+
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("serve did not start")
+
+
+async def _answered(slack: FakeSlack, prefix: str, n: int, timeout: float) -> float:
+    """Seconds until ``n`` response_url answers whose name starts with ``prefix`` have arrived (inf if never)."""
+    started = time.perf_counter()
+    ok = await asyncio.to_thread(
+        slack.wait_for, lambda: sum(name.startswith(prefix) for name, _ in slack.responses) >= n, timeout)
+    return time.perf_counter() - started if ok else float("inf")
+
+
+async def scenario(cluster: Cluster, slack: FakeSlack, seconds: float, messages: int, commands: int,
+                   burst_at: float) -> dict[str, Any]:
+    """The message stream, and mid-way the burst of commands; acks and answer times."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await cluster.warm(session, commands // len(cluster.apps) + 20)
+        message_acks: list[tuple[int, float]] = []
+
+        async def stream() -> None:
+            start = time.perf_counter()
+            pending = []
+            for i in range(messages):
+                await asyncio.sleep(max(0.0, start + seconds * i / messages - time.perf_counter()))
+                pending.append(asyncio.create_task(cluster.send(session, message_body(i), "application/json")))
+            message_acks.extend(await asyncio.gather(*pending))
+
+        flow = asyncio.create_task(stream())
+        await asyncio.sleep(burst_at)
+        bodies = [command_body(f"c{i}", slack.response_url(f"c{i}")) for i in range(commands)]
+        waiting = asyncio.create_task(_answered(slack, "c", commands, 60))
+        command_acks = await asyncio.gather(*(cluster.send(session, b, "application/x-www-form-urlencoded")
+                                              for b in bodies))
+        all_answered = await waiting
+        await flow
+    replied = await asyncio.to_thread(
+        slack.wait_for, lambda: len({p["thread_ts"] for p in slack.calls("chat.postMessage") if p.get("thread_ts")})
+        >= messages, 60)
+    replies = Counter(p.get("thread_ts") for p in slack.calls("chat.postMessage") if p.get("thread_ts"))
+    return {"command_acks": command_acks, "message_acks": message_acks, "all_answered": all_answered,
+            "replied": len(replies), "doubled": sum(n > 1 for n in replies.values()), "all_replied": replied}
+
+
+def print_row(label: str, r: dict[str, Any], commands: int, messages: int) -> None:
+    cmd = [ms for code, ms in r["command_acks"] if code == 200]
+    msg = [ms for code, ms in r["message_acks"] if code == 200]
+    both = cmd + msg
+    met = len(cmd) == commands and pct(both, 0.99) <= 50 and r["all_answered"] <= 6
+    print(f"{label:<24}{pct(cmd, .5):>7.0f}{pct(cmd, .99):>7.0f}{max(cmd, default=float('nan')):>7.0f}"
+          f"{pct(msg, .5):>8.0f}{pct(msg, .99):>7.0f}{max(msg, default=float('nan')):>7.0f}{pct(both, .99):>9.0f}"
+          f"{r['all_answered']:>9.1f}{r['replied']:>6}/{messages}{r['doubled']:>5}"
+          f"   {'MET' if met else 'NOT MET'}")
+
+
+def run_scenarios(args: argparse.Namespace) -> None:
+    configs = [("1 instance, SQLite", 1, ""), ("2 instances, SQLite", 2, "")]
+    url = os.environ.get("MOTIVECHECK_BENCH_DATABASE_URL", "")
+    if url:
+        configs += [("1 instance, PostgreSQL", 1, url), ("2 instances, PostgreSQL", 2, url)]
+    print(f"{args.messages} channel messages over {args.seconds:.0f} s, {args.commands} /motivecheck at once "
+          f"{args.burst_at:.0f} s in; the LLM answers each request in {LLM_SECONDS:.0f} s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'':<24}{'command ack ms':^21}{'message ack ms':^22}{'all p99':>9}{'100 in s':>9}{'replied':>11}"
+          f"{'x2':>5}")
+    print(f"{'':<24}{'p50':>7}{'p99':>7}{'max':>7}{'p50':>8}{'p99':>7}{'max':>7}")
+    for label, n, database_url in configs:
+        with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
+                tempfile.TemporaryDirectory() as tmp:
+            if database_url:
+                _empty(database_url)
+            cluster = Cluster(slack, llm, n, f"{tmp}/bench.db", database_url)
+            try:
+                r = asyncio.run(scenario(cluster, slack, args.seconds, args.messages, args.commands, args.burst_at))
+                rss = cluster.rss_mb()
+            finally:
+                codes = cluster.stop()
+            print_row(label, r, args.commands, args.messages)
+            print(f"{'':<24}RSS {', '.join(f'{m:.0f}' for m in rss)} MB; SIGTERM exit codes {codes}; "
+                  f"{sum(1 for c, _ in r['command_acks'] + r['message_acks'] if c != 200)} non-200")
+
+
+def _empty(url: str) -> None:
+    """A fresh schema for one run, so each configuration starts from an empty database."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("drop schema if exists public cascade")
+        conn.execute("create schema public")
+
+
+async def fairness(slack: FakeSlack, cluster: Cluster, flood: int, others: int) -> tuple[list[float], list[float]]:
+    """Workspace T1 sends ``flood`` commands at once; 0.5 s later T2 sends ``others``. Seconds to each answer."""
+    done: dict[str, float] = {}
+
+    def watch() -> None:
+        seen = 0
+        while len(done) < flood + others:
+            if not slack.wait_for(lambda seen=seen: len(slack.responses) > seen, 90):
+                return
+            for name, _ in slack.responses[seen:]:
+                done.setdefault(name, time.perf_counter())
+            seen = len(slack.responses)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await cluster.warm(session, flood // len(cluster.apps) + others)
+        watcher = asyncio.create_task(asyncio.to_thread(watch))
+        sent: dict[str, float] = {}
+
+        async def send(name: str, team: str) -> None:
+            sent[name] = time.perf_counter()
+            await cluster.send(session, command_body(name, slack.response_url(name), team),
+                               "application/x-www-form-urlencoded")
+
+        busy = asyncio.gather(*(send(f"f{i}", "T1") for i in range(flood)))
+        await asyncio.sleep(0.5)
+        await asyncio.gather(busy, *(send(f"o{i}", "T2") for i in range(others)))
+        await watcher
+    seconds = {name: done.get(name, float("inf")) - sent[name] for name in sent}
+    return ([s for n, s in seconds.items() if n.startswith("f")], [s for n, s in seconds.items() if n.startswith("o")])
+
+
+def run_fairness(args: argparse.Namespace) -> None:
+    print(f"One workspace floods {args.flood} /motivecheck at once; 0.5 s later another sends 10; LLM {LLM_SECONDS:.0f} s")
+    for n in (1, 2):
+        with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
+                tempfile.TemporaryDirectory() as tmp:
+            cluster = Cluster(slack, llm, n, f"{tmp}/fair.db")
+            try:
+                busy, other = asyncio.run(fairness(slack, cluster, args.flood, 10))
+            finally:
+                cluster.stop()
+        print(f"{n} instance(s): flooding workspace answered in p50 {pct(busy, .5):.1f} s, max {max(busy):.1f} s; "
+              f"the other workspace p50 {pct(other, .5):.1f} s, max {max(other):.1f} s")
+
+
+def run_limits(args: argparse.Namespace) -> None:
+    """One instance on SQLite: bigger command bursts, then faster message streams."""
+    print(f"One instance, SQLite, LLM {LLM_SECONDS:.0f} s; load average {os.getloadavg()[0]:.1f}")
+    for burst in (100, 200, 400, 800):
+        with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
+                tempfile.TemporaryDirectory() as tmp:
+            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db")
+            try:
+                r = asyncio.run(scenario(cluster, slack, 0.1, 0, burst, 0.0))
+            finally:
+                cluster.stop()
+        acks = [ms for code, ms in r["command_acks"] if code == 200]
+        print(f"  {burst:>4} commands at once: acked {len(acks)}, ack p50 {pct(acks, .5):.0f} ms, p99 "
+              f"{pct(acks, .99):.0f} ms; all answered after {r['all_answered']:.1f} s")
+    for per_minute in (1000, 3000, 6000, 12000):
+        messages = int(per_minute * args.limit_seconds / 60)
+        with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
+                tempfile.TemporaryDirectory() as tmp:
+            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db")
+            try:
+                started = time.perf_counter()
+                r = asyncio.run(scenario(cluster, slack, args.limit_seconds, messages, 0, 0.0))
+                elapsed = time.perf_counter() - started
+            finally:
+                cluster.stop()
+        acks = [ms for code, ms in r["message_acks"] if code == 200]
+        print(f"  {per_minute:>5} messages a minute for {args.limit_seconds:.0f} s: ack p50 {pct(acks, .5):.0f} ms, "
+              f"p99 {pct(acks, .99):.0f} ms, max {max(acks, default=0):.0f} ms; replied {r['replied']}/{messages} "
+              f"(doubled {r['doubled']}), the last {elapsed - args.limit_seconds:.1f} s after the stream ended")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--commands", type=int, default=100)
+    parser.add_argument("--burst-at", type=float, default=20.0, help="seconds into the stream")
+    parser.add_argument("--fairness", action="store_true")
+    parser.add_argument("--flood", type=int, default=300)
+    parser.add_argument("--limits", action="store_true")
+    parser.add_argument("--limit-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    if args.fairness:
+        run_fairness(args)
+    elif args.limits:
+        run_limits(args)
+    else:
+        run_scenarios(args)
+
+
+if __name__ == "__main__":
+    main()
