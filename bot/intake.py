@@ -116,7 +116,8 @@ class Intake:
 
     # -- opt-outs ----------------------------------------------------------------------------
     async def optouts(self) -> set[tuple[str, str]]:
-        """Opt-outs from memory, reloaded every OPTOUT_TTL seconds (other processes may change them)."""
+        """Opt-outs from memory, reloaded every OPTOUT_TTL seconds: refuses at once what this instance knows of;
+        ``screen`` asks the database about the rest (other instances may have been told)."""
         if self._optouts is None or time.monotonic() - self._optouts_loaded > OPTOUT_TTL:
             self._optouts_lock = self._optouts_lock or asyncio.Lock()
             async with self._optouts_lock:
@@ -139,12 +140,21 @@ class Intake:
         row = self.store.channel_settings(workspace, channel) if channel else None
         return (row or {}).get("playbook") or None
 
+    def _look_up(self, draft: Draft) -> tuple[bool, str | None]:
+        """Whether the author has opted out, by the database (they may have told another instance since this one last
+        read the list), and the channel's playbook: one thread hop on the ack path."""
+        opted_out = bool(draft.user) and self.store.is_opted_out(draft.workspace, draft.user)
+        return opted_out, self.playbook_for(draft.workspace, draft.channel)
+
     async def screen(self, draft: Draft) -> Outcome | Draft:
         """Refuse a draft that must not be checked, else return it with its channel's playbook."""
         why = refusal(draft, await self.optouts())
         if why is not None:
             return Outcome(draft=draft, refused=why)
-        return replace(draft, playbook=await asyncio.to_thread(self.playbook_for, draft.workspace, draft.channel))
+        opted_out, playbook = await asyncio.to_thread(self._look_up, draft)
+        if opted_out:
+            return Outcome(draft=draft, refused=OPTED_OUT)
+        return replace(draft, playbook=playbook)
 
     def start(self) -> PendingWriter:
         """The pending writer (its thread and database connection), started once."""

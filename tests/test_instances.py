@@ -252,3 +252,31 @@ def test_a_digest_claim_left_by_a_dead_instance_is_taken_over_once(slack, target
     assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == ("already" if it_had_posted else "posted")
     assert len(slack.calls("chat.postMessage")) == 1
     assert store.digest_state("T1", "CLEAD", "2026-W47")["status"] == "posted"
+
+
+def test_the_verdict_cache_is_shared_by_every_instance(target):
+    from openai_server import FakeOpenAI
+
+    from bot.checker import Checker
+    from bot.config import load_settings
+
+    with FakeOpenAI() as llm:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url,
+                                      "MOTIVECHECK_LLM_TIMEOUT": "5"}, db_path=target)
+        first, second = Checker(settings, Store(target)), Checker(settings, Store(target))
+        asked, _ = first.assess(PREMIUM, workspace="T1")
+        again, _ = second.assess(PREMIUM, workspace="T1")  # another instance: answered from the database
+        elsewhere, _ = second.assess(PREMIUM, workspace="T2")  # another workspace: never from T1's entry
+    assert (asked.cached, again.cached, elsewhere.cached) == (False, True, False)
+    assert len(llm.requests) == 2 and again.label == asked.label
+
+
+def test_an_opt_out_told_to_one_instance_holds_at_once_on_the_other(two, slack):
+    a, b = two
+    assert b.event(message_in("C111", PREMIUM, "1700000900.000100", user="U333"), "EvO1")[0] == 200  # b reads opt-outs
+    assert slack.wait_for(lambda: _thread_replies(slack, "1700000900.000100"))
+    a.command("optout", user="U333", response_url=slack.response_url("o"))
+    assert b.event(message_in("C111", PREMIUM, "1700000901.000100", user="U333"), "EvO2")[0] == 200
+    time.sleep(0.5)
+    assert not _thread_replies(slack, "1700000901.000100")
+    assert [r["message_ts"] for r in b.deps.store.recent_checks(5)] == ["1700000900.000100"]  # not even stored

@@ -44,6 +44,9 @@ class PreferenceStore(Part):
             else:
                 tx.execute('delete from optouts where workspace = ? and "user" = ?', [workspace, user])
 
+    def is_opted_out(self, workspace: str, user: str) -> bool:
+        return self.db.one('select 1 as yes from optouts where workspace = ? and "user" = ?', [workspace, user]) is not None
+
     def optouts(self) -> set[tuple[str, str]]:
         """Every (workspace, user) that has opted out: small, so the Slack app keeps it in memory."""
         return {(r["workspace"], r["user"]) for r in self.db.query('select workspace, "user" from optouts')}
