@@ -9,7 +9,7 @@ whether every message got exactly one reply.
 ``--fairness``: one workspace floods (FLOOD commands at once) and, half a second later, another sends 10: are the
 other's answers held up behind the flood? ``--limits``: one instance, command bursts and message rates stepped up.
 Everything runs on loopback: the real `motivecheck serve` processes, Slack and LLM stand-ins, an aiohttp sender.
-Usage: python bench/bench_instances.py [--seconds 60] [--messages 1000] [--fairness] [--limits]
+Usage: python bench/bench_instances.py [--seconds 60] [--messages 1000] [--fairness] [--limits [--engine trained]]
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def pct(values: list[float], p: float) -> float:
 class Cluster:
     """N `motivecheck serve` processes on one database, and a sender that deals requests out round-robin."""
 
-    def __init__(self, slack: FakeSlack, llm: FakeOpenAI, n: int, db: str, database_url: str = "") -> None:
-        env = {"MOTIVECHECK_WATCH_CHANNELS": "C1"}
+    def __init__(self, slack: FakeSlack, llm: FakeOpenAI, n: int, db: str, database_url: str = "",
+                 engine: str = "auto") -> None:
+        env = {"MOTIVECHECK_WATCH_CHANNELS": "C1", "MOTIVECHECK_ENGINE": engine}
         if database_url:
             env["DATABASE_URL"] = database_url
         self.apps = [ServedApp(slack.api_url, llm.base_url, db, wait_healthz=False, **env) for _ in range(n)]
@@ -233,11 +234,13 @@ def run_fairness(args: argparse.Namespace) -> None:
 
 def run_limits(args: argparse.Namespace) -> None:
     """One instance on SQLite: bigger command bursts, then faster message streams."""
-    print(f"One instance, SQLite, LLM {LLM_SECONDS:.0f} s; load average {os.getloadavg()[0]:.1f}")
-    for burst in (100, 200, 400, 800):
+    offline = args.engine != "auto"
+    print(f"One instance, SQLite, {'the ' + args.engine + ' engine (no LLM)' if offline else f'LLM {LLM_SECONDS:.0f} s'}"
+          f"; load average {os.getloadavg()[0]:.1f}")
+    for burst in args.bursts:
         with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
                 tempfile.TemporaryDirectory() as tmp:
-            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db")
+            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db", engine=args.engine)
             try:
                 r = asyncio.run(scenario(cluster, slack, 0.1, 0, burst, 0.0))
             finally:
@@ -245,11 +248,11 @@ def run_limits(args: argparse.Namespace) -> None:
         acks = [ms for code, ms in r["command_acks"] if code == 200]
         print(f"  {burst:>4} commands at once: acked {len(acks)}, ack p50 {pct(acks, .5):.0f} ms, p99 "
               f"{pct(acks, .99):.0f} ms; all answered after {r['all_answered']:.1f} s")
-    for per_minute in (1000, 3000, 6000, 12000):
+    for per_minute in args.rates:
         messages = int(per_minute * args.limit_seconds / 60)
         with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
                 tempfile.TemporaryDirectory() as tmp:
-            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db")
+            cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db", engine=args.engine)
             try:
                 started = time.perf_counter()
                 r = asyncio.run(scenario(cluster, slack, args.limit_seconds, messages, 0, 0.0))
@@ -272,6 +275,10 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=300)
     parser.add_argument("--limits", action="store_true")
     parser.add_argument("--limit-seconds", type=float, default=30.0)
+    parser.add_argument("--bursts", type=int, nargs="*", default=[100, 200, 400, 800], help="--limits: commands at once")
+    parser.add_argument("--rates", type=int, nargs="*", default=[1000, 3000, 6000, 12000],
+                        help="--limits: channel messages a minute")
+    parser.add_argument("--engine", default="auto", help="--limits: trained or rules to leave the LLM out")
     args = parser.parse_args()
     if args.fairness:
         run_fairness(args)
