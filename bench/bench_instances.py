@@ -50,24 +50,59 @@ def pct(values: list[float], p: float) -> float:
 
 
 class Cluster:
-    """N `motivecheck serve` processes on one database, and a sender that deals requests out round-robin."""
+    """N `motivecheck serve` processes on one database."""
 
     def __init__(self, slack: FakeSlack, llm: FakeOpenAI, n: int, db: str, database_url: str = "",
                  engine: str = "auto") -> None:
         env = {"MOTIVECHECK_WATCH_CHANNELS": "C1", "MOTIVECHECK_ENGINE": engine}
         if database_url:
             env["DATABASE_URL"] = database_url
-        self.apps = [ServedApp(slack.api_url, llm.base_url, db, wait_healthz=False, **env) for _ in range(n)]
-        for app in self.apps:  # started together, waited for in turn
-            _wait_healthz(app)
+        self.logs = [f"{db}.{i}.log" for i in range(n)]
+        self.apps = [ServedApp(slack.api_url, llm.base_url, db, wait_healthz=False, log=log, **env)
+                     for log in self.logs]
+        for app, log in zip(self.apps, self.logs, strict=True):  # started together, waited for in turn
+            _wait_healthz(app, log)
+
+    @property
+    def ports(self) -> list[int]:
+        return [app.port for app in self.apps]
+
+    def rss_mb(self) -> list[float]:
+        return [app.rss_mb() for app in self.apps]
+
+    def stop(self) -> list[int]:
+        return [app.stop() for app in self.apps]
+
+
+def _wait_healthz(app: ServedApp, log: str) -> None:
+    import urllib.request
+
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=1).close()
+            return
+        except OSError:
+            if app.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    with open(log, encoding="utf-8", errors="replace") as f:
+        raise RuntimeError("serve did not start: " + f.read()[-1500:])
+
+
+class Sender:
+    """Deals requests out round-robin over the instances, signed as Slack signs them; runs in a process of its own
+    (``in_own_process``), so its work and the stand-ins' do not share one interpreter lock with its clock."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
         self.turn = 0
 
     async def send(self, session: aiohttp.ClientSession, body: str, content_type: str) -> tuple[int, float]:
-        app = self.apps[self.turn % len(self.apps)]
+        port = self.ports[self.turn % len(self.ports)]
         self.turn += 1
         started = time.perf_counter()
         try:
-            async with session.post(f"http://127.0.0.1:{app.port}/slack/events", data=body.encode(),
+            async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
                                     headers=signed(body, content_type)) as resp:
                 await resp.read()
                 return resp.status, (time.perf_counter() - started) * 1000
@@ -80,40 +115,29 @@ class Cluster:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 await resp.read()
 
-        await asyncio.gather(*(touch(app.port) for app in self.apps for _ in range(connections)))
-
-    def rss_mb(self) -> list[float]:
-        return [app.rss_mb() for app in self.apps]
-
-    def stop(self) -> list[int]:
-        return [app.stop() for app in self.apps]
+        await asyncio.gather(*(touch(port) for port in self.ports for _ in range(connections)))
 
 
-def _wait_healthz(app: ServedApp) -> None:
-    import urllib.request
+def in_own_process(fn: Any, *args: Any) -> Any:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
 
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("serve did not start")
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+    future = pool.submit(fn, *args)
+    future.add_done_callback(lambda _: pool.shutdown(wait=False))
+    return future
 
 
-async def _answered(slack: FakeSlack, prefix: str, n: int, timeout: float) -> float:
-    """Seconds until ``n`` response_url answers whose name starts with ``prefix`` have arrived (inf if never)."""
-    started = time.perf_counter()
-    ok = await asyncio.to_thread(
-        slack.wait_for, lambda: sum(name.startswith(prefix) for name, _ in slack.responses) >= n, timeout)
-    return time.perf_counter() - started if ok else float("inf")
+def send_load(ports: list[int], responses: str, seconds: float, messages: int, commands: int,
+              burst_at: float) -> dict[str, Any]:
+    """The message stream and, ``burst_at`` seconds in, the burst of commands; acks, and when the burst went."""
+    return asyncio.run(_send_load(Sender(ports), responses, seconds, messages, commands, burst_at))
 
 
-async def scenario(cluster: Cluster, slack: FakeSlack, seconds: float, messages: int, commands: int,
-                   burst_at: float) -> dict[str, Any]:
-    """The message stream, and mid-way the burst of commands; acks and answer times."""
+async def _send_load(sender: Sender, responses: str, seconds: float, messages: int, commands: int,
+                     burst_at: float) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        await cluster.warm(session, commands // len(cluster.apps) + 20)
+        await sender.warm(session, commands // len(sender.ports) + 20)
         message_acks: list[tuple[int, float]] = []
 
         async def stream() -> None:
@@ -121,23 +145,33 @@ async def scenario(cluster: Cluster, slack: FakeSlack, seconds: float, messages:
             pending = []
             for i in range(messages):
                 await asyncio.sleep(max(0.0, start + seconds * i / messages - time.perf_counter()))
-                pending.append(asyncio.create_task(cluster.send(session, message_body(i), "application/json")))
+                pending.append(asyncio.create_task(sender.send(session, message_body(i), "application/json")))
             message_acks.extend(await asyncio.gather(*pending))
 
         flow = asyncio.create_task(stream())
         await asyncio.sleep(burst_at)
-        bodies = [command_body(f"c{i}", slack.response_url(f"c{i}")) for i in range(commands)]
-        waiting = asyncio.create_task(_answered(slack, "c", commands, 60))
-        command_acks = await asyncio.gather(*(cluster.send(session, b, "application/x-www-form-urlencoded")
+        bodies = [command_body(f"c{i}", f"{responses}/response/c{i}") for i in range(commands)]
+        burst_sent = time.time()
+        command_acks = await asyncio.gather(*(sender.send(session, b, "application/x-www-form-urlencoded")
                                               for b in bodies))
-        all_answered = await waiting
         await flow
-    replied = await asyncio.to_thread(
-        slack.wait_for, lambda: len({p["thread_ts"] for p in slack.calls("chat.postMessage") if p.get("thread_ts")})
-        >= messages, 60)
+    return {"command_acks": command_acks, "message_acks": message_acks, "burst_sent": burst_sent}
+
+
+def scenario(cluster: Cluster, slack: FakeSlack, seconds: float, messages: int, commands: int,
+             burst_at: float) -> dict[str, Any]:
+    """Load from another process; here, when the burst's answers and the messages' replies arrive."""
+    future = in_own_process(send_load, cluster.ports, slack.base, seconds, messages, commands, burst_at)
+    answered = slack.wait_for(lambda: sum(name.startswith("c") for name, _ in slack.responses) >= commands,
+                              seconds + 90)
+    done_at = time.time()
+    r = future.result()
+    r["all_answered"] = done_at - r["burst_sent"] if answered else float("inf")
+    r["all_replied"] = slack.wait_for(
+        lambda: len({p["thread_ts"] for p in slack.calls("chat.postMessage") if p.get("thread_ts")}) >= messages, 60)
     replies = Counter(p.get("thread_ts") for p in slack.calls("chat.postMessage") if p.get("thread_ts"))
-    return {"command_acks": command_acks, "message_acks": message_acks, "all_answered": all_answered,
-            "replied": len(replies), "doubled": sum(n > 1 for n in replies.values()), "all_replied": replied}
+    r.update(replied=len(replies), doubled=sum(n > 1 for n in replies.values()))
+    return r
 
 
 def print_row(label: str, r: dict[str, Any], commands: int, messages: int) -> None:
@@ -153,9 +187,11 @@ def print_row(label: str, r: dict[str, Any], commands: int, messages: int) -> No
 
 def run_scenarios(args: argparse.Namespace) -> None:
     configs = [("1 instance, SQLite", 1, ""), ("2 instances, SQLite", 2, "")]
+    if args.only:
+        configs = [c for c in configs if c[1] == args.only]
     url = os.environ.get("MOTIVECHECK_BENCH_DATABASE_URL", "")
     if url:
-        configs += [("1 instance, PostgreSQL", 1, url), ("2 instances, PostgreSQL", 2, url)]
+        configs += [(f"{n} instance{'s' if n > 1 else ''}, PostgreSQL", n, url) for n in (1, 2) if args.only in (0, n)]
     print(f"{args.messages} channel messages over {args.seconds:.0f} s, {args.commands} /motivecheck at once "
           f"{args.burst_at:.0f} s in; the LLM answers each request in {LLM_SECONDS:.0f} s; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -169,7 +205,7 @@ def run_scenarios(args: argparse.Namespace) -> None:
                 _empty(database_url)
             cluster = Cluster(slack, llm, n, f"{tmp}/bench.db", database_url)
             try:
-                r = asyncio.run(scenario(cluster, slack, args.seconds, args.messages, args.commands, args.burst_at))
+                r = scenario(cluster, slack, args.seconds, args.messages, args.commands, args.burst_at)
                 rss = cluster.rss_mb()
             finally:
                 codes = cluster.stop()
@@ -187,34 +223,39 @@ def _empty(url: str) -> None:
         conn.execute("create schema public")
 
 
-async def fairness(slack: FakeSlack, cluster: Cluster, flood: int, others: int) -> tuple[list[float], list[float]]:
-    """Workspace T1 sends ``flood`` commands at once; 0.5 s later T2 sends ``others``. Seconds to each answer."""
-    done: dict[str, float] = {}
+def send_flood(ports: list[int], responses: str, flood: int, others: int) -> dict[str, float]:
+    """Workspace T1 sends ``flood`` commands at once; 0.5 s later T2 sends ``others``. When each was sent."""
+    return asyncio.run(_send_flood(Sender(ports), responses, flood, others))
 
-    def watch() -> None:
-        seen = 0
-        while len(done) < flood + others:
-            if not slack.wait_for(lambda seen=seen: len(slack.responses) > seen, 90):
-                return
-            for name, _ in slack.responses[seen:]:
-                done.setdefault(name, time.perf_counter())
-            seen = len(slack.responses)
 
+async def _send_flood(sender: Sender, responses: str, flood: int, others: int) -> dict[str, float]:
+    sent: dict[str, float] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        await cluster.warm(session, flood // len(cluster.apps) + others)
-        watcher = asyncio.create_task(asyncio.to_thread(watch))
-        sent: dict[str, float] = {}
+        await sender.warm(session, flood // len(sender.ports) + others)
 
         async def send(name: str, team: str) -> None:
-            sent[name] = time.perf_counter()
-            await cluster.send(session, command_body(name, slack.response_url(name), team),
-                               "application/x-www-form-urlencoded")
+            sent[name] = time.time()
+            await sender.send(session, command_body(name, f"{responses}/response/{name}", team),
+                              "application/x-www-form-urlencoded")
 
         busy = asyncio.gather(*(send(f"f{i}", "T1") for i in range(flood)))
         await asyncio.sleep(0.5)
         await asyncio.gather(busy, *(send(f"o{i}", "T2") for i in range(others)))
-        await watcher
-    seconds = {name: done.get(name, float("inf")) - sent[name] for name in sent}
+    return sent
+
+
+def fairness(slack: FakeSlack, cluster: Cluster, flood: int, others: int) -> tuple[list[float], list[float]]:
+    """Seconds from sending to the answer, for the flooding workspace's commands and for the other's."""
+    future = in_own_process(send_flood, cluster.ports, slack.base, flood, others)
+    done: dict[str, float] = {}
+    seen = 0
+    while len(done) < flood + others and slack.wait_for(lambda seen=seen: len(slack.responses) > seen, 90):
+        now = time.time()
+        for name, _ in slack.responses[seen:]:
+            done.setdefault(name, now)
+        seen = len(slack.responses)
+    sent = future.result()
+    seconds = {name: done.get(name, float("inf")) - at for name, at in sent.items()}
     return ([s for n, s in seconds.items() if n.startswith("f")], [s for n, s in seconds.items() if n.startswith("o")])
 
 
@@ -225,7 +266,7 @@ def run_fairness(args: argparse.Namespace) -> None:
                 tempfile.TemporaryDirectory() as tmp:
             cluster = Cluster(slack, llm, n, f"{tmp}/fair.db")
             try:
-                busy, other = asyncio.run(fairness(slack, cluster, args.flood, 10))
+                busy, other = fairness(slack, cluster, args.flood, 10)
             finally:
                 cluster.stop()
         print(f"{n} instance(s): flooding workspace answered in p50 {pct(busy, .5):.1f} s, max {max(busy):.1f} s; "
@@ -242,7 +283,7 @@ def run_limits(args: argparse.Namespace) -> None:
                 tempfile.TemporaryDirectory() as tmp:
             cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db", engine=args.engine)
             try:
-                r = asyncio.run(scenario(cluster, slack, 0.1, 0, burst, 0.0))
+                r = scenario(cluster, slack, 0.1, 0, burst, 0.0)
             finally:
                 cluster.stop()
         acks = [ms for code, ms in r["command_acks"] if code == 200]
@@ -255,7 +296,7 @@ def run_limits(args: argparse.Namespace) -> None:
             cluster = Cluster(slack, llm, 1, f"{tmp}/limits.db", engine=args.engine)
             try:
                 started = time.perf_counter()
-                r = asyncio.run(scenario(cluster, slack, args.limit_seconds, messages, 0, 0.0))
+                r = scenario(cluster, slack, args.limit_seconds, messages, 0, 0.0)
                 elapsed = time.perf_counter() - started
             finally:
                 cluster.stop()
@@ -271,6 +312,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--commands", type=int, default=100)
     parser.add_argument("--burst-at", type=float, default=20.0, help="seconds into the stream")
+    parser.add_argument("--only", type=int, default=0, help="1 or 2: run only the configurations with that many")
     parser.add_argument("--fairness", action="store_true")
     parser.add_argument("--flood", type=int, default=300)
     parser.add_argument("--limits", action="store_true")

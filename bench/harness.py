@@ -38,7 +38,8 @@ def command_body(text: str, user: str, response_url: str) -> str:
 class ServedApp:
     """`motivecheck serve` as a child process (HTTP mode, or Socket Mode with SLACK_APP_TOKEN in env)."""
 
-    def __init__(self, slack_api_url: str, llm_url: str, db: str, *, wait_healthz: bool = True, **env: str) -> None:
+    def __init__(self, slack_api_url: str, llm_url: str, db: str, *, wait_healthz: bool = True, log: str | None = None,
+                 **env: str) -> None:
         self.port = free_port()
         full = dict(os.environ, SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET,
                     SLACK_API_URL=slack_api_url, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=llm_url,
@@ -46,7 +47,8 @@ class ServedApp:
                     MOTIVECHECK_LOG_LEVEL="warning")
         full.update(env)
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port",
-                                      str(self.port)], cwd=ROOT, env=full, stderr=subprocess.DEVNULL)
+                                      str(self.port)], cwd=ROOT, env=full,
+                                     stderr=open(log, "ab") if log else subprocess.DEVNULL)  # noqa: SIM115 - the child's
         if not wait_healthz:
             return
         for _ in range(200):

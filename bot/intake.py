@@ -32,6 +32,8 @@ OPTED_OUT = "opted-out"
 NO_COACH = "no-coach"
 EMPTY = "empty"
 DUPLICATE = "duplicate"
+UNWATCHED = "unwatched"  # a channel message from a channel nobody asked to watch (not told to anyone)
+_REFUSALS = {"opted-out": OPTED_OUT, "unwatched": UNWATCHED, "duplicate": DUPLICATE}  # Store.admit_pending's words
 DEFAULT_LEASE_SECONDS = 15.0  # MOTIVECHECK_LEASE_SECONDS
 MAX_ATTEMPTS = 3  # instances that may take over one check before it is given up (a draft that crashes each one)
 
@@ -163,28 +165,37 @@ class Intake:
         return self.pending
 
     async def admit(self, draft: Draft, *, check_id: int | None = None, claim: str | None = None,
-                    reply_url: str | None = None, owner: str | None = None) -> Outcome:
+                    reply_url: str | None = None, owner: str | None = None, watched_only: bool = False,
+                    env_watched: bool = False) -> Outcome:
         """Screen the draft and record it as pending before anyone is told it was accepted.
 
         A new pending check is leased to this instance until it is answered (``reply_url``: where the answer goes,
-        kept only that long). ``check_id`` names an existing check instead (an edited message, or work taken over,
-        whose lease ``owner`` holds); ``claim`` is a key acted on once only, claimed in the same transaction as the
-        record (Slack's retries and duplicate deliveries are refused as ``DUPLICATE``, whichever instance they reach).
+        kept only that long). What the database must answer first — has the author opted out (on any instance),
+        the channel's playbook, and for a channel message (``watched_only``) whether and how its channel is watched
+        (``env_watched``: by MOTIVECHECK_WATCH_CHANNELS) — is read in the same transaction as the record, one per
+        burst (``Store.admit_pending``). ``claim`` is a key acted on once only, claimed there too (Slack's retries
+        and duplicate deliveries are refused as ``DUPLICATE``, whichever instance they reach). ``check_id`` names an
+        existing check instead (an edited message, or work taken over, whose lease ``owner`` holds).
         """
-        screened = await self.screen(draft)
-        if isinstance(screened, Outcome):
-            return screened
         if check_id is not None:
+            screened = await self.screen(draft)
+            if isinstance(screened, Outcome):
+                return screened
             if claim is not None and not await asyncio.to_thread(self.store.claim_event, claim):
                 return Outcome(draft=screened, refused=DUPLICATE)
             return Outcome(draft=screened, check_id=check_id, owner=owner)
-        lease = {"lease_owner": self.owner, "lease_until": time.time() + self.lease_seconds, "reply_url": reply_url,
-                 "claim": claim}
-        check_id = await self.start().record(screened.text, status="pending", **screened.record_fields(), **lease)
-        if check_id is None:
-            return Outcome(draft=screened, refused=DUPLICATE)
-        self.held.add(check_id)
-        return Outcome(draft=screened, check_id=check_id, owner=self.owner)
+        why = refusal(draft, await self.optouts())  # what this instance already knows, without the database
+        if why is not None:
+            return Outcome(draft=draft, refused=why)
+        fields = {**draft.record_fields(), "lease_owner": self.owner, "lease_until": time.time() + self.lease_seconds,
+                  "reply_url": reply_url, "claim": claim, "screen": True, "watched_only": watched_only,
+                  "env_watched": env_watched}
+        answer = await self.start().admit(draft.text, status="pending", **fields)
+        admitted = replace(draft, playbook=answer["playbook"], reply_mode=answer["reply_mode"])
+        if answer["id"] is None:
+            return Outcome(draft=admitted, refused=_REFUSALS[answer["refused"]])
+        self.held.add(answer["id"])
+        return Outcome(draft=admitted, check_id=answer["id"], owner=self.owner)
 
     async def assess(self, draft: Draft, *, engine: str | None = None) -> Outcome:
         """Check an admitted (screened) draft without storing anything (``import`` stores its rows in batches)."""

@@ -22,7 +22,8 @@ _MAX_BATCH = 500
 
 
 class PendingWriter:
-    """``await writer.record(draft, **fields)`` returns the new check id once it is committed."""
+    """``await writer.admit(draft, **fields)`` returns ``Store.admit_pending``'s answer once it is committed;
+    ``await writer.record(draft, **fields)`` the new check's id."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -32,10 +33,13 @@ class PendingWriter:
         self._thread.start()
         self.batches = 0  # commits made, for tests and benches
 
-    async def record(self, draft: str, **fields: Any) -> int:
+    async def record(self, draft: str, **fields: Any) -> int | None:
+        return (await self.admit(draft, **fields))["id"]
+
+    async def admit(self, draft: str, **fields: Any) -> dict[str, Any]:
         item = {"draft": draft, **fields}
         if not self._thread.is_alive():  # the writer died (it logs why): write this one directly
-            return (await asyncio.to_thread(self.store.record_pending, [item]))[0]
+            return (await asyncio.to_thread(self.store.admit_pending, [item]))[0]
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._queue.put((item, loop, future))
@@ -65,20 +69,20 @@ class PendingWriter:
                     break
                 batch.append(more)
             try:
-                ids: list[int] | BaseException = self.store.record_pending([fields for fields, _, _ in batch])
+                results: list[dict[str, Any]] | BaseException = self.store.admit_pending([f for f, _, _ in batch])
                 self.batches += 1
             except Exception as exc:  # noqa: BLE001 - every waiter gets the error; the writer keeps going
                 log.error("could not record pending checks: %s", type(exc).__name__)
-                ids = exc
+                results = exc
             for index, (_, loop, future) in enumerate(batch):
-                result = ids if isinstance(ids, BaseException) else ids[index]
+                result = results if isinstance(results, BaseException) else results[index]
                 try:
                     loop.call_soon_threadsafe(_settle, future, result)
                 except RuntimeError:
                     pass  # that request's loop is gone (shutdown): nobody is waiting
 
 
-def _settle(future: asyncio.Future, result: int | BaseException) -> None:
+def _settle(future: asyncio.Future, result: dict[str, Any] | BaseException) -> None:
     if future.done():
         return
     if isinstance(result, BaseException):

@@ -280,3 +280,28 @@ def test_an_opt_out_told_to_one_instance_holds_at_once_on_the_other(two, slack):
     time.sleep(0.5)
     assert not _thread_replies(slack, "1700000901.000100")
     assert [r["message_ts"] for r in b.deps.store.recent_checks(5)] == ["1700000900.000100"]  # not even stored
+
+
+def test_a_burst_is_screened_claimed_and_recorded_in_one_transaction(target):
+    store = Store(target)
+    store.set_channel_option("T1", "C1", reply_mode="private", playbook="example-team")
+    store.set_optout("T1", "UOUT", True)
+    base = {"source": "channel", "workspace": "T1", "status": "pending", "screen": True, "watched_only": True}
+    answers = store.admit_pending([
+        {**base, "draft": "a", "channel": "C1", "user": "U1", "message_ts": "1.1", "claim": "msg:1.1"},
+        {**base, "draft": "a", "channel": "C1", "user": "U1", "message_ts": "1.1", "claim": "msg:1.1"},  # duplicate
+        {**base, "draft": "b", "channel": "C1", "user": "UOUT", "message_ts": "1.2", "claim": "msg:1.2"},
+        {**base, "draft": "c", "channel": "C9", "user": "U1", "message_ts": "1.3", "claim": "msg:1.3"},  # unwatched
+        {**base, "draft": "d", "channel": "C8", "user": "U1", "message_ts": "1.4", "claim": "msg:1.4",
+         "env_watched": True},
+        {"draft": "e", "source": "slash", "workspace": "T1", "channel": "C1", "user": "U2", "status": "pending",
+         "screen": True},
+    ])
+    assert [(a["refused"], a["playbook"], a["reply_mode"]) for a in answers] == [
+        (None, "example-team", "private"), ("duplicate", "example-team", "private"),
+        ("opted-out", "example-team", "private"), ("unwatched", None, None), (None, None, "thread"),
+        (None, "example-team", None)]
+    ids = [a["id"] for a in answers if a["id"] is not None]
+    assert len(ids) == 3 and [store.get_check(i)["draft_text"] for i in ids] == ["a", "d", "e"]
+    assert store.get_check(ids[0])["reply_mode"] == "private"
+    assert store.count("seen_events") == 2  # the refused never claimed theirs: a retry after opting in is checked

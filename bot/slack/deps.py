@@ -39,6 +39,12 @@ class Deps:
         """Start the pending writer (and its database connection) and read the opt-outs before serving."""
         self.intake.start()
         await self.intake.optouts()
+        if self.settings.llm_configured:
+            # The LLM client's first request imports anyio's asyncio backend: about 0.1 s of CPU on the event loop,
+            # which the first burst of commands would otherwise wait behind (seen in a profile of 100 at once).
+            import anyio
+
+            anyio.Event()
 
     def spawn(self, coro: Any) -> None:
         """Run work after the ack; keep a reference so it is not collected and can be drained."""

@@ -35,13 +35,6 @@ def motive_titles(deps: Deps) -> dict[str, str]:
     return {mid: m.title for mid, m in deps.checker.default_playbook.model.motives.items()}
 
 
-def _watched(deps: Deps, team: str, channel: str) -> dict[str, Any] | None:
-    row = deps.store.channel_settings(team, channel)
-    if row is None and channel in deps.settings.watch_channels:
-        row = {"workspace": team, "channel": channel, "reply_mode": "thread", "playbook": None}
-    return row
-
-
 # -- /motivecheck ------------------------------------------------------------------------------
 async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: Deps) -> None:
     text = mrkdwn.unescape(body.get("text") or "").strip()  # Slack escapes &, <, >: keep the text as written
@@ -108,14 +101,13 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None
     channel = event.get("channel", "")
     new_draft = (event.get("subtype") is None and not event.get("bot_id") and not event.get("bot_profile")
                  and not (event.get("thread_ts") and event.get("thread_ts") != ts))
-    if new_draft and deps.accepting:
-        settings_row = await asyncio.to_thread(_watched, deps, team, channel)
-        if settings_row is not None:
-            draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team,
-                          channel=channel, channel_type=_channel_type(event), user=event.get("user", ""),
-                          message_ts=ts, reply_mode=settings_row.get("reply_mode") or "thread")
-            # Exactly once per message, across Slack's retries, duplicate deliveries, restarts and instances.
-            context["admitted"] = await deps.intake.admit(draft, claim=f"msg:{team}:{channel}:{ts}")
+    if new_draft and deps.accepting and channel:
+        draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team,
+                      channel=channel, channel_type=_channel_type(event), user=event.get("user", ""), message_ts=ts)
+        # Watched or not, and how to reply, is read with the record; exactly once per message, across Slack's
+        # retries, duplicate deliveries, restarts and instances.
+        context["admitted"] = await deps.intake.admit(draft, claim=f"msg:{team}:{channel}:{ts}", watched_only=True,
+                                                      env_watched=channel in deps.settings.watch_channels)
     await next()
 
 

@@ -54,29 +54,70 @@ class CheckStore(Part):
         return row
 
     def record_pending(self, items: list[dict[str, Any]]) -> list[int | None]:
-        """Insert pending checks in one transaction; each item holds ``draft`` and record_check's fields.
+        """Insert pending checks in one transaction (``admit_pending``); each one's id, None where refused."""
+        return [result["id"] for result in self.admit_pending(items)]
 
-        An item's ``claim`` (a Slack delivery or message key) is claimed in the same transaction: an item whose key
-        was already claimed — a retry or duplicate, whichever instance it reached — records nothing and gets None.
-        Claim and record stand or fall together, so no crash can leave a message claimed but never answered.
+    def admit_pending(self, items: list[dict[str, Any]]) -> list[Row]:
+        """The ack path's one transaction: decide about each draft of a burst and record the admitted as pending.
 
-        Plain parameterised INSERTs: this runs on the ack path, where its Python time competes with the
-        event loop for the GIL.
+        Each item holds ``draft`` and record_check's fields, and may ask more, answered in the same transaction:
+        ``screen`` — is its author opted out (a refusal), and which playbook has its channel; ``watched_only`` — a
+        channel message, refused unless its channel is watched (or ``env_watched``), whose reply mode comes from the
+        channel's settings; ``claim`` — a Slack delivery or message key, refused when already claimed (a retry or
+        duplicate, whichever instance it reached). Claim and record stand or fall together, so no crash can leave a
+        message claimed but never answered. Each result: ``id`` (None when refused), ``refused`` (``opted-out``,
+        ``unwatched``, ``duplicate`` or None), ``playbook`` and ``reply_mode``.
+
+        A whole burst costs a handful of statements, whatever its size: one read of the channels and one of the
+        opt-outs it names, one insert of its claims, and its rows (pipelined on PostgreSQL). This runs on the ack
+        path, where its Python time competes with the event loop for the GIL.
         """
         now = time.time()
+        results: list[Row] = [{"id": None, "refused": None, "playbook": None, "reply_mode": item.get("reply_mode")}
+                              for item in items]
         with self.db.write() as tx:
-            ids: list[int | None] = []
-            for item in items:
+            channels = _pairs(tx, "select workspace, channel, reply_mode, playbook from watched_channels where "
+                                  "(workspace, channel) in ({})",
+                              {(i.get("workspace", ""), i.get("channel", "")) for i in items
+                               if i.get("screen") or i.get("watched_only")})
+            opted_out = _pairs(tx, 'select workspace, "user" from optouts where (workspace, "user") in ({})',
+                               {(i.get("workspace", ""), i["user"]) for i in items if i.get("screen") and i.get("user")})
+            screened = []
+            for item, result in zip(items, results, strict=True):
                 fields = dict(item)
-                claim = fields.pop("claim", None)
-                if claim is not None and not tx.execute(
-                        "insert into seen_events (key, ts) values (?, ?) on conflict do nothing", [claim, now]):
-                    ids.append(None)
+                claim, screen = fields.pop("claim", None), fields.pop("screen", False)
+                watched_only, env_watched = fields.pop("watched_only", False), fields.pop("env_watched", False)
+                channel = channels.get((fields.get("workspace", ""), fields.get("channel", "")))
+                if watched_only and channel is None and not env_watched:
+                    result["refused"] = "unwatched"
                     continue
-                ids.append(tx.insert("checks", self._row(
-                    fields.pop("draft"), source=fields.pop("source"), status=fields.pop("status", "pending"),
-                    ts=fields.pop("ts", None) or now, **fields)))
-            return ids
+                if screen or watched_only:
+                    result["playbook"] = (channel or {}).get("playbook") or None
+                if watched_only:
+                    result["reply_mode"] = fields["reply_mode"] = (channel or {}).get("reply_mode") or "thread"
+                if screen and (fields.get("workspace", ""), fields.get("user")) in opted_out:
+                    result["refused"] = "opted-out"
+                    continue
+                screened.append((claim, fields, result))
+            # Only what passed is claimed: a message refused now is not marked as acted on.
+            claims = {claim for claim, _, _ in screened if claim is not None}
+            won = {r["key"] for r in tx.query(
+                f"insert into seen_events (key, ts) values {', '.join(['(?, ?)'] * len(claims))} "
+                "on conflict do nothing returning key", [v for key in claims for v in (key, now)])} if claims else set()
+            rows, admitted = [], []
+            for claim, fields, result in screened:
+                if claim is not None:
+                    if claim not in won:  # claimed before, or by an earlier draft of this very burst
+                        result["refused"] = "duplicate"
+                        continue
+                    won.discard(claim)
+                rows.append(self._row(fields.pop("draft"), source=fields.pop("source"),
+                                      status=fields.pop("status", "pending"), ts=fields.pop("ts", None) or now,
+                                      **fields))
+                admitted.append(result)
+            for result, check_id in zip(admitted, tx.insert_each("checks", rows), strict=True):
+                result["id"] = check_id
+        return results
 
     def check_row(self, verdict: Verdict, draft: str, *, source: str, usage: Usage | None = None,
                   **context: Any) -> Row:
@@ -157,6 +198,14 @@ class CheckStore(Part):
         yield from self.db.stream(
             "select c.*, (select action from decisions d where d.check_id = c.id order by d.id desc limit 1) "
             f"as decision from checks c where c.status = 'done' and c.ts >= ? {where}order by c.ts, c.id", args)
+
+
+def _pairs(tx: Any, sql: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+    """Rows keyed by their first two columns, for every pair asked at once (``{}`` in ``sql`` takes the list)."""
+    if not pairs:
+        return {}
+    rows = tx.query(sql.format(", ".join(["(?, ?)"] * len(pairs))), [v for pair in pairs for v in pair])
+    return {tuple(list(r.values())[:2]): r for r in rows}
 
 
 def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> Row:

@@ -64,6 +64,27 @@ class Session:
                            row.values())
         return int(cursor.fetchone()["id"] if self.dialect.returning_id else cursor.lastrowid)
 
+    def insert_each(self, table: str, rows: list[Row]) -> list[int]:
+        """Insert rows keyed on ``id``, each its own row, and return their new ids in order: on PostgreSQL the
+        statements of rows naming the same columns go together (psycopg pipelines them: one round trip), on SQLite
+        (in-process) one by one."""
+        if not self.dialect.returning_id:
+            return [self.insert(table, row) for row in rows]
+        ids: list[int] = [0] * len(rows)
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, row in enumerate(rows):
+            groups.setdefault(tuple(row), []).append(index)
+        for names, indexes in groups.items():
+            marks = ", ".join("?" * len(names))
+            with self.conn.cursor() as cursor:
+                cursor.executemany(self.dialect.sql(f"insert into {table} ({', '.join(map(quote, names))}) values "
+                                                    f"({marks}){self.dialect.returning_id}"),
+                                   [list(rows[i].values()) for i in indexes], returning=True)
+                for index in indexes:
+                    ids[index] = int(cursor.fetchone()["id"])
+                    cursor.nextset()
+        return ids
+
     def insert_many(self, table: str, rows: list[Row]) -> None:
         """Insert rows in one go; rows that name the same columns share one statement (the rest take defaults)."""
         groups: dict[tuple[str, ...], list[Row]] = {}
