@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openai_server import FakeOpenAI, answer, raw, verdict_answer
+from test_llm import make_checker as llm_checker
 
 from bot.checker import Checker
 from bot.config import load_settings
 from bot.engines.trained import CHANNEL, PREFILTER, Heads, TrainedEngine
 from bot.playbook import load_playbook
-from bot.store import Store
 from bot.text import prepare
 from bot.train import CORPUS_FEATURES, MIN_PREFILTER_RECALL, prefilter_threshold, shipped_prefilter
 from bot.verdict import LABELS
@@ -34,12 +34,10 @@ def server():
 
 
 def make_checker(server: FakeOpenAI, tmp_path: Path, **env: str) -> Checker:
-    base = {"OPENAI_API_KEY": "sk-test-123456789", "OPENAI_BASE_URL": server.base_url,
-            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "5", "MOTIVECHECK_LLM_DEADLINE": "10",
-            "MOTIVECHECK_CHANNEL_TRIAGE": "off"}  # the road without the first pass; tests of the first pass turn it on
-    base.update(env)
-    settings = load_settings(env=base, db_path=str(tmp_path / "road.db"))
-    return Checker(settings, Store(settings.db_path))
+    """test_llm's checker, with time for a loaded machine (no test here is about a timeout) and the road without
+    the first pass unless a test turns it on."""
+    return llm_checker(server, tmp_path, **{"MOTIVECHECK_LLM_TIMEOUT": "5", "MOTIVECHECK_LLM_DEADLINE": "10",
+                                            "MOTIVECHECK_CHANNEL_TRIAGE": "off", **env})
 
 
 def test_the_shipped_prefilter_passes_nearly_every_dev_proposal_and_is_reproducible():

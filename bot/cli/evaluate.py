@@ -203,7 +203,7 @@ def _llm_figures(checker: Checker, transport: RecordingClient | ReplayClient, it
     tally = transport.tally
     out: dict = {"sources": getattr(transport, "sources", {"recorded": sum(tally.calls.values())}),
                  "unscored": unscored, "calls": tally.calls,
-                 "tokens_estimated": tally.estimated or isinstance(transport, ReplayClient) and not tally.calls,
+                 "tokens_estimated": tally.estimated,
                  "prompt_tokens_per_1000": {k: round(v * 1000 / n) for k, v in tally.prompt_tokens.items()},
                  "prompt_tokens_per_1000_all_full_prompt": round(
                      full_prompt_tokens(checker, items, args.mode) * 1000 / len(items)) if items else 0}
@@ -222,7 +222,8 @@ def _format_llm(llm: dict) -> str:
     est = " (estimated at 4 characters a token)" if llm["tokens_estimated"] else ""
     per = llm["prompt_tokens_per_1000"]
     lines.append(f"prompt tokens per 1,000 rows{est}: " + ", ".join(f"{k} {v:,}" for k, v in per.items())
-                 + f"; every row through the full prompt: {llm['prompt_tokens_per_1000_all_full_prompt']:,}")
+                 + "; every row through the full prompt (always estimated): "
+                 + f"{llm['prompt_tokens_per_1000_all_full_prompt']:,}")
     if "missing_written" in llm:
         lines.append(f"wrote {llm['missing_written']['requests']} unanswered requests to {llm['missing_written']['file']}")
     return "\n".join(lines)

@@ -294,7 +294,7 @@ def _call_args(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, openai.APIConnectionError):
         return "connection"
@@ -413,8 +413,6 @@ class LLMEngine:
                 verdict = self._verdict(answer, prepared, mapping, system)
                 remember_json_mode(self.settings, json_mode)
                 return EngineResult(verdict, usage)
-            except TimeoutError:
-                wait = attempts.failed("timeout")
             except UnusableAnswer as exc:
                 if repaired:  # one repair only: then the offline engine answers
                     attempts.failed(exc.reason)
@@ -426,22 +424,20 @@ class LLMEngine:
             except openai.APIStatusError as exc:
                 lower = _lower(json_mode)
                 if not refuses_format(exc, json_mode):
-                    wait = attempts.failed(_reason(exc))
+                    reason = _reason(exc)
                 elif forced or lower is None:
-                    wait = attempts.failed("format-refused")
+                    reason = "format-refused"
                 else:
                     attempts.moved_on(f"the server refused response_format {json_mode}; trying {lower}")
                     json_mode = lower
                     remember_json_mode(self.settings, json_mode)  # later checks start here, without the refused try
                     body, mapping, system = self.request(prepared, mode, json_mode)
                     continue
-            except (openai.OpenAIError, EngineError) as exc:
-                wait = attempts.failed(_reason(exc))
-            if wait is None:
+            except (TimeoutError, openai.OpenAIError, EngineError) as exc:
+                reason = _reason(exc)
+            if not await attempts.retry(reason):
                 break
-            await asyncio.sleep(wait)
         raise attempts.error()
-
 
     async def atriage(self, prepared: Prepared) -> tuple[bool, Usage]:
         """The short first pass of the channel road: is this message a proposal? (a few hundred tokens in, a
@@ -457,13 +453,9 @@ class LLMEngine:
                 word = _first_word(response)
                 # Recall first: only a plain "chatter" keeps the message from the full prompt.
                 return not word.startswith("chatter"), usage_of(response)
-            except TimeoutError:
-                wait = attempts.failed("timeout")
-            except (openai.OpenAIError, EngineError) as exc:
-                wait = attempts.failed(_reason(exc))
-            if wait is None:
-                break
-            await asyncio.sleep(wait)
+            except (TimeoutError, openai.OpenAIError, EngineError) as exc:
+                if not await attempts.retry(_reason(exc)):
+                    break
         raise attempts.error()
 
     def quiet(self, prepared: Prepared, usage: Usage) -> Verdict:
@@ -587,6 +579,14 @@ class _Attempts:
             return None
         self.retries += 1
         return min(self.remaining(), 0.2 * (2 ** (self.retries - 1)) * (0.5 + random.random()))
+
+    async def retry(self, reason: str) -> bool:
+        """Record a failed request; wait before the same request again and say True, or say False (give up)."""
+        wait = self.failed(reason)
+        if wait is None:
+            return False
+        await asyncio.sleep(wait)
+        return True
 
     def moved_on(self, why: str) -> None:
         log.info("llm request %d: %s", self.attempt + 1, why)
