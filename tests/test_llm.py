@@ -245,8 +245,8 @@ def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_p
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
     for rule in ("Decide the label with these questions, in order", "reports of results",
-                 "When it is unclear whether the text decides something, it does: judge it",
-                 "a goal in its own right", "What does the opening", "counts as us",
+                 "When a text both describes and announces something new", "Framing is not the lead",
+                 "a goal in its own right", "What does the text lead with", "counts as us",
                  "a business that serves its own customers"):
         assert rule in system, rule
     # One bracket style for guesses, and no leftovers of the old ones.
