@@ -245,7 +245,7 @@ def test_the_system_prompt_has_decision_rules_and_reframe_examples(server, tmp_p
     make_checker(server, tmp_path).check(PREMIUM)
     system = server.requests[0]["messages"][0]["content"]
     for rule in ("Decide the label with these questions, in order", "reports of results",
-                 "When a text both describes and announces something new", "Framing is not the lead",
+                 "When it is unclear whether the text decides something, it does: judge it", "Framing is not the lead",
                  "a goal in its own right", "What does the text lead with", "counts as us",
                  "a business that serves its own customers"):
         assert rule in system, rule
