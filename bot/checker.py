@@ -11,7 +11,7 @@ from typing import Any
 from .aio import run_sync
 from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
-from .engines.trained import CHANNEL, EXPLICIT, PREFILTER, Heads, TrainedEngine
+from .engines.trained import CHANNEL, EXPLICIT, PREFILTER, PROPOSAL, Heads, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
@@ -19,7 +19,7 @@ from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
 from .verdict import CUSTOMER_EASE, Evidence, Usage, Verdict
 
 ENGINES = ENGINE_NAMES
-MODES = (EXPLICIT, CHANNEL)  # how a check is asked; PREFILTER is the channel road's own first step
+MODES = (EXPLICIT, CHANNEL, PROPOSAL)  # how a check is asked; PREFILTER is the channel road's own first step
 # How far apart two labels are on the outside-in scale; two steps (outside-in vs inside-out) is a contradiction.
 _SCALE = {"outside-in": 0, "mixed": 1, "inside-out": 2}
 
@@ -244,7 +244,13 @@ class Checker:
             result = await llm.aassess(prepared, asked)
         except EngineError as exc:
             return self._fallback(book, prepared, exc.reason, mode), usage
-        verdict = self._cross_check(result.verdict, book, prepared)
+        if mode == PROPOSAL and result.verdict.label == "not-a-proposal":
+            # The author says it proposes something: never wave it away; the offline reading judges its motive.
+            verdict = self.offline(book, prepared, mode=PROPOSAL, workspace=workspace)
+            verdict.notes.append("Asked to read it as a proposal, the LLM still found nothing proposed in it; this "
+                                 f"is the offline {verdict.engine} engine's reading of its motive.")
+        else:
+            verdict = self._cross_check(result.verdict, book, prepared)
         await asyncio.to_thread(self._remember, key, verdict, prepared)
         return verdict, usage + result.usage
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import socket
 import time
@@ -18,13 +19,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .checker import Checker
-from .engines.trained import CHANNEL, EXPLICIT
+from .engines.trained import CHANNEL, EXPLICIT, PROPOSAL
 from .errors import InputError
 from .pending import PendingWriter
 from .store import Store
 from .verdict import Usage, Verdict
 
 OPT_OUT_MARKER = "[no-coach]"
+SLASH_PROPOSAL = "slash-proposal"  # the source of an explicit check its author said is a proposal
+_PROPOSAL_PREFIX = re.compile(r"\s*proposal\s*:\s*", re.IGNORECASE)
 OPTOUT_TTL = 30.0  # seconds an in-memory opt-out list is trusted before it is read again
 
 # Why a draft was not checked; each is told to the author in their own words by the edge.
@@ -43,7 +46,7 @@ class Draft:
     """A draft as it arrived from Slack (or an export), with where it came from."""
 
     text: str
-    source: str  # slash, channel, workflow, import (the modal counts as slash)
+    source: str  # slash, slash-proposal ("/motivecheck proposal: ..."), channel, workflow, import (modal: slash)
     workspace: str = ""
     channel: str = ""
     user: str = ""
@@ -57,8 +60,11 @@ class Draft:
     @property
     def mode(self) -> str:
         """How the draft is judged: messages seen in a watched channel (or imported from one) pass the
-        channel gate; anything a person asked about (slash, modal, workflow) is an explicit check."""
-        return CHANNEL if self.source in ("channel", "import") else EXPLICIT
+        channel gate; anything a person asked about (slash, modal, workflow) is an explicit check, and one its
+        author said is a proposal (slash-proposal) has its motive judged whatever it reads like."""
+        if self.source in ("channel", "import"):
+            return CHANNEL
+        return PROPOSAL if self.source == SLASH_PROPOSAL else EXPLICIT
 
     def record_fields(self) -> dict[str, Any]:
         """The columns of the check row this draft becomes."""
@@ -84,6 +90,13 @@ class Outcome:
     @property
     def checked(self) -> bool:
         return self.verdict is not None
+
+
+def slash_draft(text: str) -> tuple[str, str]:
+    """Pure: the draft and its source for text typed into /motivecheck or the draft box. A leading
+    ``proposal:`` is the author saying it proposes something: it is taken off and the motive is always judged."""
+    m = _PROPOSAL_PREFIX.match(text)
+    return (text[m.end():], SLASH_PROPOSAL) if m else (text, "slash")
 
 
 def refusal(draft: Draft, optouts: set[tuple[str, str]]) -> str | None:

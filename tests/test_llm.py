@@ -349,3 +349,23 @@ def test_a_quote_respaced_over_a_line_break_keeps_the_drafts_own_text(server, tm
     v = make_checker(server, tmp_path).check(draft).verdict
     (ev,) = v.evidence
     assert ev.quote == "upsell\nexisting accounts" == draft[ev.start:ev.end]
+
+
+def test_a_draft_its_author_calls_a_proposal_is_asked_as_one_and_never_dismissed(server, tmp_path):
+    """``/motivecheck proposal: ...`` (mode proposal): the model is told the author says it proposes something;
+    a model that still answers not-a-proposal gets the offline engine's judged reading, said so."""
+    book = load_playbook("outside-in")
+    told = build_messages(book, PREMIUM, "proposal")
+    assert told[0] == build_messages(book, PREMIUM, "explicit")[0]  # the cached static part is the same
+    assert "says it is a proposal" in told[1]["content"] and "do not answer not-a-proposal" in told[1]["content"]
+
+    checker = make_checker(server, tmp_path)
+    server.script(answer(verdict_answer(label="not-a-proposal", customer_ease=0, reframe=None)),
+                  answer(verdict_answer(label="not-a-proposal", customer_ease=0, reframe=None)))
+    asked = checker.check(PREMIUM, mode="explicit").verdict
+    assert asked.label == "not-a-proposal" and asked.engine == "openai"
+    judged = checker.check(PREMIUM, mode="proposal").verdict
+    assert "says it is a proposal" in server.requests[-1]["messages"][1]["content"]
+    assert judged.label != "not-a-proposal" and judged.engine != "openai"
+    assert any("still found nothing proposed" in n for n in judged.notes)
+    assert judged.fallback is None  # the model answered: this is not an outage

@@ -123,6 +123,7 @@ def test_an_explicit_check_dismisses_only_past_the_playbooks_margin(engine, tmp_
     assert assess(engine, request).label != "not-a-proposal"
     question = "Is the build broken for anyone else?"
     assert assess(engine, question).label == "not-a-proposal"
+    assert engine.assess(prepare(question), mode="proposal").verdict.label != "not-a-proposal"  # the author says so
     strict = tmp_path / "strict.yaml"
     strict.write_text("name: strict\nversion: 1\nextends: outside-in\nscoring:\n  explicit_dismiss_margin: 99\n")
     assert assess(RulesEngine(load_playbook(str(strict))), question).label != "not-a-proposal"

@@ -167,6 +167,20 @@ def test_slash_command_acks_then_answers_privately_with_buttons(running, slack):
     assert decisions[0]["reason"] == "numbers are the point"
 
 
+def test_a_dismissed_draft_says_how_to_have_it_read_and_proposal_colon_judges_it(running, slack):
+    chatter = "Thanks everyone for a great offsite, see you all tomorrow!"
+    assert running.command(chatter, response_url=slack.response_url("n1"))[0] == 200
+    assert running.command("Proposal:  " + chatter, response_url=slack.response_url("n2"))[0] == 200
+    assert slack.wait_for(lambda: len(slack.responses) == 2)
+    replies = dict(slack.responses)
+    assert replies["n1"]["text"].startswith("Motive Coach: not-a-proposal")
+    assert "/motivecheck proposal:" in json.dumps(replies["n1"]["blocks"])
+    judged = replies["n2"]
+    assert "not-a-proposal" not in judged["text"] and "/motivecheck proposal:" not in json.dumps(judged["blocks"])
+    rows = [r for r in running.deps.store.recent_checks(5) if r.get("source") == "slash-proposal"]
+    assert len(rows) == 1 and rows[0]["label"] != "not-a-proposal"
+
+
 @pytest.mark.parametrize("kind", ["bad-signature", "stale"])
 def test_unsigned_or_stale_requests_are_rejected(running, slack, kind):
     kw = {"secret": "wrong-secret"} if kind == "bad-signature" else {"timestamp": int(time.time()) - 600}

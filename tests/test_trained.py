@@ -20,6 +20,7 @@ from bot.engines.trained import (
     CHANNEL,
     CUE_FEATURES,
     EXPLICIT,
+    PROPOSAL,
     Heads,
     LinearHead,
     StaticEmbeddings,
@@ -243,6 +244,13 @@ def _explicit_dismissals(heads: Heads, saved: dict[str, np.ndarray], split: str)
                                                         saved["rules_proposal"][rows]), EXPLICIT)]
     proposals = saved["label"][rows] != LABELS.index("not-a-proposal")
     return sum(lab == "not-a-proposal" for lab, p in zip(labels, proposals, strict=True) if p), int(proposals.sum())
+
+
+def test_decide_proposal_mode_judges_even_what_it_is_sure_is_chatter():
+    sure = np.array([0.02, 0.05, 0.03, 0.9])
+    assert decide_trained(sure, 1.0, _heads(dismiss=0.8), EXPLICIT)[0] == "not-a-proposal"
+    label, conf = decide_trained(sure, 0.0, _heads(dismiss=0.8), PROPOSAL)
+    assert label == "inside-out" and conf == pytest.approx(0.05 / 0.1)
 
 
 @pytest.mark.parametrize("split", ["dev", "test"])

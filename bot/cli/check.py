@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jsonl", metavar="FILE", help='check each line {"id": ..., "text": ...} of FILE')
     p.add_argument("--json", action="store_true", help="print the Verdict as JSON")
     p.add_argument("--log", action="store_true", help="record the check(s) in the database")
-    p.add_argument("--as", dest="mode", choices=("explicit", "channel"), default="explicit",
+    p.add_argument("--as", dest="mode", choices=("explicit", "channel", "proposal"), default="explicit",
                    help="explicit (default): judge the motive as /motivecheck does; channel: apply the watched-"
-                        "channel gate (not-a-proposal where the app would stay quiet)")
+                        "channel gate (not-a-proposal where the app would stay quiet); proposal: the author says "
+                        "it is a proposal, so its motive is always judged (/motivecheck proposal: ...)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     add_common(p)
     p.set_defaults(func=run)
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         # Once, under the report: what an offline verdict is and how far to trust it (none with an LLM).
         print(format_verdict(draft, verdict, colour=colour,
                              footer=quickread.note(verdict.engine, checker.settings.llm_configured)))
+        if verdict.label == "not-a-proposal" and args.mode == "explicit":
+            print("\nIf it does propose something: add --as proposal and its motive is judged.")
         if result.check_id is not None:
             print(f"\nLogged as check #{result.check_id}.")
     return 0

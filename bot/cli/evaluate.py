@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE.jsonl")
     p.add_argument("--split", choices=("train", "dev", "test"), default=None,
                    help="only the rows of this corpus split")
-    p.add_argument("--as", dest="mode", choices=("explicit", "channel"), default="explicit",
-                   help="judge as an explicit check (default) or apply the watched-channel gate")
+    p.add_argument("--as", dest="mode", choices=("explicit", "channel", "proposal"), default="explicit",
+                   help="judge as an explicit check (default), apply the watched-channel gate, or judge every "
+                        "draft's motive as one its author says is a proposal")
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
     p.add_argument("--min-f1", type=float, default=None, metavar="X",
                    help="exit 1 when macro-F1 is below X (a regression gate for CI)")

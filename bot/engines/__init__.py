@@ -9,9 +9,10 @@ from ..text import Prepared
 from ..verdict import Usage, Verdict
 
 # How a check is asked: explicitly (/motivecheck, the CLI, the modal, the workflow step) or by a watched channel.
-# PREFILTER is the channel gate in front of an LLM: it keeps only obvious chatter away, so it lets nearly every
-# proposal by.
-EXPLICIT, CHANNEL, PREFILTER = "explicit", "channel", "prefilter"
+# PROPOSAL is an explicit check whose author says it is a proposal ("/motivecheck proposal: ..."): its motive is
+# always judged, never dismissed. PREFILTER is the channel gate in front of an LLM: it keeps only obvious chatter
+# away, so it lets nearly every proposal by.
+EXPLICIT, CHANNEL, PROPOSAL, PREFILTER = "explicit", "channel", "proposal", "prefilter"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from ..templating import Renderable, compile_template
 from ..text import Prepared
 from ..verdict import CUSTOMER_EASE, Verdict
 from . import EXPLICIT, EngineResult
+from . import PROPOSAL as PROPOSAL_MODE  # rules.PROPOSAL is a cue bucket
 
 # Characters that always separate words (mapped to a space, so offsets are kept) and the edge
 # patterns whose connector is punctuation, not part of a word. Apostrophes are normalised.
@@ -233,12 +234,13 @@ def plainly_not_a_proposal(s: Scores, sc: Scoring) -> bool:
     return not s.is_proposal and s.chatter - s.proposal >= sc.explicit_dismiss_margin
 
 
-def decide(s: Scores, sc: Scoring, *, explicit: bool = False) -> str:
+def decide(s: Scores, sc: Scoring, *, explicit: bool = False, judge: bool = False) -> str:
     """Pure: the rules engine's label from the scores and the playbook's thresholds.
 
     ``explicit`` (someone asked for this check): not-a-proposal only when the draft is plainly not one;
-    otherwise the playbook's proposal gate decides, as in a watched channel."""
-    if (plainly_not_a_proposal(s, sc) if explicit else not s.is_proposal):
+    otherwise the playbook's proposal gate decides, as in a watched channel. ``judge`` (the author says it is a
+    proposal): never not-a-proposal."""
+    if not judge and (plainly_not_a_proposal(s, sc) if explicit else not s.is_proposal):
         return "not-a-proposal"
     if s.ease == 0:
         return "inside-out"
@@ -582,7 +584,7 @@ class RulesEngine:
         """``mode``: explicit (someone asked: dismissed only when plainly not a proposal) or channel."""
         found = self.scan(prepared)
         scores = score(found, self.playbook.model)
-        label = decide(scores, self.playbook.model.scoring, explicit=mode == EXPLICIT)
+        label = decide(scores, self.playbook.model.scoring, explicit=mode == EXPLICIT, judge=mode == PROPOSAL_MODE)
         return EngineResult(self.compose(prepared, found, scores, label))
 
     def compose(self, prepared: Prepared, found: Scan, scores: Scores, label: str, *,

@@ -27,7 +27,7 @@ from ..errors import EngineError
 from ..playbook import Playbook
 from ..text import Prepared
 from ..verdict import EASE_BANDS, LABELS, Verdict
-from . import CHANNEL, EXPLICIT, PREFILTER, EngineResult
+from . import CHANNEL, EXPLICIT, PREFILTER, PROPOSAL, EngineResult
 from .rules import RulesEngine, Scan, Scores, decide, score
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -327,13 +327,16 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
     playbook's proposal cues agree (``rules_proposal`` False): two keys, so a real proposal is never
     dismissed on the head's word alone; how sure depends on whether the draft is ``short`` (under _SHORT_WORDS
     words). A watched channel speaks only when the gate says proposal; in front of an
-    LLM (``PREFILTER``) the gate's lower threshold lets nearly every proposal through and the LLM decides."""
+    LLM (``PREFILTER``) the gate's lower threshold lets nearly every proposal through and the LLM decides. When
+    the author says it is a proposal (``PROPOSAL``), the motive is always judged."""
     if mode in (CHANNEL, PREFILTER):
         threshold = heads.gate_threshold
         if mode == PREFILTER and heads.prefilter_threshold is not None:
             threshold = heads.prefilter_threshold
         if p_proposal < threshold:
             return "not-a-proposal", 1 - p_proposal
+        dismiss = False
+    elif mode == PROPOSAL:
         dismiss = False
     else:
         dismiss = not rules_proposal and probs[_NOT] >= heads.dismiss_at(short)  # the cheap key first

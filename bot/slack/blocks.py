@@ -146,6 +146,8 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
     blocks.append(_context(escape(f"{context}. {notes}".strip())))
     if quick_read:
         blocks.append(_context(escape(quick_read)))
+    if verdict.label == "not-a-proposal":  # an explicit check the coach waved away: one step to have it read
+        blocks.append(_context(RESEND_AS_PROPOSAL))
     if verdict.label in ("inside-out", "mixed"):
         blocks.append(buttons(check_id, share=share))
     text = f"Motive Coach: {verdict.label}, customer ease {verdict.customer_ease}/100."
@@ -324,10 +326,13 @@ def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:
             f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
 
 
+RESEND_AS_PROPOSAL = ("If it does propose something, send it again as `/motivecheck proposal: …` (or start the "
+                      "box's text with `proposal:`) and I'll judge its motive.")
 HELP = (
     "*Motive Coach* checks whether a draft leads with customer ease (outside-in) or company motives.\n"
     "• `/motivecheck <draft>` — check a draft privately\n"
     "• `/motivecheck` — open a box for a longer draft\n"
+    "• `/motivecheck proposal: <draft>` — it is a proposal: judge its motive, never dismiss it\n"
     "• `/motivecheck stats` — your own numbers\n"
     "• `/motivecheck optout` / `optin` — stop or resume checks of your messages\n"
     "• `/motivecheck watch #channel` / `unwatch #channel` — admins: reply to drafts in a channel\n"

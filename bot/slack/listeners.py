@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from .. import quickread
 from ..errors import InputError
-from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Outcome
+from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Outcome, slash_draft
 from ..logs import check_id_var
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
@@ -62,7 +62,8 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
     else:
         # Recorded before the ack, so a crash after the ack cannot lose it; the response_url lets whichever
         # instance finishes the check answer in place.
-        admitted = await deps.intake.admit(Draft(text=text, source="slash", workspace=team, channel=channel,
+        draft, source = slash_draft(text)
+        admitted = await deps.intake.admit(Draft(text=draft, source=source, workspace=team, channel=channel,
                                                  user=user), reply_url=body.get("response_url") or None)
         if admitted.refused:
             await ack(text=_REFUSED[admitted.refused])
@@ -239,7 +240,8 @@ async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any,
     await ack()
     user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     channel = view.get("private_metadata") or user
-    deps.spawn(_answer_modal(deps, client, Draft(text=text, source="slash", workspace=team, channel=channel,
+    draft, source = slash_draft(text)
+    deps.spawn(_answer_modal(deps, client, Draft(text=draft, source=source, workspace=team, channel=channel,
                                                  user=user)))
 
 
