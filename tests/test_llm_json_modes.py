@@ -24,11 +24,11 @@ from openai_server import (
     slow,
     verdict_answer,
 )
+from test_llm import make_checker as llm_checker
 
 from bot.checker import Checker
 from bot.config import load_settings
 from bot.engines.llm import extract_json, forget_json_modes
-from bot.store import Store
 
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
 SCHEMA_MARK = '"customer_ease": {"description"'  # a stretch of the schema as schema.j2 puts it in the prompt
@@ -43,12 +43,8 @@ def server():
 
 
 def make_checker(server: FakeOpenAI, tmp_path: Path, **env: str) -> Checker:
-    base = {"OPENAI_API_KEY": "sk-test-123456789", "OPENAI_BASE_URL": server.base_url,
-            "MOTIVECHECK_MODEL": "test-model", "MOTIVECHECK_LLM_TIMEOUT": "0.5",
-            "MOTIVECHECK_LLM_DEADLINE": "3", "MOTIVECHECK_LLM_RETRIES": "2"}
-    base.update(env)
-    settings = load_settings(env=base, db_path=str(tmp_path / "llm.db"))
-    return Checker(settings, Store(settings.db_path))
+    """test_llm's checker, with a longer deadline: a chain of JSON modes takes several requests."""
+    return llm_checker(server, tmp_path, **{"MOTIVECHECK_LLM_DEADLINE": "3", **env})
 
 
 def fmt(req: dict) -> str | None:
