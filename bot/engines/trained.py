@@ -336,10 +336,8 @@ def decide_trained(probs: np.ndarray, p_proposal: float, heads: Heads, mode: str
         if p_proposal < threshold:
             return "not-a-proposal", 1 - p_proposal
         dismiss = False
-    elif mode == PROPOSAL:
-        dismiss = False
-    else:
-        dismiss = not rules_proposal and probs[_NOT] >= heads.dismiss_at(short)  # the cheap key first
+    else:  # an explicit check; one its author calls a proposal is never dismissed
+        dismiss = mode != PROPOSAL and not rules_proposal and probs[_NOT] >= heads.dismiss_at(short)  # cheap keys first
     if dismiss:
         return "not-a-proposal", float(probs[_NOT])
     judged = _judged(probs).tolist()  # exact Python floats: the pick and the confidence need no numpy scalars
