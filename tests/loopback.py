@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
+import urllib.request
 from http.server import ThreadingHTTPServer
 from typing import Any
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait for a `motivecheck serve` process on ``port`` to answer /healthz; False when it exits or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+    return False
 
 
 class LoopbackServer(ThreadingHTTPServer):

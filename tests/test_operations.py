@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from loopback import wait_healthy
 from openai_server import FakeOpenAI, answer, verdict_answer
 from slack_server import FakeSlack, free_port
 from test_slack import SECRET
@@ -30,14 +29,8 @@ class Served:
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port",
                                       str(self.port), "--log-format", "json"], cwd=ROOT, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
+        if wait_healthy(self.port, self.proc, 20):
+            return
         self.proc.kill()
         raise AssertionError("serve did not start: " + self.proc.stderr.read().decode()[-2000:])
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from loopback import wait_healthy
 from openai_server import FakeOpenAI, answer, verdict_answer
 from slack_server import FakeSlack, free_port
 from test_slack import PREMIUM, SECRET
@@ -48,16 +49,8 @@ class Instance:
                                           str(self.port)], cwd=ROOT, env=env, stdout=out, stderr=out)
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
+        if wait_healthy(self.port, self.proc, timeout):
+            return
         self.proc.kill()
         raise AssertionError("serve did not start: " + self.log.read_text()[-2000:])
 
