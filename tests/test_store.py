@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ from bot.store import Store, migrations
 from bot.verdict import PlaybookRef, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_threads(target: Callable[[int], None], n: int) -> None:
+    """Run ``target(0) … target(n - 1)`` in n threads at once and wait for them all."""
+    threads = [threading.Thread(target=target, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def _verdict(label: str = "inside-out") -> Verdict:
@@ -69,11 +79,7 @@ def test_concurrent_writers_lose_nothing(database):
         except BaseException as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads(work, 8)
     assert errors == []
     assert store.count("checks") == 320
     assert store.count("decisions") == 320
@@ -114,11 +120,7 @@ def test_clicks_at_once_on_one_check_leave_one_decision_per_person(database):
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
 
-        threads = [threading.Thread(target=click, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(click, 8)
         assert errors == [] and len(store.decisions_for(cid)) == 1
 
 
