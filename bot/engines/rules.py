@@ -581,7 +581,8 @@ class RulesEngine:
 
     # -- the verdict -------------------------------------------------------------------------
     def assess(self, prepared: Prepared, *, mode: str = EXPLICIT) -> EngineResult:
-        """``mode``: explicit (someone asked: dismissed only when plainly not a proposal) or channel."""
+        """``mode``: explicit (someone asked: dismissed only when plainly not a proposal), channel, or proposal
+        (the author says it is one: never dismissed)."""
         found = self.scan(prepared)
         scores = score(found, self.playbook.model)
         label = decide(scores, self.playbook.model.scoring, explicit=mode == EXPLICIT, judge=mode == PROPOSAL_MODE)
