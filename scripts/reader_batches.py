@@ -9,12 +9,21 @@ bot/engines/recording.py. Batches and answers quote the drafts: keep them beside
 
     python scripts/reader_batches.py split REQUESTS.jsonl --out DIR --size 70
     python scripts/reader_batches.py join REQUESTS.jsonl ANSWERS.jsonl... --source reader:NAME >> RECORDS.jsonl
+
+Comparing two prompts: readers differ about as much as prompts do (two sets of readers answering the same requests
+scored 0.700 and 0.685), so `balance` gives each reader half its rows under one prompt and half, other rows, under
+the other. Every row is answered once under each prompt, reader and prompt are not confounded, and half the readers
+see prompt A first. A.jsonl and B.jsonl are `--missing` files of the same rows rendered with each prompt.
+
+    python scripts/reader_batches.py balance A.jsonl B.jsonl --readers 8 --out DIR
+    python scripts/reader_batches.py join A.jsonl DIR/ans-k*-a.jsonl --source reader:A > A-records.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -31,23 +40,58 @@ def split(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     n = 0
-    for (purpose, system), reqs in groups.items():
-        schema = reqs[0].get("response_format")
+    for (purpose, _system), reqs in groups.items():
         for start in range(0, len(reqs), args.size):
             n += 1
             batch = reqs[start:start + args.size]
-            parts = [f"# Batch {n}: {len(batch)} requests ({purpose})", "",
-                     "Every request below has the same system message and answer format. Answer each request on "
-                     "its own, as the model would, seeing only that request.", "",
-                     "## System message", "", system, ""]
-            if schema:
-                parts += ["## Answer format (response_format sent with each request)", "",
-                          json.dumps(schema, ensure_ascii=False), ""]
-            for req in batch:
-                parts += [f"## Request {req['request']}", "", req["messages"][-1]["content"], ""]
             name = out / f"batch-{n:02d}-{purpose}.md"
-            name.write_text("\n".join(parts), encoding="utf-8")
+            _write_batch(batch, name, f"Batch {n}")
             print(f"{name}: {len(batch)} requests")
+
+
+def _write_batch(reqs: list[dict], out: Path, title: str) -> None:
+    """One batch file: the shared system message and answer format once, then each request under its hash."""
+    (system,) = {req["messages"][0]["content"] for req in reqs}  # one prompt per batch, or the comparison is void
+    schema = reqs[0].get("response_format")
+    parts = [f"# {title}: {len(reqs)} requests ({reqs[0]['purpose']})", "",
+             "Every request below has the same system message and answer format. Answer each request on "
+             "its own, as the model would, seeing only that request.", "",
+             "## System message", "", system, ""]
+    if schema:
+        parts += ["## Answer format (response_format sent with each request)", "",
+                  json.dumps(schema, ensure_ascii=False), ""]
+    for req in reqs:
+        parts += [f"## Request {req['request']}", "", req["messages"][-1]["content"], ""]
+    out.write_text("\n".join(parts), encoding="utf-8")
+
+
+def balance(args: argparse.Namespace) -> None:
+    a, b = _requests(Path(args.a)), _requests(Path(args.b))
+    by_a, by_b = {r["id"]: r for r in a}, {r["id"]: r for r in b}
+    if set(by_a) != set(by_b) or len(by_a) != len(a) or len(by_b) != len(b):
+        sys.exit("balance: A and B must hold the same rows, one request each")
+    if args.readers < 2:
+        sys.exit("balance: --readers must be 2 or more (each reader needs rows under both prompts)")
+    ids = sorted(by_a)
+    random.Random(args.seed).shuffle(ids)
+    groups = [ids[k::args.readers] for k in range(args.readers)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(args.readers):
+        # Reader k answers group k under A and the next group under B: every row once under each prompt.
+        mine = {"a": [by_a[i] for i in groups[k]], "b": [by_b[i] for i in groups[(k + 1) % args.readers]]}
+        order = ["a", "b"] if k % 2 == 0 else ["b", "a"]
+        steps = []
+        for n, which in enumerate(order, 1):
+            batch = out / f"k{k + 1}-{which}.md"
+            _write_batch(mine[which], batch, f"Reader {k + 1}, batch {n} of 2")
+            steps.append(f"{'First' if n == 1 else 'Then'} batch: {batch}, answers to {out / f'ans-k{k + 1}-{which}.jsonl'}.")
+        (out / f"k{k + 1}-reader.txt").write_text(
+            "You have two batch files, each with its OWN system message; answer each batch's requests as a model "
+            "that received only that batch's system message would (do not carry rules from one batch to the "
+            "other). " + " ".join(steps) + "\n", encoding="utf-8")
+        print(f"reader {k + 1}: {len(mine['a'])} rows under A, {len(mine['b'])} other rows under B "
+              f"({out / f'k{k + 1}-reader.txt'})")
 
 
 def join(args: argparse.Namespace) -> None:
@@ -78,6 +122,13 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--size", type=int, default=70)
     p.set_defaults(func=split)
+    p = sub.add_parser("balance")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--out", required=True)
+    p.add_argument("--readers", type=int, default=8)
+    p.add_argument("--seed", type=int, default=21)
+    p.set_defaults(func=balance)
     p = sub.add_parser("join")
     p.add_argument("requests")
     p.add_argument("answers", nargs="+")
