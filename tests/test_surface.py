@@ -142,6 +142,20 @@ def test_evidence_never_breaks_a_link_or_half_converts_bold():
     assert "<https://x.io/p|Premium Plus>" in quoted and "*Premium Plus*" in quoted and "***" not in quoted
 
 
+@pytest.mark.parametrize(("draft", "button"), [("Thanks all, see you Monday <@U123> :wave:", True),
+                                               ("word " * 400, True), ("word " * 401, False), ("   ", False)])
+def test_a_dismissal_carries_its_draft_in_a_button_only_where_slack_allows(draft, button):
+    """Slack takes at most 2,000 characters as a button's value: a longer draft keeps only the written hint."""
+    v = Verdict(label="not-a-proposal", customer_ease=0, engine="rules", playbook=PlaybookRef(name="p", version="1"))
+    shown = build_verdict_message(draft, v, 1)["blocks"]
+    values = [e["value"] for b in shown if b["type"] == "actions" for e in b["elements"]]
+    assert values == ([draft] if button else [])
+    assert "/motivecheck proposal:" in json.dumps(shown)
+    judged = build_verdict_message(draft, v.model_copy(update={"label": "outside-in"}), 1)["blocks"]
+    assert draft.strip() == "" or not any(e.get("value") == draft for b in judged if b["type"] == "actions"
+                                          for e in b["elements"])
+
+
 # -- coaching, not grading; decisions; the reason box ----------------------------------------------------------
 def thread_check(running, slack) -> int:
     running.event({"type": "message", "channel": "C111", "user": "U222", "text": PREMIUM, "ts": "1700000600.000100",

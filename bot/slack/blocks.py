@@ -14,6 +14,8 @@ TEXT_MAX = 3900  # fallback text (Slack advises < 4,000)
 BLOCKS_MAX = 50
 HOME_BLOCKS_MAX = 100
 QUOTE_MAX = 2000  # characters of the author's own draft shown back to them, in private
+BUTTON_VALUE_MAX = 2000  # Slack's limit on a button's value: a longer draft gets only the written hint
+AS_PROPOSAL = "mc_as_proposal"  # "Read it as a proposal": the button under a dismissed draft carries the draft
 
 LABEL_LINE = {
     "outside-in": ":large_green_circle: *Outside-in* — this leads with customer ease.",
@@ -148,6 +150,12 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
         blocks.append(_context(escape(quick_read)))
     if verdict.label == "not-a-proposal":  # an explicit check the coach waved away: one step to have it read
         blocks.append(_context(RESEND_AS_PROPOSAL))
+        if draft.strip() and len(draft) <= BUTTON_VALUE_MAX:
+            # The draft rides in the button (the author's own words, in their own private message): with the
+            # default retention nothing else holds it once the check is done.
+            blocks.append({"type": "actions", "block_id": "mc_as_proposal", "elements": [
+                {"type": "button", "action_id": AS_PROPOSAL, "value": draft,
+                 "text": {"type": "plain_text", "text": "Read it as a proposal"}}]})
     if verdict.label in ("inside-out", "mixed"):
         blocks.append(buttons(check_id, share=share))
     text = f"Motive Coach: {verdict.label}, customer ease {verdict.customer_ease}/100."
@@ -326,8 +334,9 @@ def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:
             f"{used.get('kept-original', 0)}, disagreed: {used.get('disputed', 0)}.")
 
 
-RESEND_AS_PROPOSAL = ("If it does propose something, send it again as `/motivecheck proposal: …` (or start the "
-                      "box's text with `proposal:`) and I'll judge its motive.")
+RESEND_AS_PROPOSAL = ("If it does propose something, press *Read it as a proposal* or send it again as "
+                      "`/motivecheck proposal: …` (or start the box's text with `proposal:`) and I'll judge its "
+                      "motive.")
 HELP = (
     "*Motive Coach* checks whether a draft leads with customer ease (outside-in) or company motives.\n"
     "• `/motivecheck <draft>` — check a draft privately\n"

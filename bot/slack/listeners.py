@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from .. import quickread
 from ..errors import InputError
-from ..intake import EMPTY, NO_COACH, OPTED_OUT, Draft, Outcome, slash_draft
+from ..intake import EMPTY, NO_COACH, OPTED_OUT, SLASH_PROPOSAL, Draft, Outcome, slash_draft
 from ..logs import check_id_var
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
@@ -216,6 +216,25 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
                       replace_original=False)
 
 
+async def handle_as_proposal(ack: Any, body: dict, respond: Any, deps: Deps) -> None:
+    """*Read it as a proposal*, under a draft an explicit check dismissed: the same draft (carried by the button)
+    is checked again as one its author calls a proposal, and the answer replaces the dismissal in place."""
+    await ack()
+    draft = (body.get("actions") or [{}])[0].get("value") or ""
+    user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or user
+    if not deps.accepting:
+        await respond(text="Motive Coach is restarting; please try again in a minute.", response_type="ephemeral",
+                      replace_original=False)
+        return
+    admitted = await deps.intake.admit(Draft(text=draft, source=SLASH_PROPOSAL, workspace=team, channel=channel,
+                                             user=user), reply_url=body.get("response_url") or None)
+    if admitted.refused:
+        await respond(text=_REFUSED[admitted.refused], response_type="ephemeral", replace_original=False)
+        return
+    deps.spawn(_answer_command(deps, respond, admitted))
+
+
 async def handle_reason_submission(ack: Any, body: dict, view: dict, deps: Deps) -> None:
     await ack()
     reason = (((view.get("state") or {}).get("values") or {}).get("reason") or {}).get("text", {}).get("value")
@@ -395,6 +414,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.note_request()
         await handle_action(ack, body, client, respond, deps)
 
+    async def on_as_proposal(ack, body, respond):  # noqa: ANN001
+        deps.note_request()
+        await handle_as_proposal(ack, body, respond, deps)
+
     async def on_reason(ack, body, view):  # noqa: ANN001
         await handle_reason_submission(ack, body, view, deps)
 
@@ -412,6 +435,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     app.event("app_home_opened")(on_home)
     for action_id in _ACTIONS:
         app.action(action_id)(on_action)
+    app.action(blocks.AS_PROPOSAL)(on_as_proposal)
     app.view("mc_reason_modal")(on_reason)
     app.view("mc_draft_modal")(on_draft)
     app.function("check_draft")(on_function)
