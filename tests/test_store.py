@@ -198,3 +198,25 @@ def test_an_unreachable_database_url_is_one_line_without_the_password(tmp_path):
     shown = f"postgresql://coach:***@127.0.0.1:{closed}/motivecheck"
     assert r.stderr.startswith(f"motivecheck: error: DATABASE_URL: cannot open database {shown}: "), r.stderr
     assert "hunter2" not in r.stderr + r.stdout and not list(tmp_path.glob("*.db*"))
+
+
+def test_a_new_file_waits_for_another_writer_before_it_switches_to_wal(tmp_path):
+    """SQLite answers the switch to WAL with "database is locked" at once, without its busy handler, while another
+    connection is writing: instances started together on one new file failed so (seen in CI). Opening waits."""
+    import sqlite3
+
+    path = tmp_path / "shared.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("create table t (x)")
+    other.execute("begin immediate")
+    other.execute("insert into t values (1)")
+    release = threading.Timer(0.3, lambda: other.execute("commit"))
+    release.start()
+    started = time.monotonic()
+    try:
+        store = Store(path)
+    finally:
+        release.join()
+        other.close()
+    assert 0.25 <= time.monotonic() - started < 10
+    assert store.db.value("pragma journal_mode") == "wal" and store.db.value("select count(*) from checks") == 0

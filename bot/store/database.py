@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,7 +200,7 @@ class SQLiteDatabase(Database):
             conn.row_factory = _dict_row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first, so the rest wait for the lock too
             for statement in self.dialect.on_connect:
-                conn.execute(statement)
+                _execute_waiting(conn, statement)
             self._local.conn = conn
         return conn
 
@@ -217,6 +218,25 @@ class SQLiteDatabase(Database):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _execute_waiting(conn: sqlite3.Connection, statement: str) -> None:
+    """Run a connection's set-up statement, waiting out a lock as the busy timeout would.
+
+    SQLite does not call the busy handler for every lock met while a connection sets up: a fresh file switching
+    to WAL while other processes open it too answers "database is locked" at once (seen with instances started
+    together on one new file)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.002
+    while True:
+        try:
+            conn.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def without_password(url: str) -> str:
