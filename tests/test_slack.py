@@ -92,11 +92,11 @@ class RunningApp:
         return self.post(json.dumps(body), "application/json", **kw)
 
     def action(self, action_id: str, check_id: int, *, response_url: str, user: str = "U111", team: str = "T111",
-               channel: str = "C111", value: str | None = None) -> tuple[int, str]:
+               channel: str = "C111", value: str | None = None, block_id: str | None = None) -> tuple[int, str]:
         payload = {"type": "block_actions", "user": {"id": user}, "team": {"id": team}, "api_app_id": "A111",
                    "trigger_id": "999.888.xyz", "response_url": response_url, "container": {"type": "message"},
                    "channel": {"id": channel},
-                   "actions": [{"action_id": action_id, "block_id": f"mc_decide_{check_id}",
+                   "actions": [{"action_id": action_id, "block_id": block_id or f"mc_decide_{check_id}",
                                 "value": str(check_id) if value is None else value,
                                 "type": "button", "action_ts": str(time.time())}]}
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
@@ -182,15 +182,27 @@ def test_a_dismissed_draft_says_how_to_have_it_read_and_proposal_colon_judges_it
     assert len(rows) == 1 and rows[0]["label"] != "not-a-proposal"
 
     # One press instead of retyping: the button under the dismissal carries the draft and replaces the answer.
-    (button,) = [e for b in replies["n1"]["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (block,) = [b for b in replies["n1"]["blocks"] if b["type"] == "actions"]
+    (button,) = block["elements"]
     assert button["text"]["text"] == "Read it as a proposal" and button["value"] == chatter
-    assert running.action(button["action_id"], 0, value=button["value"], response_url=slack.response_url("n3"))[0] == 200
+    dismissed = int(block["block_id"].rpartition("_")[2])
+    assert running.deps.store.get_check(dismissed)["label"] == "not-a-proposal"
+    assert running.action(button["action_id"], dismissed, value=button["value"], block_id=block["block_id"],
+                          response_url=slack.response_url("n3"))[0] == 200
     assert slack.wait_for(lambda: len(slack.responses) == 3)
     pressed = dict(slack.responses)["n3"]
     assert pressed["replace_original"] is True and pressed["response_type"] == "ephemeral"
     assert "not-a-proposal" not in pressed["text"] and "Read it as a proposal" not in json.dumps(pressed["blocks"])
     rows = [r for r in running.deps.store.recent_checks(5) if r.get("source") == "slash-proposal"]
     assert len(rows) == 2 and all(r["label"] != "not-a-proposal" and r["user"] == "U111" for r in rows)
+    # The press is the author disagreeing with the dismissal: logged on it, as Disagree would be.
+    (decision,) = running.deps.store.decisions_for(dismissed)
+    assert decision["action"] == "disputed" and "proposal" in decision["reason"] and decision["user"] == "U111"
+    # Someone else's press (a forged payload: the dismissal is ephemeral) decides nothing on the author's check.
+    assert running.action(button["action_id"], dismissed, value=button["value"], block_id=block["block_id"],
+                          user="U999", response_url=slack.response_url("n4"))[0] == 200
+    assert slack.wait_for(lambda: len(slack.responses) == 4)
+    assert [d["user"] for d in running.deps.store.decisions_for(dismissed)] == ["U111"]
 
 
 @pytest.mark.parametrize("kind", ["bad-signature", "stale"])

@@ -16,6 +16,7 @@ HOME_BLOCKS_MAX = 100
 QUOTE_MAX = 2000  # characters of the author's own draft shown back to them, in private
 BUTTON_VALUE_MAX = 2000  # Slack's limit on a button's value: a longer draft gets only the written hint
 AS_PROPOSAL = "mc_as_proposal"  # "Read it as a proposal": the button under a dismissed draft carries the draft
+AS_PROPOSAL_REASON = "It is a proposal: read it again as one."  # the decision a press records on the dismissal
 
 LABEL_LINE = {
     "outside-in": ":large_green_circle: *Outside-in* — this leads with customer ease.",
@@ -153,7 +154,7 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
         if draft.strip() and len(draft) <= BUTTON_VALUE_MAX:
             # The draft rides in the button (the author's own words, in their own private message): with the
             # default retention nothing else holds it once the check is done.
-            blocks.append({"type": "actions", "block_id": "mc_as_proposal", "elements": [
+            blocks.append({"type": "actions", "block_id": f"{AS_PROPOSAL}_{check_id or 0}", "elements": [
                 {"type": "button", "action_id": AS_PROPOSAL, "value": draft,
                  "text": {"type": "plain_text", "text": "Read it as a proposal"}}]})
     if verdict.label in ("inside-out", "mixed"):

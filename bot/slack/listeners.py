@@ -220,13 +220,20 @@ async def handle_as_proposal(ack: Any, body: dict, respond: Any, deps: Deps) -> 
     """*Read it as a proposal*, under a draft an explicit check dismissed: the same draft (carried by the button)
     is checked again as one its author calls a proposal, and the answer replaces the dismissal in place."""
     await ack()
-    draft = (body.get("actions") or [{}])[0].get("value") or ""
+    action = (body.get("actions") or [{}])[0]
+    draft = action.get("value") or ""
     user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or user
     if not deps.accepting:
         await respond(text="Motive Coach is restarting; please try again in a minute.", response_type="ephemeral",
                       replace_original=False)
         return
+    # The press disagrees with the dismissal: logged on that check like Disagree, with what it says.
+    _, _, dismissed = (action.get("block_id") or "").rpartition("_")
+    check = await asyncio.to_thread(deps.store.get_check, int(dismissed)) if dismissed.isdigit() else None
+    if check is not None and check.get("workspace") == team and check.get("user") == user:
+        await asyncio.to_thread(deps.store.record_decision, check["id"], "disputed", user=user,
+                                reason=blocks.AS_PROPOSAL_REASON)
     admitted = await deps.intake.admit(Draft(text=draft, source=SLASH_PROPOSAL, workspace=team, channel=channel,
                                              user=user), reply_url=body.get("response_url") or None)
     if admitted.refused:
