@@ -198,9 +198,13 @@ class SQLiteDatabase(Database):
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = _dict_row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first, so the rest wait for the lock too
-            for statement in self.dialect.on_connect:
-                _execute_waiting(conn, statement)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first, so the rest wait for the lock too
+                for statement in self.dialect.on_connect:
+                    _execute_waiting(conn, statement)
+            except sqlite3.Error:
+                conn.close()  # a connection that could not be set up is not kept, nor left open
+                raise
             self._local.conn = conn
         return conn
 
