@@ -19,6 +19,7 @@ from .deps import Deps
 from .replies import post_reply, quick_read_today, share_in_thread
 
 log = logging.getLogger(__name__)
+RESTARTING = "Motive Coach is restarting; please try again in a minute."  # draining: new checks wait for the next
 NOT_YOURS = ("Thanks for looking! These buttons belong to the person who wrote the draft (or an admin), "
              "so I've left it as it is.")
 _REFUSED = {  # what the author is told when the road refuses their draft
@@ -58,7 +59,7 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
         await ack()
         deps.spawn(run_admin_command(deps, client, respond, team, user, channel, word, rest))
     elif not deps.accepting:
-        await ack(text="Motive Coach is restarting; please try again in a minute.")
+        await ack(text=RESTARTING)
     else:
         # Recorded before the ack, so a crash after the ack cannot lose it; the response_url lets whichever
         # instance finishes the check answer in place.
@@ -225,8 +226,7 @@ async def handle_as_proposal(ack: Any, body: dict, respond: Any, deps: Deps) -> 
     user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or user
     if not deps.accepting:
-        await respond(text="Motive Coach is restarting; please try again in a minute.", response_type="ephemeral",
-                      replace_original=False)
+        await respond(text=RESTARTING, response_type="ephemeral", replace_original=False)
         return
     # The press disagrees with the dismissal: logged on that check like Disagree, with what it says.
     _, _, dismissed = (action.get("block_id") or "").rpartition("_")
