@@ -16,10 +16,12 @@ import os
 from pathlib import Path
 
 from .errors import InputError
+from .verdict import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "corpus"
 FILES = ("passages.jsonl", "slack.jsonl")
+SECOND_PASS = "second_pass.jsonl"  # a second, independent labelling of the test split (corpus/README.md)
 
 
 class Rows(list):
@@ -56,6 +58,7 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
 
     A row with no text in the folder is skipped and counted in ``Rows.missing``; a text whose hash differs from
     the one labelled is refused (``InputError`` with the file and line), since it is not the text the label is for.
+    A row the second labelling pass covers gets its label as ``second_label``.
     """
     texts_path = text_dir() / name
     if not texts_path.exists():
@@ -67,6 +70,7 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
         if line.strip():
             d = json.loads(line)
             texts[d["id"]] = d["text"]
+    second = second_pass(labels_dir)
     rows = Rows()
     for n, line in enumerate((labels_dir / name).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -79,8 +83,29 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
         if hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
             raise InputError(f"{labels_dir / name}:{n}: the text for {row['id']} differs from the one labelled")
         row["text"] = text
+        if row["id"] in second:
+            row["second_label"] = second[row["id"]]
         rows.append(row)
     return rows
+
+
+def second_pass(labels_dir: Path = CORPUS_DIR) -> dict[str, str]:
+    """Row id -> the second labelling pass's label, from ``labels_dir/second_pass.jsonl`` (empty if absent)."""
+    path = labels_dir / SECOND_PASS
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str) or row.get("label") not in LABELS:
+            raise InputError(f"{path}:{n}: expected an object with an id and a label ({', '.join(LABELS)})")
+        out[row["id"]] = row["label"]
+    return out
 
 
 def skipped_note(name: str, rows: Rows) -> str | None:

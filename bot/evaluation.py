@@ -120,3 +120,97 @@ def format_report(metrics: dict[str, Any]) -> str:
     for gold in labels:
         lines.append(f"{gold:<16}" + "".join(f"{metrics['confusion'][gold][p]:>10}" for p in labels))
     return "\n".join(lines)
+
+
+NOT = "not-a-proposal"
+
+
+def _reading(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Accuracy, macro-F1, mixed F1 and proposals dismissed of (reference, reading) pairs."""
+    m = evaluate(pairs)
+    proposals = sum(ref != NOT for ref, _ in pairs)
+    dismissed = sum(ref != NOT and got == NOT for ref, got in pairs)
+    return {"n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+            "mixed_f1": m["per_label"]["mixed"]["f1"] if m["per_label"]["mixed"]["support"] else None,
+            "proposals": proposals, "dismissed": dismissed}
+
+
+def second_reading(items: Sequence[dict], predicted: Sequence[str]) -> dict[str, Any] | None:
+    """The engine beside a second careful person, on the rows a second labelling pass covers (``second_label``).
+
+    One labelling is not the truth where careful people differ, so the engine is scored against each pass, and
+    each pass against the other: the engine reads like a second careful person when its figures against a pass
+    match the other pass's. Also the rows both passes agree on, and which pass the engine sides with where they
+    differ. None when no scored row has a second label.
+    """
+    rows = [(item["label"], item["second_label"], pred) for item, pred in zip(items, predicted, strict=True)
+            if item.get("second_label")]
+    if not rows:
+        return None
+    out = _second_reading_labels(rows)
+    slack = [(item["kind"] == "proposal", item["second_label"] != NOT, pred != NOT)
+             for item, pred in zip(items, predicted, strict=True)
+             if item.get("second_label") and item.get("kind") in ("proposal", "chatter")]
+    if slack:  # in a channel what counts is whether Coach speaks: proposal or chatter, by each pass
+        out["slack"] = {"engine_vs_first": _channel([(first, spoke) for first, _, spoke in slack]),
+                        "second_vs_first": _channel([(first, second) for first, second, _ in slack]),
+                        "engine_vs_second": _channel([(second, spoke) for _, second, spoke in slack]),
+                        "first_vs_second": _channel([(second, first) for first, second, _ in slack])}
+    return out
+
+
+def _channel(pairs: list[tuple[bool, bool]]) -> dict[str, Any]:
+    """Proposals caught and chatter spoken on, from (reference says proposal, reading speaks) pairs."""
+    props = [spoke for is_prop, spoke in pairs if is_prop]
+    chatter = [spoke for is_prop, spoke in pairs if not is_prop]
+    return {"proposals": len(props), "chatter": len(chatter),
+            "proposals_caught": sum(props) / len(props) if props else 0.0,
+            "chatter_spoken_on": sum(chatter) / len(chatter) if chatter else 0.0}
+
+
+def _second_reading_labels(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+    agreed = [(first, pred) for first, second, pred in rows if first == second]
+    disputed = [(first, second, pred) for first, second, pred in rows if first != second]
+    return {
+        "n": len(rows),
+        "engine_vs_first": _reading([(first, pred) for first, _, pred in rows]),
+        "second_vs_first": _reading([(first, second) for first, second, _ in rows]),
+        "engine_vs_second": _reading([(second, pred) for _, second, pred in rows]),
+        "first_vs_second": _reading([(second, first) for first, second, _ in rows]),
+        "agreed": _reading(agreed) if agreed else None,
+        "disputed": {"n": len(disputed),
+                     "sides_with_first": sum(pred == first for first, _, pred in disputed),
+                     "sides_with_second": sum(pred == second for _, second, pred in disputed)},
+    }
+
+
+def format_second_reading(s: dict[str, Any]) -> str:
+    def row(name: str, ref: str, r: dict[str, Any]) -> str:
+        mixed = "–" if r["mixed_f1"] is None else f"{r['mixed_f1']:.2f}"
+        return (f"{name:<46}{ref:<13}{r['accuracy']:>9.3f}{r['macro_f1']:>10.3f}{mixed:>10}"
+                f"{r['dismissed']:>7} of {r['proposals']}")
+
+    lines = ["", f"beside a second careful person ({s['n']} rows the second labelling pass covers)",
+             f"{'reading':<46}{'against':<13}{'accuracy':>9}{'macro-F1':>10}{'mixed F1':>10}  proposals dismissed",
+             row("this engine", "first pass", s["engine_vs_first"]),
+             row("the second pass (a careful person)", "first pass", s["second_vs_first"]),
+             row("this engine", "second pass", s["engine_vs_second"]),
+             row("the first pass (a careful person)", "second pass", s["first_vs_second"])]
+    if s["agreed"]:
+        lines.append(row(f"this engine, {s['agreed']['n']} rows both passes agree on", "both", s["agreed"]))
+    d = s["disputed"]
+    if d["n"]:
+        neither = d["n"] - d["sides_with_first"] - d["sides_with_second"]
+        lines.append(f"where the passes differ ({d['n']} rows) this engine sides with the first "
+                     f"{d['sides_with_first']} times, the second {d['sides_with_second']}, neither {neither}")
+    if "slack" in s:
+        names = {"engine_vs_first": "this engine against the first pass",
+                 "second_vs_first": "the second pass against the first",
+                 "engine_vs_second": "this engine against the second pass",
+                 "first_vs_second": "the first pass against the second"}
+        lines.append("Slack, proposals caught / chatter spoken on:")
+        for key, name in names.items():
+            c = s["slack"][key]
+            lines.append(f"  {name:<38}{c['proposals_caught']:>5.0%} of {c['proposals']:<4}"
+                         f"{c['chatter_spoken_on']:>5.0%} of {c['chatter']}")
+    return "\n".join(lines)

@@ -386,6 +386,38 @@ def test_load_skips_rows_without_text_and_counts_them(tmp_path, monkeypatch):
     assert corpus.skipped_note("passages.jsonl", loaded).startswith("2 of 3 rows of passages.jsonl have no text")
 
 
+def test_load_joins_the_second_labelling_pass_and_eval_sets_the_engine_beside_it(tmp_path, monkeypatch):
+    import hashlib
+
+    from bot.errors import InputError
+
+    labels, texts = tmp_path / "labels", tmp_path / "texts"
+    labels.mkdir()
+    texts.mkdir()
+    drafts = {"x1": "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.",
+              "x2": "Exports now run on a schedule, so admins no longer send them by hand every week."}
+    rows = [{"id": i, "label": "inside-out", "split": "test", "genre": "announcement",
+             "sha256": hashlib.sha256(t.encode()).hexdigest()} for i, t in drafts.items()]
+    (labels / "passages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (texts / "passages.jsonl").write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in drafts.items()))
+    (labels / "second_pass.jsonl").write_text(json.dumps({"id": "x2", "label": "outside-in"}) + "\n")
+    monkeypatch.setenv("MOTIVECHECK_CORPUS_TEXT", str(texts))
+    loaded = corpus.load("passages.jsonl", labels_dir=labels)
+    assert [r.get("second_label") for r in loaded] == [None, "outside-in"]
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MOTIVECHECK_DB": str(tmp_path / "e.db"),
+           "MOTIVECHECK_CORPUS_TEXT": str(texts)}
+    done = subprocess.run([sys.executable, "-m", "bot", "eval", str(labels / "passages.jsonl"), "--engine", "rules"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "beside a second careful person (1 rows the second labelling pass covers)" in done.stdout
+    assert "the first pass (a careful person)" in done.stdout
+
+    (labels / "second_pass.jsonl").write_text(json.dumps({"id": "x2", "label": "outside-in"}) + "\n{oops\n")
+    with pytest.raises(InputError, match=r"second_pass.jsonl:2: invalid JSON"):
+        corpus.load("passages.jsonl", labels_dir=labels)
+
+
 def test_the_shared_corpus_text_is_found_beside_the_checkout(monkeypatch):
     monkeypatch.delenv("MOTIVECHECK_CORPUS_TEXT", raising=False)
     assert corpus.candidates()[0] == corpus.ROOT.parent / "shared" / "corpus-text"

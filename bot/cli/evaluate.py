@@ -12,7 +12,15 @@ from .. import corpus
 from ..checker import Checker
 from ..engines.recording import RecordingClient, ReplayClient, request_tokens, write_missing
 from ..errors import InputError
-from ..evaluation import agreement, breakdown, evaluate, format_breakdown, format_report
+from ..evaluation import (
+    agreement,
+    breakdown,
+    evaluate,
+    format_breakdown,
+    format_report,
+    format_second_reading,
+    second_reading,
+)
 from ..verdict import LABELS
 from .common import add_common, decode, settings_from
 
@@ -22,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description='Each line: {"text": ..., "label": ...}, or a corpus file (corpus/*.jsonl, '
                                    "text joined from the corpus text folder). Prints accuracy, per-label "
                                    "precision/recall/F1, macro-F1, a confusion matrix, macro-F1 by genre, "
-                                   "calibration and, for Slack rows, how the channel gate does.")
+                                   "calibration, for Slack rows how the channel gate does, and, on rows a second labelling "
+                                   "pass covers (the corpus test split), the engine beside a second careful person.")
     p.add_argument("file", metavar="FILE.jsonl")
     p.add_argument("--split", choices=("train", "dev", "test"), default=None,
                    help="only the rows of this corpus split")
@@ -164,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no row has a recorded answer to score")
     metrics = evaluate(zip([i["label"] for i in scored], runs[0], strict=True))
     metrics.update(breakdown(scored, runs[0], confidences))
+    if second := second_reading(scored, runs[0]):
+        metrics["second_reading"] = second
     metrics["engine"] = checker.resolve_engine(args.engine)
     metrics["fallbacks"] = fallbacks
     if transport is not None:
@@ -182,6 +193,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"engine: {metrics['engine']}" + (f" ({fallbacks} fallbacks to rules)" if fallbacks else ""))
         print(format_report(metrics))
         print(format_breakdown(metrics))
+        if "second_reading" in metrics:
+            print(format_second_reading(metrics["second_reading"]))
         if "llm" in metrics:
             print(_format_llm(metrics["llm"]))
         if args.repeat > 1:
