@@ -350,5 +350,6 @@ HELP = (
     "• `/motivecheck playbook NAME #channel` — admins: use another playbook in a channel\n"
     "• `/motivecheck digest channel #channel` — admins: where the weekly digest goes\n"
     "• `/motivecheck retrain` — admins: teach the coach this workspace's words from the labels people gave\n"
+    "A draft that starts with one of these words (\"Help customers…\") is checked like any other draft.\n"
     "Put `[no-coach]` in a message to keep it from being checked."
 )

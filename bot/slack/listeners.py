@@ -15,6 +15,7 @@ from ..logs import check_id_var
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
+from .command import parse_subcommand
 from .deps import Deps
 from .replies import post_reply, quick_read_today, share_in_thread
 
@@ -40,8 +41,7 @@ def motive_titles(deps: Deps) -> dict[str, str]:
 async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: Deps) -> None:
     text = mrkdwn.unescape(body.get("text") or "").strip()  # Slack escapes &, <, >: keep the text as written
     team, user, channel = body.get("team_id", ""), body.get("user_id", ""), body.get("channel_id", "")
-    word, _, rest = text.partition(" ")
-    word = word.lower()
+    word, rest = parse_subcommand(text) or ("", text)  # a draft that starts with "Help …" is still a draft
     if not text:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.build_draft_modal(channel))

@@ -1,0 +1,124 @@
+"""/motivecheck's grammar: a subcommand only when the whole text fits it, anything longer is a draft and is checked.
+Real signed requests to Bolt, a local Slack stand-in and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from test_slack import PREMIUM, RunningApp, settings_for
+
+from bot.slack.admin import ADMIN_COMMANDS
+from bot.slack.command import SUBCOMMANDS, parse_subcommand
+
+ADMIN = "UADMIN"  # an admin on the Slack stand-in (conftest)
+
+
+@pytest.fixture
+def app(slack, tmp_path):
+    a = RunningApp(settings_for(slack, tmp_path))
+    yield a
+    a.stop()
+
+
+# -- the grammar, pure ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    ("help", ("help", "")),
+    ("  HELP  ", ("help", "")),
+    ("Stats", ("stats", "")),
+    ("optout", ("optout", "")),
+    ("OptIn", ("optin", "")),
+    ("retrain", ("retrain", "")),
+    ("watch", ("watch", "")),
+    ("watch <#C555|ideas>", ("watch", "<#C555|ideas>")),
+    ("Unwatch   C555", ("unwatch", "C555")),
+    ("mode private <#C1|x>", ("mode", "private <#C1|x>")),
+    ("mode threaded #x", ("mode", "threaded #x")),  # malformed but short: the admin hears what's wrong
+    ("playbook example-team", ("playbook", "example-team")),
+    ("playbook example-team <#C1|x>", ("playbook", "example-team <#C1|x>")),
+    ("digest channel\n<#C1|x>", ("digest", "channel <#C1|x>")),
+    ("digest", ("digest", "")),
+    # Drafts that start with a command word.
+    ("Help customers finish setup in one step: we'll add a guided import.", None),
+    ("help me", None),
+    ("Stats from support show customers wait 3 days for refunds.", None),
+    ("Optout emails confuse customers: let's make unsubscribing one click.", None),
+    ("optin flows", None),
+    ("Retrain the support team so customers get answers on the first call.", None),
+    ("Watch this space for news", None),
+    ("Mode of payment should be up to the customer", None),
+    ("Playbook for Q3: upsell every account", None),
+    ("Digest of Q3 plans: we'll launch Premium Plus to upsell existing accounts.", None),
+    # Not commands at all.
+    ("", None),
+    ("   ", None),
+    ("proposal: help", None),
+    (PREMIUM, None),
+])
+def test_parse_subcommand(text, expected):
+    assert parse_subcommand(text) == expected
+
+
+def test_the_grammar_names_every_command_the_listener_runs():
+    assert set(SUBCOMMANDS) == {"help", "stats", "optout", "optin"} | set(ADMIN_COMMANDS)
+
+
+# -- over Slack ----------------------------------------------------------------------------------------------------
+DRAFTS = {  # each starts with a command word and is a proposal, as people write them
+    "help": "Help customers finish setup in one step: we'll add a guided import so nobody re-types their data.",
+    "stats": "Stats from support show customers wait 3 days for refunds; let's make refunds instant.",
+    "digest": "Digest of Q3 plans: we'll launch Premium Plus to upsell existing accounts and lift ARR 15%.",
+    "optout": "Optout emails confuse customers: let's make unsubscribing one click.",
+    "retrain": "Retrain the support team so customers get answers on the first call, not the third.",
+    "watch": "Watch out: we'll raise prices 20% next month to lift margins before the board meeting.",
+}
+
+
+def test_drafts_that_start_with_a_command_word_are_checked(app, slack):
+    for name, draft in DRAFTS.items():
+        code, ack = app.command(draft, user=ADMIN, response_url=slack.response_url(name))
+        assert code == 200 and "Checking your draft" in ack, name
+    assert slack.wait_for(lambda: len(slack.responses) == len(DRAFTS), timeout=15)
+    time.sleep(0.3)  # nothing else arrives: no retrain report, no admin answer
+    answers = dict(slack.responses)
+    assert len(slack.responses) == len(DRAFTS)
+    for name in DRAFTS:
+        assert answers[name]["text"].startswith("Motive Coach:"), (name, answers[name]["text"][:80])
+        assert "Customer ease" in json.dumps(answers[name]["blocks"]), name
+    rows = app.deps.store.recent_checks(20)
+    assert sorted(r["draft_text"] for r in rows) == sorted(DRAFTS.values())
+    assert all(r["source"] == "slash" and r["user"] == ADMIN for r in rows)
+    assert not app.deps.store.is_opted_out("T111", ADMIN)  # "Optout emails…" did not opt its author out
+    assert app.deps.store.watched_channels("T111") == []
+
+
+def test_the_commands_themselves_still_run(app, slack):
+    assert "/motivecheck watch" in app.command("  HELP ", response_url=slack.response_url("h"))[1]
+    assert "opted out" in app.command("Optout", user="U333", response_url=slack.response_url("o"))[1]
+    assert app.deps.store.is_opted_out("T111", "U333")
+    assert "opted in" in app.command("optin", user="U333", response_url=slack.response_url("i"))[1]
+    assert not app.deps.store.is_opted_out("T111", "U333")
+    assert app.command("stats", response_url=slack.response_url("s"))[0] == 200
+    app.command("Watch <#C555|ideas>", user=ADMIN, response_url=slack.response_url("w"))
+    assert slack.wait_for(lambda: app.deps.store.watched_channels("T111"))
+    assert app.deps.store.count("checks") == 0
+
+
+def test_a_short_malformed_admin_command_gets_the_hint_not_a_check(app, slack):
+    app.command("mode threaded <#C555|ideas>", user=ADMIN, response_url=slack.response_url("m"))
+    assert slack.wait_for(lambda: slack.responses)
+    text = slack.responses[0][1]["text"]
+    assert text.startswith("I didn't change anything") and "`mode thread` or `mode private`" in text
+    assert app.deps.store.count("checks") == 0
+
+
+def test_proposal_prefix_before_a_command_word_is_judged_as_a_proposal(app, slack):
+    assert "Checking" in app.command("proposal: Help customers finish setup in one step with a guided import.",
+                                     response_url=slack.response_url("p"))[1]
+    assert "Checking" in app.command("Proposal: help", response_url=slack.response_url("q"))[1]
+    assert slack.wait_for(lambda: len(slack.responses) == 2)
+    rows = app.deps.store.recent_checks(5)
+    assert {r["source"] for r in rows} == {"slash-proposal"}
+    assert {r["draft_text"] for r in rows} == {"Help customers finish setup in one step with a guided import.",
+                                               "help"}
