@@ -1,4 +1,5 @@
-"""/motivecheck's grammar: a subcommand only when the whole text fits it, anything longer is a draft and is checked.
+"""/motivecheck's grammar: a subcommand only when the whole text fits it, anything longer is a draft and is checked;
+channels and markup as Slack sends them with escaping on (and what an admin hears with it off).
 Real signed requests to Bolt, a local Slack stand-in and a real SQLite file."""
 
 from __future__ import annotations
@@ -122,3 +123,46 @@ def test_proposal_prefix_before_a_command_word_is_judged_as_a_proposal(app, slac
     assert {r["source"] for r in rows} == {"slash-proposal"}
     assert {r["draft_text"] for r in rows} == {"Help customers finish setup in one step with a guided import.",
                                                "help"}
+
+
+# -- channels and markup as Slack sends them -----------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["watch #proposals", "unwatch #proposals", "mode private #proposals",
+                                  "playbook example-team #proposals", "digest channel #proposals"])
+def test_a_plain_channel_name_says_how_to_turn_escaping_on(app, slack, text):
+    app.command(text, user=ADMIN, response_url=slack.response_url("a"))
+    assert slack.wait_for(lambda: slack.responses)
+    answer = slack.responses[0][1]["text"]
+    assert answer.startswith("I didn't change anything")
+    assert "I couldn't read `#proposals` as a channel: Slack sent it as plain text" in answer and "Escape channels, users, and links sent to your app" in answer
+    assert "should_escape: true" in answer and "channel ID" in answer
+    assert "mention it with #" not in answer  # the old advice, which is what the admin had just done
+    assert app.deps.store.watched_channels("T111") == [] and app.deps.store.get_setting("T111", "digest_channel") \
+        is None
+
+
+def test_escaped_channels_and_ids_are_read(app, slack):
+    app.command("watch <#C555|proposals>", user=ADMIN, response_url=slack.response_url("a"))
+    app.command("digest channel <#G777|leadership>", user=ADMIN, response_url=slack.response_url("b"))
+    app.command("mode private C888", user=ADMIN, response_url=slack.response_url("c"))
+    assert slack.wait_for(lambda: len(slack.responses) == 3)
+    modes = {w["channel"]: w["reply_mode"] for w in app.deps.store.watched_channels("T111")}
+    assert modes == {"C555": "thread", "C888": "private"}
+    assert app.deps.store.get_setting("T111", "digest_channel") == "G777"
+
+
+def test_a_draft_with_escaped_mentions_and_links_reads_like_the_plain_one(app, slack):
+    marked = ("<@U0123ABC|ann> in <#C0456DEF|proposals>: " + PREMIUM
+              + " Plan: <https://plans.example.com/q3|the Q3 plan>.")
+    plain = "Ann in proposals: " + PREMIUM + " Plan: the Q3 plan."
+    app.command(marked, response_url=slack.response_url("m"))
+    app.command(plain, response_url=slack.response_url("p"))
+    assert slack.wait_for(lambda: len(slack.responses) == 2)
+    answers = dict(slack.responses)
+    # The same verdict and score: the mention, channel and link target are not read as words.
+    assert answers["m"]["blocks"][0] == answers["p"]["blocks"][0]
+    rows = {r["draft_text"]: r for r in app.deps.store.recent_checks(5)}
+    assert rows[marked]["label"] == rows[plain]["label"] == "inside-out"  # stored as written, markup kept
+    shown = json.dumps(answers["m"]["blocks"], ensure_ascii=False)
+    # Markup goes back to Slack as markup, never escaped into visible "&lt;@U…"; the evidence is highlighted in place.
+    assert "><@U0123ABC|ann> in <#C0456DEF|proposals>: *We'll launch Premium Plus" in shown
+    assert "<https://plans.example.com/q3|the Q3 plan>" in shown and "&lt;" not in shown

@@ -23,6 +23,13 @@ def channel_arg(text: str, default: str) -> str:
     if not text:
         return default
     m = _CHANNEL_REF.fullmatch(text)
+    if m is None and text.startswith("#"):
+        # What Slack sends when the command's escaping is off (an app set up from an older manifest).
+        raise InputError(f"I couldn't read `{blocks.escape(text)}` as a channel: Slack sent it as plain text, not "
+                         "as a link to the channel. Whoever manages the app can turn on \"Escape channels, "
+                         "users, and links sent to your app\" for /motivecheck under Slash Commands in the app's "
+                         "settings (`should_escape: true` in manifest.yml); until then, give the channel ID "
+                         "(like C0123ABCD, from the channel's details) or run the command in that channel.")
     if m is None:
         raise InputError(f"I couldn't read `{blocks.escape(text)}` as a channel: mention it with # (like #proposals), "
                          "or leave it out for this channel.")
