@@ -1,10 +1,12 @@
 """/motivecheck's grammar: a subcommand only when the whole text fits it, anything longer is a draft and is checked;
-channels and markup as Slack sends them with escaping on (and what an admin hears with it off).
+channels as Slack sends them with escaping on (and off); an admin command that fails is answered, not dropped.
 Real signed requests to Bolt, a local Slack stand-in and a real SQLite file."""
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 
 import pytest
@@ -166,3 +168,26 @@ def test_a_draft_with_escaped_mentions_and_links_reads_like_the_plain_one(app, s
     # Markup goes back to Slack as markup, never escaped into visible "&lt;@U…"; the evidence is highlighted in place.
     assert "><@U0123ABC|ann> in <#C0456DEF|proposals>: *We'll launch Premium Plus" in shown
     assert "<https://plans.example.com/q3|the Q3 plan>" in shown and "&lt;" not in shown
+
+
+# -- an admin command that fails -----------------------------------------------------------------------------------
+def test_an_admin_command_that_fails_is_answered_kindly(slack, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    app = RunningApp(settings_for(slack, tmp_path))
+    try:
+        with sqlite3.connect(tmp_path / "slack.db") as db:  # the store breaks for real under the running app
+            db.execute("drop table watched_channels")
+        code, ack = app.command("watch <#C555|ideas>", user=ADMIN, response_url=slack.response_url("w"))
+        assert code == 200 and ack == ""
+        assert slack.wait_for(lambda: slack.responses)
+        (name, msg), = slack.responses
+        assert msg["response_type"] == "ephemeral" and msg["text"].startswith("Sorry — something went wrong")
+        assert "may not have changed" in msg["text"] and "try again" in msg["text"] and "its log" in msg["text"]
+        # The next command still works: the failure took nothing else down.
+        assert "/motivecheck watch" in app.command("help", response_url=slack.response_url("h"))[1]
+    finally:
+        app.stop()
+    (record,) = [r for r in caplog.records if r.name == "bot.slack.admin"]
+    assert record.levelno == logging.ERROR and "watch" in record.getMessage()
+    assert "OperationalError" in record.getMessage()
+    assert "xoxb" not in record.getMessage() and record.exc_info is None  # the type only: nothing it carried

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +14,9 @@ from ..playbook import resolve_path
 from . import blocks
 from .deps import Deps
 
+log = logging.getLogger(__name__)
+SOMETHING_WENT_WRONG = ("Sorry — something went wrong while changing that, so it may not have changed. Please try "
+                        "again; if it keeps happening, ask whoever runs Motive Coach to look at its log.")
 _PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")
 
@@ -140,4 +144,7 @@ async def run_admin_command(deps: Deps, client: Any, respond: Any, team: str, us
             msg = await ADMIN_COMMANDS[word](deps, team, user, channel, rest.split())
         except InputError as exc:
             msg = f"I didn't change anything: {exc}\n" + blocks.HELP
+        except Exception as exc:  # noqa: BLE001 - the admin's command was acked empty: they must hear something
+            log.error("admin command %s failed: %s", word, type(exc).__name__)  # the type only: no tokens, no text
+            msg = SOMETHING_WENT_WRONG
     await respond(text=msg, response_type="ephemeral")
