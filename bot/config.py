@@ -126,7 +126,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ENGINE_NAMES),
      "auto uses OpenAI when OPENAI_API_KEY is set, else the trained offline engine"),
     ("store_text", "MOTIVECHECK_STORE_TEXT", "on", _bool("MOTIVECHECK_STORE_TEXT"),
-     "store full draft text (off: only a hash and the verdict)"),
+     "store full draft text (off: only a hash and the verdict's label, score and motives, no quotes or reframe)"),
     ("retention_days", "MOTIVECHECK_RETENTION_DAYS", "0", _int("MOTIVECHECK_RETENTION_DAYS", 0),
      "remove draft texts older than this many days (0 keeps them)"),
     ("max_chars", "MOTIVECHECK_MAX_CHARS", "8000", _int("MOTIVECHECK_MAX_CHARS", 100, 100000),

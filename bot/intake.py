@@ -28,6 +28,9 @@ from .verdict import Usage, Verdict
 OPT_OUT_MARKER = "[no-coach]"
 SLASH_PROPOSAL = "slash-proposal"  # the source of an explicit check its author said is a proposal
 _PROPOSAL_PREFIX = re.compile(r"\s*proposal\s*:\s*", re.IGNORECASE)
+# A check answered just before a crash, delivered by the instance that took it over, from what was stored.
+RECOVERED_WITHOUT_WORDS = ("This answer was recovered after a restart; the draft's words (quotes, suggested opening) "
+                           "are not stored, so only the reading is shown.")
 OPTOUT_TTL = 30.0  # seconds an in-memory opt-out list is trusted before it is read again
 
 # Why a draft was not checked; each is told to the author in their own words by the edge.
@@ -306,8 +309,10 @@ class Intake:
                       channel=row["channel"] or "", user=row["user"] or "", channel_type=row.get("channel_type") or "",
                       message_ts=row["message_ts"], reply_mode=row.get("reply_mode"))
         if row["status"] == "done" and row.get("verdict_json"):
-            return Outcome(draft=draft, check_id=row["id"], owner=self.owner,
-                           verdict=Verdict.model_validate_json(row["verdict_json"]))
+            verdict = Verdict.model_validate_json(row["verdict_json"])
+            if row["draft_text"] is None:  # stored without its words (MOTIVECHECK_STORE_TEXT=off): say why
+                verdict.notes.append(RECOVERED_WITHOUT_WORDS)
+            return Outcome(draft=draft, check_id=row["id"], owner=self.owner, verdict=verdict)
         if row["status"] != "pending" or (row.get("attempts") or 0) > MAX_ATTEMPTS:
             # Failed before the crash, or a draft that every instance taking it has died on: give it up.
             await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner)

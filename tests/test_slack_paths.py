@@ -378,3 +378,48 @@ def test_a_burst_right_after_start_makes_one_auth_test(running, slack):
     assert codes == [200] * 20
     assert slack.wait_for(lambda: len(slack.responses) >= 20, timeout=15)
     assert len(slack.calls("auth.test")) == 1
+
+
+# -- MOTIVECHECK_STORE_TEXT=off: the buttons work from the stripped verdict and say what is not kept -----------
+def test_without_stored_texts_no_words_are_kept_and_the_buttons_say_so(slack, tmp_path, database):
+    from bot.slack import blocks
+
+    running = RunningApp(settings_for(slack, tmp_path, database=database, MOTIVECHECK_ADMINS=BOSS,
+                                      MOTIVECHECK_STORE_TEXT="off"))
+    try:
+        assert running.command(PREMIUM, response_url=slack.response_url("r1"))[0] == 200
+        assert slack.wait_for(lambda: slack.responses)
+        (_, msg), = slack.responses
+        assert "Try opening with" in msg["text"] and "existing accounts" in msg["text"]  # the answer has it all
+        check_id = int(buttons_of(msg)[0]["value"])
+        row = running.deps.store.get_check(check_id)
+        assert row["draft_text"] is None and row["label"] == "inside-out"
+        assert "existing accounts" not in repr(row) and "Premium Plus" not in repr(row)
+
+        assert running.action("mc_accept", check_id, response_url=slack.response_url("use"))[0] == 200
+        assert running.action("mc_why", check_id, response_url=slack.response_url("why"))[0] == 200
+        assert slack.wait_for(lambda: {"use", "why"} <= {n for n, _ in slack.responses})
+        answers = {n: m["text"] for n, m in slack.responses}
+        assert answers["use"] == blocks.USE_WITHOUT_WORDS
+        assert "inside-out" in answers["why"].lower() and blocks.WHY_WITHOUT_WORDS in answers["why"]
+        assert "accepted" in [d["action"] for d in running.deps.store.decisions_for(check_id)]  # still recorded
+
+        # Private mode: no Share button, since sharing later needs the words; a Share click from an older message
+        # is told why, and nothing is posted in the channel.
+        admin(running, slack, "watch <#C222|proposals>", "w")
+        admin(running, slack, "mode private <#C222|proposals>", "m")
+        assert running.event(message_in("C222", PREMIUM, "1700000200.000100"), "EvP1")[0] == 200
+        assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+        (eph,) = slack.calls("chat.postEphemeral")
+        assert "existing accounts" in eph["text"]
+        assert [b["action_id"] for b in buttons_of(eph)] == ["mc_accept", "mc_keep", "mc_disagree", "mc_why"]
+        private = int(buttons_of(eph)[0]["value"])
+        assert running.action("mc_share", private, response_url=slack.response_url("s"), user="U222")[0] == 200
+        assert slack.wait_for(lambda: any(n == "s" for n, _ in slack.responses))
+        assert dict(slack.responses)["s"]["text"] == blocks.SHARE_WITHOUT_WORDS
+        time.sleep(0.2)
+        assert slack.calls("chat.postMessage") == []
+        rows = running.deps.store.db.query("select * from checks")
+        assert len(rows) == 2 and not [r for r in rows if "existing accounts" in repr(r)]
+    finally:
+        running.stop()

@@ -16,7 +16,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.store import Store, migrations
-from bot.verdict import PlaybookRef, Verdict
+from bot.verdict import Evidence, PlaybookRef, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,10 +60,71 @@ def test_record_check_respects_store_text(database):
     assert row["draft_text"] is None and len(row["draft_hash"]) == 64
 
 
-def test_without_store_text_the_words_never_reach_the_file(tmp_path):
+SECRET_DRAFT = "Zebracorn plan: we'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
+
+
+def _wordy_verdict() -> Verdict:
+    """A verdict that carries the draft's words the way real ones do: a quote, a reframe, questions, measures."""
+    quote = "launch Premium Plus to upsell existing accounts"
+    start = SECRET_DRAFT.index(quote)
+    return Verdict(label="inside-out", customer_ease=12, motives=["upsell-crosssell"], engine="rules",
+                   evidence=[Evidence(quote=quote, start=start, end=start + len(quote), shows="upsell-crosssell")],
+                   reframe="Zebracorn plan: existing accounts get Premium Plus, so lifting ARR 15% follows.",
+                   questions=["What gets easier for Zebracorn's existing accounts?"],
+                   measures=["Minutes for Zebracorn accounts to finish their main task"],
+                   playbook=PlaybookRef(name="outside-in", version="1"))
+
+
+def _file_bytes(tmp_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("b.db*")))
+
+
+@pytest.mark.parametrize("way", ["record", "complete", "edit", "import", "cache"])
+def test_without_store_text_the_words_never_reach_the_file(tmp_path, way):
+    """MOTIVECHECK_STORE_TEXT=off: neither the draft nor the verdict's quotes, reframe, questions and measures reach
+    the file, however the check is written; the judgement (label, score, motives) stays."""
     hashed = Store(tmp_path / "b.db", store_text=False)
-    hashed.record_check(_verdict(), "Our secret plan", source="cli")
-    assert "Our secret plan" not in (tmp_path / "b.db").read_bytes().decode("latin-1")
+    verdict = _wordy_verdict()
+    if way == "record":
+        cid = hashed.record_check(verdict, SECRET_DRAFT, source="cli")
+    elif way in ("complete", "edit"):
+        cid = hashed.record_check(None, SECRET_DRAFT, source="slash", status="pending")
+        hashed.complete_check(cid, verdict, draft=SECRET_DRAFT if way == "edit" else None)
+    elif way == "import":
+        hashed.insert_checks([hashed.check_row(verdict, SECRET_DRAFT, source="import", external_id="C1:1.0")])
+        cid = hashed.db.value("select id from checks")
+    else:
+        hashed.cache_put("key", verdict.model_dump_json(), "hash")
+        assert hashed.cache_get("key") is None and hashed.count("verdict_cache") == 0
+        cid = None
+    if cid is not None:
+        stored = Verdict.model_validate_json(hashed.get_check(cid)["verdict_json"])
+        assert (stored.label, stored.customer_ease, stored.motives) == ("inside-out", 12, ["upsell-crosssell"])
+        assert (stored.evidence, stored.reframe, stored.questions, stored.measures) == ([], None, [], [])
+    hashed.db.checkpoint()
+    data = _file_bytes(tmp_path)
+    assert b"Zebracorn" not in data and b"existing accounts" not in data
+
+
+def test_with_store_text_the_verdict_keeps_its_words(database):
+    store = Store(database)
+    cid = store.record_check(_wordy_verdict(), SECRET_DRAFT, source="cli")
+    assert Verdict.model_validate_json(store.get_check(cid)["verdict_json"]) == _wordy_verdict()
+    store.cache_put("key", _wordy_verdict().model_dump_json(), "hash")
+    assert "Zebracorn" in store.cache_get("key")
+
+
+def test_without_store_text_no_copy_of_the_words_is_stored(database):
+    """The same promise on each database (PostgreSQL too): every way of writing a check stores the verdict stripped."""
+    hashed = Store(database, store_text=False)
+    ids = [hashed.record_check(_wordy_verdict(), SECRET_DRAFT, source="cli")]
+    ids.append(hashed.record_check(None, SECRET_DRAFT, source="slash", status="pending"))
+    hashed.complete_check(ids[-1], _wordy_verdict())
+    hashed.insert_checks([hashed.check_row(_wordy_verdict(), SECRET_DRAFT, source="import", external_id="C1:1.0")])
+    hashed.cache_put("key", _wordy_verdict().model_dump_json(), "hash")
+    rows = hashed.db.query("select * from checks")
+    assert len(rows) == 3 and hashed.count("verdict_cache") == 0
+    assert not [r for r in rows if "Zebracorn" in repr(r) or "existing accounts" in repr(r)]
 
 
 def test_concurrent_writers_lose_nothing(database):

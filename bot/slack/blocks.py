@@ -41,6 +41,15 @@ EDIT_NOTE = {
 ANSWERS = {"accepted": "Thanks — the suggested opening is yours to use.",
            "kept-original": "Noted — keeping your version.",
            "disputed": "Thanks for pushing back — that helps the coach learn."}
+# A verdict's words (quotes, reframe, questions) are gone once its check is done when drafts are not stored
+# (MOTIVECHECK_STORE_TEXT=off), or once retention or forget removed its draft: the buttons say so.
+WORDS_NOT_KEPT = "only the verdict is kept once a check is done, not the draft's words"
+WHY_WITHOUT_WORDS = (f"_The quotes and questions behind this reading are not kept here ({WORDS_NOT_KEPT}); "
+                     "the first answer showed them._")
+USE_WITHOUT_WORDS = (f"Thanks — noted. The suggested opening is not kept here ({WORDS_NOT_KEPT}): copy it from "
+                     "the message above.")
+SHARE_WITHOUT_WORDS = (f"I can't share this one: its suggested opening is not kept here ({WORDS_NOT_KEPT}). Copy it "
+                       "from the message above into the thread if you'd like to share it.")
 
 
 def cut(text: str, limit: int) -> str:
@@ -236,8 +245,9 @@ def build_reason_modal(decision_id: int, action: str, *, public: bool = True) ->
     }
 
 
-def build_why(verdict: Verdict, titles: dict[str, str] | None = None) -> str:
-    """The details, for whoever asked, in private: the reading, how sure, the evidence, questions."""
+def build_why(verdict: Verdict, titles: dict[str, str] | None = None, *, words: bool = True) -> str:
+    """The details, for whoever asked, in private: the reading, how sure, the evidence, questions; without
+    ``words`` (the check's draft is no longer stored, nor its quotes) it says why they are missing."""
     titles = titles or {}
     score = diagnosis.score_line(verdict)
     lines = [f"*{escape(mrkdwn.plain_markup(diagnosis.why(verdict)))}*",
@@ -254,13 +264,17 @@ def build_why(verdict: Verdict, titles: dict[str, str] | None = None) -> str:
         lines.append(f"• “{escape(mrkdwn.plain_markup(h.quote))}” — {escape(h.reason)}")
     if verdict.questions:
         lines.append("*Questions to ask:*\n" + "\n".join(f"• {escape(q)}" for q in verdict.questions))
+    if not words:
+        lines.append(WHY_WITHOUT_WORDS)
     return cut("\n".join(lines), SECTION_MAX)
 
 
-def build_answer(kind: str, reframe: str | None) -> str:
-    """What the author is told, privately, after Use / Keep / Disagree."""
+def build_answer(kind: str, reframe: str | None, *, words: bool = True) -> str:
+    """What the author is told, privately, after Use / Keep / Disagree (``words`` as for build_why)."""
     if kind == "accepted" and reframe:
         return "Here's the reframing to paste into your draft:\n>" + escape(reframe).replace("\n", "\n>")
+    if kind == "accepted" and not words:
+        return USE_WITHOUT_WORDS
     return ANSWERS.get(kind, "")
 
 

@@ -167,7 +167,8 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     # Private mode, not shared: an ephemeral cannot be updated, so the author gets a fresh one. Like the first,
     # it goes to the channel, not a thread: Slack shows ephemeral thread messages only in threads that exist.
     change = f"edited: score {previous.get('customer_ease') or 0} → {outcome.verdict.customer_ease}"
-    msg = blocks.build_verdict_message(draft.text, outcome.verdict, previous["id"], share=True, change=change)
+    msg = blocks.build_verdict_message(draft.text, outcome.verdict, previous["id"], share=deps.settings.store_text,
+                                       change=change)
     await client.chat_postEphemeral(channel=channel, user=previous["user"], **msg)
 
 
@@ -196,6 +197,7 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         await respond(text=NOT_YOURS, response_type="ephemeral", replace_original=False)
         return
     verdict = Verdict.model_validate_json(check["verdict_json"]) if check.get("verdict_json") else None
+    words = check.get("draft_text") is not None  # else stored stripped: text off, retention or forget
     if kind == "shared":
         if verdict is not None:
             await share_in_thread(deps, client, respond, check, verdict, user)
@@ -207,13 +209,13 @@ async def handle_action(ack: Any, body: dict, client: Any, respond: Any, deps: D
         await client.views_open(trigger_id=body["trigger_id"],
                                 view=blocks.build_reason_modal(decision_id, kind, public=public))
     elif kind == "why" and verdict is not None:
-        await respond(text=blocks.build_why(verdict, motive_titles(deps)), response_type="ephemeral",
+        await respond(text=blocks.build_why(verdict, motive_titles(deps), words=words), response_type="ephemeral",
                       replace_original=False)
     elif kind == "accepted" and verdict is not None:
         if verdict.label in ("inside-out", "mixed"):  # using the reframing agrees with the verdict's reading
             await asyncio.to_thread(deps.store.label_from_decision, decision_id, verdict.label, user=user,
                                     workspace=team)
-        await respond(text=blocks.build_answer(kind, verdict.reframe), response_type="ephemeral",
+        await respond(text=blocks.build_answer(kind, verdict.reframe, words=words), response_type="ephemeral",
                       replace_original=False)
 
 

@@ -44,7 +44,9 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
             if mode == "private":
                 # No thread_ts: Slack shows an ephemeral thread message only where a thread already exists, and a
                 # brand-new post has none, so the author would never see it.
-                msg = blocks.build_verdict_message(text, verdict, check_id, share=True, quick_read=quick)
+                # Sharing needs the verdict's words later, which are not kept when drafts are not stored.
+                msg = blocks.build_verdict_message(text, verdict, check_id, share=deps.settings.store_text,
+                                                   quick_read=quick)
                 await client.chat_postEphemeral(channel=channel, user=user, **msg)
                 return
             msg = blocks.build_thread_note(verdict, check_id, quick_read=quick)
@@ -86,6 +88,9 @@ async def find_reply(client: Any, channel: str, thread_ts: str, check_id: int) -
 
 async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
     """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
+    if check.get("draft_text") is None and not verdict.reframe:  # its words are gone: nothing worth sharing
+        await respond(text=blocks.SHARE_WITHOUT_WORDS, response_type="ephemeral", replace_original=False)
+        return
     key = f"share:{check['id']}"
     if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
         await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)

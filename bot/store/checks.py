@@ -10,6 +10,7 @@ from typing import Any
 from ..text import draft_hash
 from ..verdict import Usage, Verdict
 from .database import Part, Row
+from .erasure import strip_verdict
 
 
 class CheckStore(Part):
@@ -35,7 +36,7 @@ class CheckStore(Part):
         row = self._row(draft, source=source, status=status, ts=ts, workspace=workspace, channel=channel,
                         channel_type=channel_type, user=user, message_ts=message_ts, external_id=external_id,
                         latency_ms=latency_ms, reply_mode=reply_mode)
-        row.update(_verdict_columns(verdict, usage))
+        row.update(_verdict_columns(verdict, usage, words=self.store_text))
         with self.db.write() as tx:
             return tx.insert("checks", row)
 
@@ -123,7 +124,7 @@ class CheckStore(Part):
                   **context: Any) -> Row:
         """The row ``record_check`` would insert, for callers that insert many at once."""
         row = self._row(draft, source=source, status="done", **context)
-        row.update(_verdict_columns(verdict, usage))
+        row.update(_verdict_columns(verdict, usage, words=self.store_text))
         return row
 
     def insert_checks(self, rows: list[Row]) -> int:
@@ -149,7 +150,7 @@ class CheckStore(Part):
         ``owner``: only while that instance still holds the check's lease; False (and nothing written) when another
         instance has taken the work over, which then answers it.
         """
-        cols = _verdict_columns(verdict, usage)
+        cols = _verdict_columns(verdict, usage, words=self.store_text)
         cols.update({"status": "done", "latency_ms": latency_ms})
         if draft is not None:
             cols["draft_hash"] = draft_hash(draft)
@@ -208,10 +209,13 @@ def _pairs(tx: Any, sql: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, st
     return {tuple(list(r.values())[:2]): r for r in rows}
 
 
-def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> Row:
+def _verdict_columns(verdict: Verdict | None, usage: Usage | None, *, words: bool) -> Row:
+    """The verdict's columns; without ``words`` (MOTIVECHECK_STORE_TEXT=off) its JSON is stripped the way purge
+    strips it, since quotes, the reframe, questions and measures repeat or paraphrase the draft."""
     if verdict is None:
         return {}
     usage = usage or Usage()
+    raw = verdict.model_dump_json()
     return {
         "label": verdict.label,
         "customer_ease": verdict.customer_ease,
@@ -222,7 +226,7 @@ def _verdict_columns(verdict: Verdict | None, usage: Usage | None) -> Row:
         "cached": int(verdict.cached),
         "playbook": verdict.playbook.name,
         "playbook_version": verdict.playbook.version,
-        "verdict_json": verdict.model_dump_json(),
+        "verdict_json": raw if words else strip_verdict(raw),
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "cached_tokens": usage.cached_tokens,
