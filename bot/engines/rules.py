@@ -223,9 +223,35 @@ def score(found: Scan, m: PlaybookModel) -> Scores:
         company_first=first_motive is not None and first_ease is not None and first_motive < first_ease,
         share=share, customer_ease=customer_ease,
         motives=[mid for mid, w in sorted(weights.items(), key=lambda kv: -kv[1]) if w >= sc.motive_min_weight],
-        foreign=found.n_words >= lang.min_words and found.n_common / max(found.n_words, 1) < lang.min_share,
+        foreign=is_foreign(found, lang.min_words, lang.min_share),
         question_end=question_end, question_lead=question_lead,
     )
+
+
+# Scripts written without spaces between words (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar): a draft in
+# them splits into a few long "words" by spaces, so each of their letters counts as one word here.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                       "\uf900-\ufaff\uff66-\uff9f]")
+
+
+def is_foreign(found: Scan, min_words: int, min_share: float) -> bool:
+    """Pure: whether the draft looks written in another language than the playbook's: too few of its words are
+    the language's common words. Letters of scripts written without spaces each count as a word, so a Chinese
+    or Japanese draft is as long here as it is to its reader."""
+    words = found.n_words
+    if not found.text.isascii():  # the cheap test first: most drafts are ASCII
+        words += len(_UNSPACED.findall(found.text))
+    return words >= min_words and found.n_common / max(words, 1) < min_share
+
+
+def foreign_note(language: str, label: str) -> str:
+    """The note on a draft in another language than the playbook's; a dismissal says it could not tell, since
+    the offline engine cannot read the draft to know it is not a proposal."""
+    if label == "not-a-proposal":
+        return (f"The offline engine reads {language}; this draft looks like another language, so it cannot tell "
+                f"whether it is a proposal. Write it in {language}, or have the LLM engine check it.")
+    return (f"The offline engine reads {language}; this draft looks like another language, so treat the verdict "
+            "with care.")
 
 
 def plainly_not_a_proposal(s: Scores, sc: Scoring) -> bool:
@@ -598,8 +624,7 @@ class RulesEngine:
         m = self.playbook.model
         all_notes = list(prepared.notes) + list(notes or ())
         if scores.foreign:
-            all_notes.append(f"The offline engine reads {m.language.name}; this draft looks like another "
-                             "language, so treat the verdict with care.")
+            all_notes.append(foreign_note(m.language.name, label))
         motives = scores.motives
         reframe: str | None = None
         questions: list[str] = []
