@@ -11,7 +11,7 @@ from typing import Any
 from .. import quickread
 from ..checker import Checker
 from ..errors import InputError
-from .common import add_common, decode, make_checker, parse_iso_ts, read_input, settings_from
+from .common import add_common, decode, make_checker, parse_iso_ts, read_input, settings_from, text_arg
 from .render import format_verdict
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jsonl:
         return run_jsonl(checker, args)
     if args.text is not None:
-        draft, notes = args.text, []
+        draft, notes = text_arg(args.text)
     else:
         draft, notes = read_input(args.file)
     result = checker.check(draft, engine=args.engine, log=args.log, source="cli", mode=args.mode)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,14 +42,49 @@ def add_common(parser: argparse.ArgumentParser, *, engine: bool = True) -> None:
     parser.add_argument("--db", default=None, help=DB_HELP)
 
 
+# Byte-order marks, longest first: the UTF-32 little-endian mark begins with the UTF-16 one.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+         (codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
+# Characters that are not text: replacement characters and control characters other than tab and line breaks.
+_NOT_TEXT = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NOT_TEXT_SHARE = 0.3  # of the non-blank characters; a Latin-1 or cp1252 draft has a few percent, random bytes most
+
+
 def decode(data: bytes, where: str) -> tuple[str, list[str]]:
-    """Decode bytes as UTF-8; replace invalid bytes and say so instead of failing."""
+    """Decode bytes as UTF-8, or as UTF-16/UTF-32 when a byte-order mark says so; replace invalid bytes and
+    say so instead of failing. Raise InputError when the result does not look like text at all."""
+    codec, name = "utf-8", "UTF-8"
+    for bom, bom_codec, bom_name in _BOMS:
+        if data.startswith(bom):
+            data, codec, name = data[len(bom):], bom_codec, bom_name
+            break
     try:
-        return data.decode("utf-8"), []
+        text, notes = data.decode(codec), []
     except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode(codec, errors="replace")
         bad = text.count("\ufffd")
-        return text, [f"{where} is not valid UTF-8: {bad} undecodable byte(s) were replaced with \ufffd."]
+        notes = [f"{where} is not valid {name}: {bad} undecodable byte(s) were replaced with \ufffd."]
+    if not looks_like_text(text):
+        raise InputError(f"{where} does not look like text: most of it is undecodable or control bytes. "
+                         "Give the draft as plain text, saved as UTF-8.")
+    return text, notes
+
+
+def looks_like_text(text: str) -> bool:
+    """Pure: whether at most NOT_TEXT_SHARE of the non-blank characters are replacement or control characters."""
+    bad = len(_NOT_TEXT.findall(text))
+    return not bad or bad <= NOT_TEXT_SHARE * (len(text) - sum(map(str.isspace, text)))
+
+
+def text_arg(value: str) -> tuple[str, list[str]]:
+    """The draft given with --text: the shell passes bytes that are not UTF-8 as lone surrogates; decode them
+    as a file's bytes are, so they get the same note."""
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that did not come from undecodable bytes
+        data = value.encode("utf-8", "replace")
+    return decode(data, "--text")
 
 
 def read_input(path: str | None) -> tuple[str, list[str]]:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..pricing import estimate_cost, price_table
-from .common import add_common, make_checker, open_store, read_input, settings_from
+from .common import add_common, make_checker, open_store, read_input, settings_from, text_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_render(args: argparse.Namespace) -> int:
     from ..engines.llm import LLMEngine
 
-    draft, _notes = (args.text, []) if args.text is not None else read_input(args.file)
+    draft, _notes = text_arg(args.text) if args.text is not None else read_input(args.file)
     checker = make_checker(args, with_store=False)
     book, prepared = checker._prepare(draft, args.playbook)
     body, _mapping, _system = LLMEngine(checker.settings, book).request(prepared)
