@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .verdict import CUSTOMER_EASE, Verdict
+from .verdict import CANNOT_TELL, CUSTOMER_EASE, Verdict
 
 OUTSIDE_IN_FROM = 60  # customer_ease bands: outside-in 60-100, mixed 30-59, inside-out 0-29
 MAX_HIGHLIGHTS = 3
@@ -49,6 +49,8 @@ def why(verdict: Verdict) -> str:
     first = verdict.evidence[0] if verdict.evidence else None
     goals = _and([motive_words(m) for m in (verdict.motives or [e.shows for e in company])][:2])
     if verdict.label == "not-a-proposal":
+        if any(CANNOT_TELL in note for note in verdict.notes):
+            return "The offline engine could not read this draft's language, so it could not tell whether it proposes anything."
         return "Nothing here proposes, plans or announces a change, so there is nothing to coach."
     if verdict.label == "outside-in":
         if ease:

@@ -16,6 +16,8 @@ MOTIVE_IDS: tuple[str, ...] = (
     "cost-efficiency",
 )
 CUSTOMER_EASE = "customer-ease"
+# In the note on a draft an offline engine dismissed but could not read (another language): the why line says so.
+CANNOT_TELL = "cannot tell whether it is a proposal"
 # customer_ease is kept consistent with the label: each judged label owns a band of the 0-100 scale.
 EASE_BANDS: dict[str, tuple[int, int]] = {"outside-in": (60, 100), "mixed": (30, 59), "inside-out": (0, 29),
                                           "not-a-proposal": (0, 100)}

@@ -63,3 +63,17 @@ def test_cli_says_when_it_cannot_read_the_draft():
     judged = check(CHINESE, "--as", "proposal")
     assert judged["label"] != "not-a-proposal"
     assert any("treat the verdict with care" in n for n in judged["notes"])
+
+
+def test_the_why_line_does_not_claim_an_unread_draft_proposes_nothing():
+    r = subprocess.run([sys.executable, "-m", "bot", "check", "--text", CHINESE], capture_output=True, cwd=ROOT,
+                       env=dict(os.environ), timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    if out.startswith("NOT A PROPOSAL"):
+        assert "could not read this draft's language" in out and "Nothing here proposes" not in out
+    else:
+        assert "treat the verdict with care" in out
+    chat = subprocess.run([sys.executable, "-m", "bot", "check", "--text", "Thanks everyone, see you at lunch!"],
+                          capture_output=True, cwd=ROOT, env=dict(os.environ), timeout=60).stdout.decode()
+    assert "Nothing here proposes" in chat and "could not read" not in chat

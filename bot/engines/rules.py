@@ -19,7 +19,7 @@ from .. import reframe as reframing
 from ..playbook import Cue, Playbook, PlaybookModel, Scoring
 from ..templating import Renderable, compile_template
 from ..text import Prepared
-from ..verdict import CUSTOMER_EASE, Verdict
+from ..verdict import CANNOT_TELL, CUSTOMER_EASE, Verdict
 from . import EXPLICIT, EngineResult
 from . import PROPOSAL as PROPOSAL_MODE  # rules.PROPOSAL is a cue bucket
 
@@ -248,8 +248,8 @@ def foreign_note(language: str, label: str) -> str:
     """The note on a draft in another language than the playbook's; a dismissal says it could not tell, since
     the offline engine cannot read the draft to know it is not a proposal."""
     if label == "not-a-proposal":
-        return (f"The offline engine reads {language}; this draft looks like another language, so it cannot tell "
-                f"whether it is a proposal. Write it in {language}, or have the LLM engine check it.")
+        return (f"The offline engine reads {language}; this draft looks like another language, so it {CANNOT_TELL}. "
+                f"Write it in {language}, or have the LLM engine check it.")
     return (f"The offline engine reads {language}; this draft looks like another language, so treat the verdict "
             "with care.")
 
