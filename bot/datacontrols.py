@@ -58,6 +58,16 @@ def forget_workspace(store: Store, workspace: str) -> dict[str, int]:
     return store.forget_workspace(workspace.strip())
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends data away).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading single quote (OWASP's
+    advice for CSV injection). Numbers and other values pass unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 EXPORT_FIELDS = ("id", "time", "source", "workspace", "channel", "user", "label", "motives", "score", "engine",
                  "decision")
 

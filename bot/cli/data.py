@@ -104,7 +104,7 @@ def run_forget(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..datacontrols import EXPORT_FIELDS, export_rows, parse_cutoff
+    from ..datacontrols import EXPORT_FIELDS, export_rows, parse_cutoff, spreadsheet_safe
 
     store = open_store(settings_from(args))
     since = parse_cutoff(args.since) if args.since else None
@@ -116,7 +116,7 @@ def run_export(args: argparse.Namespace) -> int:
             writer.writeheader()
         for row in export_rows(store, since, args.with_text, args.workspace):
             if writer:
-                writer.writerow(row)
+                writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})  # JSON lines stay exact
             else:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
