@@ -116,3 +116,30 @@ def test_eval_prints_metrics_and_gates(tmp_path):
     assert gate.returncode == 1 and "below --min-f1" in gate.stderr.decode()
     human = run("eval", str(data)).stdout.decode()
     assert "macro-F1" in human and "confusion" in human
+
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x1b[31m\x9b2J\r"
+
+
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_escape_codes_in_a_draft_never_reach_the_terminal(tmp_path, color):
+    """A draft holding ESC sequences (retitle, clear, recolour) or other controls is shown with visible symbols in
+    check's and log's readable output; --json stays exact."""
+    f = tmp_path / "esc.txt"
+    f.write_text(f"We will launch Premium Plus {ESCAPES} to upsell existing accounts", encoding="utf-8")
+    env = {"MOTIVECHECK_DB": str(tmp_path / "esc.db")}
+    r = run("check", str(f), "--log", "--color", color, env=env)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "Premium Plus" in out and "\u241b]0;PWNED\u2407" in out  # shown, harmless
+    theirs = out.replace("\x1b[0m", "").replace("\x1b[1m", "").replace("\x1b[2m", "")
+    for code in ("\x1b[1;31m", "\x1b[31m", "\x1b[32m", "\x1b[1;33m", "\x1b[1;32m"):  # our own colours, --color always
+        theirs = theirs.replace(code, "")
+    assert not [c for c in theirs if (ord(c) < 32 and c not in "\n\t") or 0x7f <= ord(c) <= 0x9f]
+    assert (color == "always") == ("\x1b[" in out)
+    log_out = run("log", env=env).stdout.decode()
+    assert "\u241b]0;PWNED" in log_out and "\x1b" not in log_out and "\x07" not in log_out and "\r" not in log_out
+    verdict = json.loads(run("check", str(f), "--json", env=env).stdout)
+    assert any("\x1b]0;PWNED\x07" in ev["quote"] for ev in verdict["evidence"]) or "\x1b" in (verdict["reframe"] or "")
+    (row,) = [json.loads(x) for x in run("log", "--json", env=env).stdout.decode().splitlines()]
+    assert ESCAPES in row["draft_text"]

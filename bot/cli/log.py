@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from .common import add_common, open_store, settings_from
+from .render import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,10 +35,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'id':>6}  {'time (UTC)':<16}  {'source':<8} {'label':<15}{'ease':>5}  {'engine':<7} draft")
     for row in rows:
         when = datetime.fromtimestamp(row["ts"], tz=UTC).strftime("%Y-%m-%d %H:%M")
-        text = (row["draft_text"] or "(text not stored)").replace("\n", " ")
+        text = printable((row["draft_text"] or "(text not stored)").replace("\n", " "))
         if len(text) > 60:
             text = text[:57] + "..."
-        where = f"#{row['channel']} " if row["channel"] else ""
+        where = f"#{printable(row['channel'])} " if row["channel"] else ""
         print(f"{row['id']:>6}  {when:<16}  {row['source']:<8} {row['label'] or row['status']:<15}"
               f"{row['customer_ease'] if row['customer_ease'] is not None else '-':>5}  "
               f"{row['engine'] or '-':<7} {where}{text}")

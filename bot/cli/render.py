@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from .. import diagnosis
@@ -16,6 +17,21 @@ _LABEL_TEXT = {
 _COLOUR = {"outside-in": "32", "inside-out": "31", "mixed": "33", "not-a-proposal": "90"}
 
 
+# C0 controls but tab and newline, DEL and C1 controls: a draft holding ESC sequences could retitle the terminal,
+# clear it or recolour what follows; shown as a visible symbol instead (ESC as ␛), never sent to the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _symbol(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7f else "\ufffd"
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters other than tab and newline made visible."""
+    return _CONTROL.sub(_symbol, text)
+
+
 def _style(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
@@ -25,6 +41,7 @@ def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width:
     """Human-readable report of one check: why first, then at most three highlights, the score explained
     once, the reframe as a ready replacement for the opening, then questions and measures; ``footer`` (what
     the offline quick read is) last."""
+    verdict = _printable_verdict(verdict)
     lines: list[str] = []
     title = _LABEL_TEXT.get(verdict.label, verdict.label)
     lines.append(_style(title, "1;" + _COLOUR.get(verdict.label, "0"), colour))
@@ -70,3 +87,17 @@ def format_verdict(draft: str, verdict: Verdict, *, colour: bool = False, width:
     if footer:
         lines.extend(_style(line, "2", colour) for line in textwrap.wrap(footer, width))
     return "\n".join(lines)
+
+
+def _printable_verdict(verdict: Verdict) -> Verdict:
+    """A copy whose words (quotes, reframe, questions, measures, notes, names) are safe to print."""
+    return verdict.model_copy(update={
+        "evidence": [ev.model_copy(update={"quote": printable(ev.quote)}) for ev in verdict.evidence],
+        "reframe": printable(verdict.reframe) if verdict.reframe is not None else None,
+        "questions": [printable(q) for q in verdict.questions],
+        "measures": [printable(m) for m in verdict.measures],
+        "notes": [printable(n) for n in verdict.notes],
+        "model": printable(verdict.model) if verdict.model is not None else None,
+        "playbook": verdict.playbook.model_copy(update={"name": printable(verdict.playbook.name),
+                                                         "version": printable(verdict.playbook.version)}),
+    })
