@@ -2,8 +2,10 @@
 
 The reframe reorders what the author wrote instead of filling a template: the sentence that carries a
 customer benefit leads; the company goal follows as a consequence ("As a result, …"). Nothing is cut
-inside a word or a sentence. When the draft states no benefit, one bracket asks the author for it,
-naming the customer the draft names. Every number, name and date of the goal sentences is kept.
+inside a word or a sentence, and what is left of a sentence once its goal clause is lifted out is kept only
+when it is still a sentence ("We will grow ARR 20%" leaves "We": dropped). When the draft states no benefit,
+one bracket asks the author for it, naming the customer the draft names, and the draft's action follows it.
+Every number, name and date of the goal sentences is kept.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ _STRAY_STAR = re.compile(r"(?:(?<=\s)|^)\*+(?=\S)|(?<=\S)\*+(?=\s|$|[.,;:!?])")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
-_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
+_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_CODE_MARK = re.compile("\ue000(\\d+)\ue001")  # where an inline code span waits while the prose around it is cleaned
+# Mentions, channel links and specials (<!here>) that open a sentence: who it is addressed to, not what it says.
+_LEADING_MENTIONS = re.compile(r"^(?:<[@#!][^<>\n]*>[\s,:;—–-]*)+")
+# A label that opens a sentence ("Proposal:", "Next steps:"): one or two words, no digits (a "Q3 plan:" is kept).
+_LABEL = re.compile(r"^[A-Z][A-Za-z'’/-]*(?: [A-Za-z][A-Za-z'’/-]*)?:\s+(?=\S)")
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # Slack's three escapes, &amp; last
 _TRAILING_CONNECTOR = re.compile(r"[\s,;:—–-]*(?:\b(?:and|so|to|which|that|because|while|but))?[\s,;:—–-]*$", re.I)
 
 AS_A_RESULT = "As a result,"
@@ -31,6 +40,21 @@ MIN_WORDS = 4  # shorter lines are headings and labels ("Trademark Usage Policy"
 GOAL_WEIGHT = 1.5  # a sentence is a goal sentence when its company-motive cues weigh this much
 STRONG_GOAL = 3.0  # ... and states a goal clause, unless its cues weigh this much
 BRACKET = "[What gets easier or nicer for {customer} — e.g. … ?]"
+MIN_SENTENCE_WORDS = 3  # what is left of a sentence once its goal is lifted out: fewer words is a fragment
+# Words no sentence ends on: a line of prose that stops on one goes on below (rules.wrapped_at), and a sentence
+# of the draft that ends on one was cut short ("… which can be summed up as:") and is not moved.
+OPEN_ENDED = frozenset("the a an of to for with by from about into onto and or nor than as at via e.g i.e our their its my "
+                       "your".split())
+# ... and what is left of a sentence once its goal is lifted out must not end on these either: "Our plan is
+# [to …]", "We need [to …]", "Team, we [will …]".
+_HANGING = OPEN_ENDED | frozenset("""is are was were be been am will shall would should can could must may might
+need needs want wants plan plans aim aims hope hopes going have has had do does in on over under after before
+but so that which who because while if we i you they it us""".split())
+# ... and the words a fragment may consist of to be dropped: it only framed the goal ("Our plan is", "Hi team,
+# we"). A fragment with any other word ("Next quarter, we") is kept whole with its goal.
+_FRAMING = _HANGING | frozenset("""goal goals objective target aim plan proposal idea priority team folks everyone
+all hi hey hello ok okay so now well also then this""".split())
+_WORD = re.compile(r"[^\W_][\w'’.-]*")
 
 
 # The playbook's goal finder: the (start, end) of a company-goal clause in a sentence and the goal's words.
@@ -50,20 +74,46 @@ class Sentence(NamedTuple):
 @lru_cache(maxsize=4096)
 def clean(text: str) -> str:
     """A sentence as plain prose: markdown emphasis, headings, bullets and emoji codes removed, Slack links
-    shown by their label, mentions kept as Slack markup, whitespace collapsed. Words are never cut."""
-    text = _CODE.sub(" ", text)
+    shown by their label, Slack's &amp; &lt; &gt; decoded, mentions that open it and a label ("Proposal:")
+    dropped, mentions inside it kept as Slack markup, inline code kept as written, whitespace collapsed.
+    Words are never cut."""
+    text = _CODE_BLOCK.sub(" ", text)
+    code: list[str] = []
+    if "`" in text:  # inline code is words of the draft: set aside so no markup rule touches it
+        def keep(m: re.Match[str]) -> str:
+            code.append(m.group())
+            return f"\ue000{len(code) - 1}\ue001"
+        text = _INLINE_CODE.sub(keep, text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(3), text)
     text = _MD_LINK.sub(r"\1", text)
     previous = None
     while previous != text:  # nested emphasis (***x***) unwraps layer by layer
         previous = text
         text = _EMPHASIS.sub(r"\2", text)
-    text = text.replace("**", "").replace("__", "")
+    text = text.replace("**", "").replace("__", "").replace("`", "")
     text = _STRAY_STAR.sub("", text)  # emphasis cut open by a sentence end ("*Discussion of …")
     text = "\n".join(_LEADER.sub("", line) for line in text.splitlines())
     text = _EMOJI.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
+    text = _LABEL.sub("", _LEADING_MENTIONS.sub("", text))
+    if "&" in text or code:  # decoded last, so an escaped "&lt;@U1&gt;" stays text, never a mention
+        text = _CODE_MARK.sub(lambda m: code[int(m.group(1))], text)
+        for entity, char in _ENTITIES:
+            text = text.replace(entity, char)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def cut_short(text: str) -> bool:
+    """True when ``text`` ends on a word no sentence ends on ("… the first-ever conference about the")."""
+    words = _WORD.findall(text)
+    return bool(words) and words[-1].rstrip(".").lower() in OPEN_ENDED
+
+
+def is_fragment(text: str) -> bool:
+    """True when ``text`` is not a sentence: fewer than three words, or it ends on a word that leaves it
+    hanging ("We", "Our plan is", "Team, we", "launch it for")."""
+    words = _WORD.findall(text)
+    return len(words) < MIN_SENTENCE_WORDS or words[-1].rstrip(".").lower() in _HANGING
 
 
 def finish(text: str) -> str:
@@ -97,22 +147,34 @@ def without_span(sentence: str, span: tuple[int, int]) -> str:
     return (head + (" " + tail if tail and tail[0] not in ".!?" else tail)).strip()
 
 
-def _lift_goal(sentence: str, goal_in: GoalFinder) -> tuple[str, str | None]:
-    """The sentence without its goal clause, and that goal as a result ("we expect to lift ARR 15%");
-    the sentence unchanged and None when it states no goal clause."""
+def _lift_goal(sentence: str, goal_in: GoalFinder) -> tuple[str | None, str | None]:
+    """The sentence without its goal clause, and that goal as a result ("we expect to lift ARR 15%").
+
+    What is left is None when it is no sentence and only framed the goal ("We", "Our plan is", "Team, we"):
+    the result says it all. When it is no sentence but says something of its own ("Next quarter, we", "Our
+    goal for Q3 is"), or the sentence states no goal clause, the sentence comes back whole with no result."""
     found = goal_in(sentence)
     if not found:
         return sentence, None
     span, goal = found
-    return without_span(sentence, span), f"we expect to {goal.strip()}"
+    result = f"we expect to {goal.strip()}"
+    rest = without_span(sentence, span)
+    if not is_fragment(rest):
+        return rest, result
+    if all(w.rstrip(".").lower() in _FRAMING for w in _WORD.findall(rest)):
+        return None, result
+    return sentence, None
 
 
 def opening(draft: str, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """The sentences a reframe may move: the first few real ones (headings and labels skipped)."""
+    """The sentences a reframe may move: the first few real ones (headings, labels, questions and sentences cut
+    short skipped)."""
     kept: list[Sentence] = []
     for s in sentences:
         text = draft[s.start:s.end]
-        if len(clean(text).split()) >= MIN_WORDS and not text.lstrip().startswith("#"):
+        cleaned = clean(text)
+        if (len(cleaned.split()) >= MIN_WORDS and not text.lstrip().startswith("#") and not cut_short(cleaned)
+                and not cleaned.endswith("?")):
             kept.append(s)
             if len(kept) == OPENING_SENTENCES:
                 break
@@ -126,11 +188,14 @@ def goal_sentences(draft: str, kept: Sequence[Sentence], goal_in: GoalFinder) ->
 
 
 def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
-            goal_in: GoalFinder, common: frozenset[str]) -> str | None:
+            goal_in: GoalFinder, common: frozenset[str], action_in: Callable[[str], bool] | None = None) -> str | None:
     """The reframe, or None when the draft gives nothing to reorder.
 
     ``goal_in(text)`` returns the (start, end) of a company-goal clause in ``text`` and the goal's words
-    ("lift ARR 15% this quarter"), or None; it comes from the playbook's ``extract.goal`` patterns."""
+    ("lift ARR 15% this quarter"), or None; it comes from the playbook's ``extract.goal`` patterns.
+    ``action_in(text)`` says whether a sentence proposes an action ("Let's launch a premium tier."; the
+    playbook's ``extract.action`` patterns): with no benefit in the draft, such a sentence follows the bracket
+    when no goal sentence keeps an action of its own once its goal is lifted out."""
     kept = opening(draft, sentences)
     if not kept:
         return None
@@ -141,24 +206,38 @@ def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
     if benefit is not None:
         lead = clean(draft[benefit.start:benefit.end])
         if benefit.company > 0:  # the goal shares the benefit's sentence: lift it out whole, put it after
-            lead, result = _lift_goal(lead, goal_in)
-            consequence += [result] if result else []
+            rest, result = _lift_goal(lead, goal_in)
+            if rest is not None and result:  # lifting out the goal must leave the benefit a sentence
+                lead = rest
+                consequence.append(result)
         parts.append(finish(lead))
     else:
-        who = customer or "your customers"
-        parts.append(BRACKET.format(customer=who))
-        if goals:  # the first goal sentence: its action stays, its goal clause becomes the result
-            first = goals.pop(0)
-            text = clean(draft[first.start:first.end])
-            action, result = _lift_goal(text, goal_in)
-            if result:
-                parts.append(finish(action))
-                consequence.append(result)
-            else:
-                consequence.append(lower_first(text, common).rstrip(".!? "))
-        else:  # no goal stated either: the bracket, then the opening as the author wrote it
-            parts.append(finish(clean(draft[kept[0].start:kept[0].end])))
-    consequence += [lower_first(clean(draft[s.start:s.end]), common).rstrip(".!? ") for s in goals]
+        parts.append(BRACKET.format(customer=customer or "your customers"))
+    # Each goal sentence: its goal clause becomes a result; the first action left standing (or, with no
+    # benefit, the first sentence that proposes one) follows the lead; the rest follow whole, as results.
+    action: str | None = None
+    for s in goals:
+        text = clean(draft[s.start:s.end])
+        rest, result = _lift_goal(text, goal_in)
+        if result:
+            if rest is not None:
+                # What is left leads only where it is the draft's action: lifting a goal out of the middle of a
+                # description leaves words that read as no sentence ("startups are looking, more competition").
+                if action is None and (benefit is None and s is goals[0] or action_in is None or action_in(rest)):
+                    action = rest
+                else:
+                    consequence.append(lower_first(text, common).rstrip(".!? "))
+                    continue
+            consequence.append(result)
+        elif action is None and benefit is None and action_in is not None and action_in(text) \
+                and not goal_in(text):  # a goal kept whole ("Next quarter, we will cut …") is a result
+            action = text
+        else:
+            consequence.append(lower_first(text, common).rstrip(".!? "))
+    if action is not None:
+        parts.append(finish(action))
+    elif benefit is None and not goals:  # no goal stated either: the bracket, then the opening as written
+        parts.append(finish(clean(draft[kept[0].start:kept[0].end])))
     if consequence:
         tail = "; ".join(consequence)
         parts.append(f"{AS_A_RESULT} {tail}" + ("" if tail[-1:] in ".!?" else "."))

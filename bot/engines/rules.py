@@ -71,11 +71,15 @@ def sentence_ends(scan: str) -> list[int]:
 def wrapped_at(draft: str, end: int) -> bool:
     """Whether the sentence end just before ``end`` is a line break inside a sentence: the line stops with no
     closing mark, is not a heading, table row or quote, and the next line goes on in lower case (after any
-    opening of a markdown link or emphasis)."""
-    if draft[end - 1] != "\n" or not draft[end:end + 4].lstrip("[(*_`")[:1].islower():
+    opening of a markdown link or emphasis) or the line stops on a word no sentence ends on ("about the\n
+    Prometheus monitoring system")."""
+    if draft[end - 1] != "\n":
         return False
     line = draft[draft.rfind("\n", 0, end - 1) + 1:end - 1].rstrip()
-    return bool(line) and line[-1] not in ".!?:" and not line.lstrip().startswith(("#", "|", ">"))
+    if not line or line[-1] in ".!?:" or line.lstrip().startswith(("#", "|", ">")):
+        return False
+    following = draft[end:end + 4].lstrip("[(*_`")[:1]
+    return following.islower() or (following.isalnum() and line.rsplit(None, 1)[-1] in reframing.OPEN_ENDED)
 
 
 _MAX_EVIDENCE = 8  # cue spans; they widen into fewer, longer phrases (3 are shown, all in JSON)
@@ -703,7 +707,7 @@ class RulesEngine:
         sentences = self.sentences(prepared, found)
         customer = str(facts["customer"]) if facts["customer"] != "customers" else None
         return reframing.reframe(prepared.draft, sentences, customer=customer, goal_in=self._goal_in,
-                                 common=self._common_frozen)
+                                 common=self._common_frozen, action_in=self._action_in)
 
     @staticmethod
     def sentences(prepared: Prepared, found: Scan) -> list[reframing.Sentence]:
@@ -734,6 +738,11 @@ class RulesEngine:
             if found and found.group("goal"):
                 return (max(0, found.start() - 1), found.end() - 1), found.group("goal")
         return None
+
+    def _action_in(self, text: str) -> bool:
+        """Whether one sentence proposes an action the playbook's ``extract.action`` patterns recognise."""
+        spaced = " " + text
+        return any(rx.search(spaced) for rx in self._extract["action"])
 
     def _outcome(self, goal: str) -> str:
         goal = goal.strip().rstrip(",")
