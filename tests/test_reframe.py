@@ -180,3 +180,12 @@ def test_a_line_that_stops_on_a_word_no_sentence_ends_on_goes_on_below(rules):
     assert wrapped_at(draft, draft.index("\n") + 1)
     reframe = rules.assess(prepare(draft)).verdict.reframe
     assert reframe is None or "about the." not in reframe
+
+
+def test_evidence_never_starts_or_ends_with_a_stray_mark(rules):
+    draft = "*Proposal:* launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter &amp; more."
+    verdict = rules.assess(prepare(draft)).verdict
+    assert verdict.evidence
+    for e in verdict.evidence:
+        assert draft[e.start:e.end] == e.quote
+        assert e.quote[0] not in "*_~& " and e.quote[-1] not in "*_~& ", e.quote

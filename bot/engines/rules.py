@@ -290,7 +290,28 @@ _ODD_SPACE = ("\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u200
               "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _NOT_BLANK = re.compile(r"[^ \n]")
 _PHRASE_MAX_WORDS, _REACH = 15, 6
-_DANGLING = frozenset("to and or we will we'll so the a an of this that our for with by in on".split())
+_DANGLING = frozenset("to and or we will we'll so the a an of this that our for with by in on &".split())
+_MARKS = "*_~"  # emphasis marks: a quote keeps a pair it holds whole, never one left over at either end
+
+
+def _without_stray_marks(draft: str, left: int, right: int) -> tuple[int, int]:
+    """The span without emphasis marks at its ends that close or open nothing inside it ("* launch …" from
+    "*Proposal:* launch …"), nor the spaces they leave."""
+    while left < right and draft[left] in _MARKS:
+        mark = draft[left]
+        if not draft[left + 1:left + 2].isspace() and draft.count(mark, left + 1, right) % 2:
+            break  # opens a pair the quote closes ("*Premium Plus* lets …")
+        left += 1
+        while left < right and draft[left].isspace():
+            left += 1
+    while right > left and draft[right - 1] in _MARKS:
+        mark = draft[right - 1]
+        if not draft[right - 2:right - 1].isspace() and draft.count(mark, left, right - 1) % 2:
+            break
+        right -= 1
+        while right > left and draft[right - 1].isspace():
+            right -= 1
+    return left, right
 
 
 def clause_edges(text: str) -> list[tuple[int, int]]:
@@ -377,6 +398,7 @@ def phrases(draft: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, in
         quote = draft[left:right]
         left += len(quote) - len(quote.lstrip())
         right -= len(quote) - len(quote.rstrip())
+        left, right = _without_stray_marks(draft, left, right)
         # A phrase does not end on a link word ("... to", "... and we will").
         while True:
             head, _, last = draft[left:right].rpartition(" ")
