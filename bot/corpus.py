@@ -53,10 +53,11 @@ def has_text() -> bool:
     return all((text_dir() / name).exists() for name in FILES)
 
 
-def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
+def load(name: str, *, labels_dir: Path = CORPUS_DIR, keep_missing: bool = False) -> Rows:
     """Rows of ``corpus/<name>`` with their ``text`` joined in.
 
-    A row with no text in the folder is skipped and counted in ``Rows.missing``; a text whose hash differs from
+    A row with no text in the folder is skipped (kept with ``text`` None when ``keep_missing``) and counted in
+    ``Rows.missing``; a text whose hash differs from
     the one labelled is refused (``InputError`` with the file and line), since it is not the text the label is for.
     A row the second labelling pass covers gets its label as ``second_label``.
     """
@@ -79,6 +80,8 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR) -> Rows:
         text = texts.get(row["id"])
         if text is None:
             rows.missing += 1
+            if keep_missing:
+                rows.append({**row, "text": None})
             continue
         if hashlib.sha256(text.encode()).hexdigest() != row["sha256"]:
             raise InputError(f"{labels_dir / name}:{n}: the text for {row['id']} differs from the one labelled")
@@ -112,5 +115,6 @@ def skipped_note(name: str, rows: Rows) -> str | None:
     """One line saying how many rows of ``name`` were skipped for want of text, or None."""
     if not rows.missing:
         return None
-    return (f"{rows.missing} of {rows.missing + len(rows)} rows of {name} have no text in {text_dir()} "
+    with_text = sum(1 for r in rows if r.get("text") is not None)
+    return (f"{rows.missing} of {rows.missing + with_text} rows of {name} have no text in {text_dir()} "
             "and were skipped")

@@ -60,6 +60,8 @@ class Row:
     genre: str
     slack: bool
     weight: float = 1.0
+    id: str = ""
+    sha256: str = ""  # of the text; what ``data_hash`` reads, so a row read from the saved features counts alike
 
     @property
     def is_proposal(self) -> bool:
@@ -79,26 +81,39 @@ def load_rows(names: Iterable[str] = corpus.FILES, *, synthetic_weight: float = 
     """The corpus rows (text joined in; see bot/corpus.py), plus the synthetic drafts in the train split.
 
     Rows whose text is not here are skipped; ``notes`` receives one line per file saying how many."""
-    rows = []
+    rows, has_text = all_rows(names, synthetic_weight=synthetic_weight, notes=notes)
+    return [r for r, h in zip(rows, has_text, strict=True) if h]
+
+
+def all_rows(names: Iterable[str] = corpus.FILES, *, synthetic_weight: float = SYNTHETIC_WEIGHT,
+             notes: list[str] | None = None, labels_dir: Path = corpus.CORPUS_DIR) -> tuple[list[Row], list[bool]]:
+    """Every labelled row in file order (corpus files, then the synthetic drafts), and which have their text here
+    (a row without text has ``text`` "")."""
+    rows, has_text = [], []
     for name in names:
-        loaded = corpus.load(name)
+        loaded = corpus.load(name, labels_dir=labels_dir, keep_missing=True)
         if notes is not None and (note := corpus.skipped_note(name, loaded)):
             notes.append(note)
-        rows += [Row(d["text"], d["label"], d["split"], d.get("genre", ""), d.get("genre") == "slack")
-                 for d in loaded]
+        for d in loaded:
+            rows.append(Row(d["text"] or "", d["label"], d["split"], d.get("genre", ""), d.get("genre") == "slack",
+                            id=d["id"], sha256=d["sha256"]))
+            has_text.append(d["text"] is not None)
     if synthetic_weight > 0:
         for path in SYNTHETIC:
-            for line in path.read_text(encoding="utf-8").splitlines():
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if line.strip():
                     d = json.loads(line)
-                    rows.append(Row(d["text"], d["label"], "train", "synthetic", False, synthetic_weight))
-    return rows
+                    rows.append(Row(d["text"], d["label"], "train", "synthetic", False, synthetic_weight,
+                                    id=f"synthetic:{path.name}:{n}"))
+                    has_text.append(True)
+    return rows, has_text
 
 
 def data_hash(rows: Sequence[Row]) -> str:
+    """The sha256 of each row's split, label and text's sha256: the same for a row read from the saved features."""
     h = hashlib.sha256()
     for r in rows:
-        h.update(f"{r.split}\t{r.label}\t{r.text}\n".encode())
+        h.update(f"{r.split}\t{r.label}\t{r.sha256 or hashlib.sha256(r.text.encode()).hexdigest()}\n".encode())
     return h.hexdigest()
 
 
@@ -366,12 +381,103 @@ MAX_TEST_DROP = 0.02
 
 def save_corpus_features(rows: Sequence[Row], features: Features, path: Path = CORPUS_FEATURES) -> None:
     """The heads' inputs for every corpus row (not its text): a workspace head can then be refitted on a
-    machine without the corpus text. float16 keeps it small; labels, splits and weights ride along."""
+    machine without the corpus text. float16 keeps it small; ids, labels, splits and weights ride along.
+
+    Refuses (ValueError) to replace a saved set with one of fewer rows: the file is for every row."""
+    if path.exists():
+        with np.load(path, allow_pickle=False) as old:
+            if len(old["label"]) > len(rows):
+                raise ValueError(f"{path} holds {len(old['label'])} rows; not replacing it with {len(rows)}")
     np.savez_compressed(path, x=features.x.astype(np.float16),
                         label=np.array([LABELS.index(r.label) for r in rows]),
                         split=np.array([r.split for r in rows]), slack=np.array([r.slack for r in rows]),
                         weight=np.array([r.weight for r in rows], dtype=np.float32),
-                        rules_proposal=features.rules_proposal, data_sha256=np.array(data_hash(rows)))
+                        rules_proposal=features.rules_proposal, data_sha256=np.array(data_hash(rows)),
+                        id=np.array([r.id for r in rows]))
+
+
+@dataclass
+class CorpusSet:
+    """What ``motivecheck train`` learns from: the rows and their features, and how many rows had no text here
+    (``without_text``), of which ``filled`` were read from the saved features; ``why`` says why not, if not."""
+
+    rows: list[Row]
+    features: Features
+    total: int
+    without_text: int
+    filled: int
+    why: str = ""
+
+    @property
+    def left_out(self) -> int:
+        return self.without_text - self.filled
+
+
+def _saved_positions(saved: dict[str, np.ndarray], rows: Sequence[Row]) -> np.ndarray:
+    """Each row's index in the saved features (-1: not there). By id; a file saved before ids were kept is in
+    file order, so by position, when its labels and splits line up row for row."""
+    labels = np.array([LABELS.index(r.label) for r in rows])
+    splits = np.array([r.split for r in rows])
+    if "id" in saved:
+        index = {str(i): n for n, i in enumerate(saved["id"])}
+        pos = np.array([index.get(r.id, -1) for r in rows])
+    elif len(saved["label"]) == len(rows):
+        pos = np.arange(len(rows))
+    else:
+        return np.full(len(rows), -1)
+    found = pos >= 0
+    same = np.zeros(len(rows), bool)
+    same[found] = (saved["label"][pos[found]] == labels[found]) & (saved["split"][pos[found]] == splits[found])
+    if "id" not in saved and not same.all():
+        return np.full(len(rows), -1)
+    return np.where(same, pos, -1)
+
+
+def corpus_set(playbook: Playbook, *, saved_path: Path = CORPUS_FEATURES, notes: list[str] | None = None,
+               labels_dir: Path = corpus.CORPUS_DIR) -> CorpusSet:
+    """Every corpus row read with ``playbook``; a row with no text here takes its features from the saved file,
+    but only when that file reads every row that has text here the same way (same playbook and featurizer)."""
+    rows, has = all_rows(notes=notes, labels_dir=labels_dir)
+    has_text = np.array(has, dtype=bool)
+    read = read_texts(featurizer_for(playbook), [r.text for r, h in zip(rows, has, strict=True) if h])
+    width = read.x.shape[1] if len(read.x) else featurizer_for(playbook).width
+    x = np.zeros((len(rows), width), np.float32)
+    rules = np.zeros(len(rows), bool)
+    x[has_text], rules[has_text] = read.x, read.rules_proposal
+    missing = ~has_text
+    fill = np.zeros(len(rows), bool)
+    why = ""
+    if missing.any():
+        try:
+            with np.load(saved_path, allow_pickle=False) as data:
+                saved = {k: data[k] for k in data.files}
+        except OSError:
+            saved = None
+            why = f"there are no saved features ({saved_path})"
+        if saved is not None:
+            pos = _saved_positions(saved, rows)
+            both = has_text & (pos >= 0)
+            sx = saved["x"][pos[both]].astype(np.float32)
+            if saved["x"].shape[1] != width:
+                why = f"the saved features ({saved_path}) have {saved['x'].shape[1]} columns, today's reading {width}"
+            elif not both.any():
+                why = f"no row with text here is in the saved features ({saved_path}) to check them against"
+            else:
+                # float16 on disk: a row read the same way agrees to about 1e-3.
+                differ = ~np.isclose(sx, x[both], atol=2e-3, rtol=2e-3).all(axis=1)
+                differ |= saved["rules_proposal"][pos[both]].astype(bool) != rules[both]
+                if differ.any():
+                    why = (f"the saved features ({saved_path}) read {int(differ.sum())} of {int(both.sum())} rows "
+                           "that have text differently (another playbook, or a changed featurizer)")
+                else:
+                    fill = missing & (pos >= 0)
+                    x[fill] = saved["x"][pos[fill]].astype(np.float32)
+                    rules[fill] = saved["rules_proposal"][pos[fill]].astype(bool)
+                    if (missing & ~fill).any():
+                        why = f"{int((missing & ~fill).sum())} of them are not in the saved features ({saved_path})"
+    keep = has_text | fill
+    return CorpusSet([r for r, k in zip(rows, keep, strict=True) if k], Features(x[keep], rules[keep]),
+                     total=sum(r.genre != "synthetic" for r in rows), without_text=int(missing.sum()), filled=int(fill.sum()), why=why)
 
 
 @dataclass

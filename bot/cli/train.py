@@ -8,11 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+from .. import corpus
 from ..engines.trained import HEAD
 from ..errors import InputError
 from ..playbook import load_playbook
 from ..store import Store
-from ..train import featurizer_for, load_rows, read_texts, retrain_workspace, save_corpus_features, train
+from ..train import CORPUS_FEATURES, corpus_set, retrain_workspace, save_corpus_features, train
 from ..verdict import LABELS
 from .common import DB_HELP, open_store, settings_from
 
@@ -22,7 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Fit the motive head and the channel gate on corpus/*.jsonl (train split), "
                                    "choose L2, temperature and thresholds on the dev split, and write the heads. "
                                    "The test split is never read.")
-    p.add_argument("--out", default=str(HEAD), help=f"where to write the heads (default: {HEAD})")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help=f"write the heads to FILE and nothing else (default: replace {HEAD} and the saved corpus "
+                        "features beside it)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="replace the shipped head even though some corpus rows have no text here and no usable "
+                        "saved features (it learns from fewer rows)")
     p.add_argument("--playbook", default="outside-in", help="playbook whose cues feed the heads")
     p.add_argument("--workspace", metavar="T…", help="refit this workspace's head from its labels "
                    "(motivecheck label) on top of the corpus; kept only if it helps and the corpus holds")
@@ -60,22 +66,40 @@ def run(args: argparse.Namespace) -> int:
     if args.workspace:
         return run_workspace(args)
     started = time.perf_counter()
-    notes: list[str] = []
-    rows = load_rows(notes=notes)
-    for note in notes:
-        print(f"motivecheck: {note}", file=sys.stderr)
+    out = Path(args.out) if args.out else HEAD
+    shipped = out.resolve() == HEAD.resolve()
     playbook = load_playbook(args.playbook)
-    features = read_texts(featurizer_for(playbook), [r.text for r in rows])  # every row read once, for both
-    report = train(playbook, rows, features=features)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    report.heads.save(Path(args.out))
-    save_corpus_features(rows, features)
+    data = corpus_set(playbook)  # every row read once, for training and for the saved features
+    where = corpus.text_dir()
+    if data.left_out:
+        line = (f"{data.left_out} of {data.total} corpus rows have no text in {where} and cannot be read from the "
+                f"saved features ({data.why})")
+        if shipped and not args.allow_partial:
+            raise InputError(f"{line}; the shipped head stays: pass --allow-partial to replace it with a head "
+                             "learned from fewer rows, or --out FILE to write one elsewhere")
+        print(f"motivecheck: {line}; learning from the other rows", file=sys.stderr)
+    elif data.filled:
+        print(f"motivecheck: {data.filled} of {data.total} corpus rows have no text in {where}; "
+              f"their features come from the saved ones ({CORPUS_FEATURES})", file=sys.stderr)
+    try:
+        report = train(playbook, data.rows, features=data.features)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report.heads.save(out)
+    wrote = [str(out)]
+    if shipped and not data.left_out:
+        save_corpus_features(data.rows, data.features)
+        wrote.append(str(CORPUS_FEATURES))
+    elif shipped:
+        print(f"motivecheck: kept {CORPUS_FEATURES} as it was (this run read fewer rows)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"out": args.out, "seconds": round(time.perf_counter() - started, 1),
+        print(json.dumps({"out": str(out), "wrote": wrote, "seconds": round(time.perf_counter() - started, 1),
+                          "rows_without_text": data.without_text, "read_from_saved_features": data.filled,
                           **report.heads.meta}, indent=2))
     else:
         print(report.text)
-        print(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
+        print(f"wrote {' and '.join(wrote)} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
