@@ -64,17 +64,19 @@ class Scoring(BaseModel):
     state them."""
 
     model_config = ConfigDict(extra="forbid")
-    outside_in_min_share: float
-    mixed_min_share: float
-    secondary_discount: float
-    lead_weight: float
-    ease_saturation: float
-    question_penalty: float
-    company_leads_min: float
-    motive_min_weight: float  # a motive is named when its weight reaches this
-    motives_make_a_plan: float  # company-motive weight that makes a draft a proposal without the usual verbs
-    ease_strength_floor: float  # customer_ease = 100 * share * (floor + (1 - floor) * strength)
-    explicit_dismiss_margin: float  # an explicit check says not-a-proposal only when chat outweighs proposal cues by this
+    # Shares are of the cue weight (0-1; the verdict shows them as 0-100): outside-in from outside_in_min_share,
+    # mixed from mixed_min_share, which must be lower. Weights, counts and margins are not negative.
+    outside_in_min_share: float = Field(ge=0, le=1)
+    mixed_min_share: float = Field(ge=0, le=1)
+    secondary_discount: float = Field(ge=0, le=1)  # a share of a gain's weight
+    lead_weight: float = Field(gt=0)
+    ease_saturation: float = Field(ge=0)
+    question_penalty: float = Field(ge=0)
+    company_leads_min: float = Field(ge=0)
+    motive_min_weight: float = Field(ge=0)  # a motive is named when its weight reaches this
+    motives_make_a_plan: float = Field(ge=0)  # company-motive weight that makes a draft a proposal without the usual verbs
+    ease_strength_floor: float = Field(ge=0, le=1)  # customer_ease = 100 * share * (floor + (1 - floor) * strength)
+    explicit_dismiss_margin: float = Field(ge=0)  # an explicit check says not-a-proposal only when chat outweighs proposal cues by this
 
 
 class Language(BaseModel):
@@ -277,29 +279,44 @@ def resolve_path(name_or_path: str, relative_to: Path | None = None) -> Path:
     raise PlaybookError(f"no playbook named {name_or_path!r} (known: {known})")
 
 
-def _load_raw(path: Path, depth: int = 0) -> tuple[dict[str, Any], dict[tuple, int]]:
+class _ExtendsCycleError(PlaybookError):
+    """An extends chain that comes back to a file: said once, where the chain closes (not wrapped per level)."""
+
+
+Lines = dict[tuple, int]  # field path in the merged playbook -> line in the file being loaded
+Paths = dict[tuple, tuple]  # field path in the merged playbook -> the same field's path in that file
+
+
+def _load_raw(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Lines, Paths]:
     data, lines = _read_yaml(path)
     parent_name = data.get("extends")
     if parent_name is None:
-        return data, lines
-    if depth >= _MAX_EXTENDS_DEPTH:
-        raise PlaybookError("extends chain is too deep (a cycle?)", str(path), lines.get(("extends",)))
+        return data, lines, {loc: loc for loc in lines}
+    chain = (*chain, path.resolve())
+    if len(chain) > _MAX_EXTENDS_DEPTH:
+        raise PlaybookError("extends chain is too deep", str(path), lines.get(("extends",)))
     if not isinstance(parent_name, str):
         raise PlaybookError("extends must be a playbook name", str(path), lines.get(("extends",)))
     try:
         parent_path = resolve_path(parent_name, path.parent)
-        parent, _ = _load_raw(parent_path, depth + 1)
+        if parent_path.resolve() in chain:
+            files = " -> ".join(p.name for p in (*chain, parent_path.resolve()))
+            raise _ExtendsCycleError(f"extends chain has a cycle: {files}", str(path), lines.get(("extends",)))
+        parent, _, _ = _load_raw(parent_path, chain)
+    except _ExtendsCycleError:
+        raise
     except PlaybookError as exc:
         raise PlaybookError(f"extends {parent_name!r}: {exc.detail}", str(path), lines.get(("extends",))) from None
     base = {k: v for k, v in parent.items() if k != "extends"}
-    return _merge(base, data), _shift_lines(lines, base)
+    shifted = _shift_paths(lines, base)
+    return _merge(base, data), {merged: lines[own] for merged, own in shifted.items()}, shifted
 
 
-def _shift_lines(lines: dict[tuple, int], parent: dict[str, Any]) -> dict[tuple, int]:
-    """Line numbers of the child file, keyed by field paths of the merged playbook (the child's list items
-    come after the parent's, so their indexes move by the parent's list length)."""
-    out: dict[tuple, int] = {}
-    for path, line in lines.items():
+def _shift_paths(lines: Lines, parent: dict[str, Any]) -> Paths:
+    """The child file's field paths, keyed by their paths in the merged playbook (the child's list items come
+    after the parent's, so their indexes move by the parent's list length)."""
+    out: Paths = {}
+    for path in lines:
         shifted: list[Any] = []
         node: Any = parent
         for part in path:
@@ -309,8 +326,18 @@ def _shift_lines(lines: dict[tuple, int], parent: dict[str, Any]) -> dict[tuple,
             else:
                 shifted.append(part)
                 node = node.get(part) if isinstance(node, dict) else None
-        out[tuple(shifted)] = line
+        out[tuple(shifted)] = path
     return out
+
+
+def _in_file(loc: tuple, paths: Paths | None) -> tuple:
+    """The field path ``loc`` of the merged playbook as it is written in the file (``cues[0]``, not ``cues[38]``)."""
+    loc = tuple(loc)
+    if paths:
+        for k in range(len(loc), -1, -1):
+            if loc[:k] in paths:
+                return paths[loc[:k]] + loc[k:]
+    return loc
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
@@ -329,7 +356,12 @@ def _field_name(loc: tuple) -> str:
     return out
 
 
-def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> PlaybookModel:
+def validate(data: dict[str, Any], path: Path, lines: Lines, paths: Paths | None = None) -> PlaybookModel:
+    """The playbook model of merged ``data``; errors name ``path``, the line there and the field as written there."""
+
+    def error(loc: tuple, message: str) -> PlaybookError:
+        return PlaybookError(f"{_field_name(_in_file(loc, paths))}: {message}", str(path), _line_for(loc, lines))
+
     try:
         model = PlaybookModel.model_validate(data)
     except ValidationError as exc:
@@ -337,22 +369,26 @@ def validate(data: dict[str, Any], path: Path, lines: dict[tuple, int]) -> Playb
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         msg = err["msg"].removeprefix("Value error, ")
-        raise PlaybookError(f"{_field_name(loc)}: {msg}", str(path), _line_for(loc, lines)) from None
+        raise error(loc, msg) from None
     for i, rewrite in enumerate(model.goal_rewrites):
         if set(rewrite) != {"pattern", "template"}:
-            raise PlaybookError(f"goal_rewrites[{i}]: needs exactly pattern and template", str(path),
-                                _line_for(("goal_rewrites", i), lines))
+            raise error(("goal_rewrites", i), "needs exactly pattern and template")
         try:
             re.compile(rewrite["pattern"])
         except re.error as exc:
-            raise PlaybookError(f"goal_rewrites[{i}].pattern: not a valid regular expression: {exc}", str(path),
-                                _line_for(("goal_rewrites", i, "pattern"), lines)) from None
+            raise error(("goal_rewrites", i, "pattern"), f"not a valid regular expression: {exc}") from None
     for loc, source, context in _templates(model):
         problem = _template_problem(source, context)
         if problem:
-            raise PlaybookError(f"{_field_name(loc)}: {problem}", str(path), _line_for(loc, lines))
+            raise error(loc, problem)
     if model.scoring is None:
         raise PlaybookError("scoring: missing (extend outside-in, or state every number of scoring)", str(path), 1)
+    sc = model.scoring
+    if sc.mixed_min_share >= sc.outside_in_min_share:
+        where = "mixed_min_share" if ("scoring", "mixed_min_share") in lines else "outside_in_min_share"
+        raise error(("scoring", where), f"mixed_min_share ({sc.mixed_min_share}) must be below outside_in_min_share "
+                                        f"({sc.outside_in_min_share}): a draft is mixed from the one share and "
+                                        "outside-in from the other")
     return model
 
 
@@ -399,6 +435,6 @@ def _template_problem(source: str, context: dict[str, Any]) -> str | None:
 def load_playbook(name_or_path: str) -> Playbook:
     """Load a playbook by name (from playbooks/) or path, merged with what it extends, validated."""
     path = resolve_path(name_or_path)
-    data, lines = _load_raw(path)
-    model = validate(data, path, lines)
+    data, lines, paths = _load_raw(path)
+    model = validate(data, path, lines, paths)
     return Playbook(model, path, data)

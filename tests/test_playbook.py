@@ -56,6 +56,20 @@ BAD = [
     ("word-set-name", "name: x\nversion: 1\nword_sets:\n  who: [customers]\n", 3, "must look like <name>"),
     ("unknown-class", "name: x\nversion: 1\ncustomer_ease:\n  cues:\n    - {phrase: so <who>, weight: 2}\n", 1,
      "neither a token class nor a word set"),
+    ("share-above-one", "name: x\nversion: 1\nextends: outside-in\nscoring:\n  outside_in_min_share: 7\n", 5,
+     "scoring.outside_in_min_share: Input should be less than or equal to 1"),
+    ("share-below-zero", "name: x\nversion: 1\nextends: outside-in\nscoring:\n  mixed_min_share: -1\n", 5,
+     "scoring.mixed_min_share: Input should be greater than or equal to 0"),
+    ("mixed-above-outside-in", "name: x\nversion: 1\nextends: outside-in\nscoring:\n  outside_in_min_share: 0.3\n"
+     "  mixed_min_share: 0.5\n", 6, "mixed_min_share (0.5) must be below outside_in_min_share (0.3)"),
+    ("outside-in-below-inherited-mixed", "name: x\nversion: 1\nextends: outside-in\nscoring:\n"
+     "  outside_in_min_share: 0.1\n", 5, "mixed_min_share (0.2) must be below outside_in_min_share (0.1)"),
+    ("discount-above-one", "name: x\nversion: 1\nextends: outside-in\nscoring:\n  secondary_discount: 3\n", 5,
+     "scoring.secondary_discount"),
+    ("extending-cue-position", "name: x\nversion: 1\nextends: outside-in\nproposal:\n  cues:\n"
+     "    - {phrase: we plan, weight: 2}\n    - {phrase: '', weight: 2}\n", 7, "proposal.cues[1].phrase"),
+    ("extends-itself", "name: x\nversion: 1\nextends: extends-itself\n", 3,
+     "extends chain has a cycle: extends-itself.yaml -> extends-itself.yaml"),
 ]
 
 
@@ -69,6 +83,23 @@ def test_errors_name_file_line_and_field(tmp_path, name, text, line, message):
     assert info.value.line == line, str(info.value)
     assert message in str(info.value)
     assert str(info.value).startswith(f"{path}:{line}: ")
+
+
+def test_a_cycle_of_extends_is_said_once_naming_the_files(tmp_path):
+    (tmp_path / "one.yaml").write_text("name: one\nversion: 1\nextends: two\n")
+    (tmp_path / "two.yaml").write_text("name: two\nversion: 1\nextends: one\n")
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(str(tmp_path / "one.yaml"))
+    assert str(info.value) == f"{tmp_path / 'two.yaml'}:3: extends chain has a cycle: one.yaml -> two.yaml -> one.yaml"
+
+
+def test_nonsense_thresholds_do_not_validate(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nversion: 1\nextends: outside-in\nscoring: {outside_in_min_share: 7, mixed_min_share: -1}\n")
+    r = subprocess.run([sys.executable, "-m", "bot", "playbook", "validate", str(bad)], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "OK" not in r.stdout, r.stdout
+    assert f"{bad}:4: scoring." in r.stderr and "less than or equal to 1" in r.stderr, r.stderr
 
 
 def test_validate_command(tmp_path):
