@@ -488,9 +488,20 @@ class WorkspaceReport:
     heads: Heads | None
 
 
+def held_back(texts: Sequence[str], share: float = 0.2) -> np.ndarray:
+    """Which labels a workspace retrain holds back: the texts whose sha256 (spaces and case folded) is among the
+    lowest ``share`` of the distinct texts' hashes. By text, not position: copies of a text fall on one side, so a
+    held-back label is never also trained on; deterministic, and the same text stays on its side as labels come."""
+    keys = [hashlib.sha256(" ".join(t.split()).casefold().encode()).hexdigest() for t in texts]
+    distinct = sorted(set(keys))
+    cut = max(1, round(share * len(distinct))) if len(distinct) > 1 else 0
+    held = set(distinct[:cut])
+    return np.array([k in held for k in keys], dtype=bool)
+
+
 def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[str, str]], *,
                     features_path: Path = CORPUS_FEATURES, weight: float = WORKSPACE_WEIGHT) -> WorkspaceReport:
-    """Refit the motive head on the corpus train split plus four fifths of a workspace's labels.
+    """Refit the motive head on the corpus train split plus four fifths of a workspace's labels (``held_back``).
 
     The new head is kept only if macro-F1 on the corpus test split falls by at most 0.02 and accuracy on
     the held-back fifth of the workspace's labels rises; otherwise the report says why. The gate and the
@@ -506,8 +517,7 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     workspace_rows = read_texts(featurizer_for(playbook), [text for text, _ in labelled])
     x_w = workspace_rows.x
     y_w = np.array([LABELS.index(label) for _, label in labelled])
-    # Every fifth label (in order) is held back: deterministic, and spread over the file.
-    held = np.arange(len(labelled)) % 5 == 4
+    held = held_back([text for text, _ in labelled])
     train_mask = split == "train"
     x_tr = np.concatenate([x_c[train_mask], x_w[~held]])
     y_tr = np.concatenate([y_c[train_mask], y_w[~held]])

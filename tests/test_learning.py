@@ -15,7 +15,7 @@ from bot.config import load_settings
 from bot.engines.trained import Heads
 from bot.playbook import load_playbook
 from bot.store import Store
-from bot.train import CORPUS_FEATURES, train_workspace
+from bot.train import CORPUS_FEATURES, held_back, train_workspace
 
 pytestmark = pytest.mark.skipif(not CORPUS_FEATURES.exists(), reason="bot/models/corpus-features.npz is missing")
 
@@ -28,19 +28,29 @@ _GAIN = ["lift RevPAR 6% this season", "push ADR up $14 across the portfolio", "
 _WHO = ["Guests", "Loyalty members", "Corporate travellers", "Families staying with us"]
 
 
+_HOTELS = ["the Harbour", "Old Town", "the Airport hotel", "Riverside", "Lakeside", "Central", "the Beach resort",
+           "the Lodge", "Station Square", "the Garden inn"]
+
+
 def dialect(seed: int = 7, n: int = 60) -> list[dict[str, str]]:
+    """``n`` distinct drafts (a text labelled twice is stored once), a third of each label."""
     rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        ease, gain, who = rng.choice(_EASE), rng.choice(_GAIN), rng.choice(_WHO)
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    while len(rows) < n:
+        i = len(rows)
+        ease, gain, who, hotel = rng.choice(_EASE), rng.choice(_GAIN), rng.choice(_WHO), rng.choice(_HOTELS)
         kind = i % 3
         if kind == 0:
-            text, label = f"From next month {who.lower()} can {ease}. Housekeeping keeps the board updated.", "outside-in"
+            text, label = (f"From next month {who.lower()} at {hotel} can {ease}. Housekeeping keeps the board "
+                           "updated."), "outside-in"
         elif kind == 1:
-            text, label = f"We roll the new rate plan out to every property to {gain} before the owners' review.", "inside-out"
+            text, label = f"We roll the new rate plan out to {hotel} to {gain} before the owners' review.", "inside-out"
         else:
-            text, label = f"We need to {gain}, so {who.lower()} will also {ease}.", "mixed"
-        rows.append({"text": text, "label": label, "user": f"U{i % 4}"})
+            text, label = f"We need to {gain} at {hotel}, so {who.lower()} will also {ease}.", "mixed"
+        if text not in seen:
+            seen.add(text)
+            rows.append({"text": text, "label": label, "user": f"U{i % 4}"})
     return rows
 
 
@@ -199,3 +209,43 @@ def test_a_head_saved_before_the_dismiss_thresholds_changed_uses_the_shipped_one
     assert engine is not None and engine.head_name == "T9 v1"
     assert (engine.heads.dismiss_at(False), engine.heads.dismiss_at(True)) == (shipped.dismiss_threshold,
                                                                                shipped.dismiss_threshold_short)
+
+
+def test_a_text_labelled_again_is_stored_once_with_the_latest_label(database):
+    store = Store(database)
+    first = store.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "outside-in"},
+                              {"workspace": "T1", "text": "Lift ADR by $14.", "label": "mixed"},
+                              {"workspace": "T1", "text": "Lift ADR by $14.", "label": "inside-out"},
+                              {"workspace": "T2", "text": "Guests skip the queue.", "label": "mixed"}])
+    assert (first.stored, first.repeated, first.replaced) == (3, 1, 0)
+    again = store.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "mixed", "user": "U2"}])
+    assert (again.stored, again.repeated, again.replaced) == (1, 0, 1)
+    assert sorted((r["text"], r["label"]) for r in store.labels_for("T1")) == [
+        ("Guests skip the queue.", "mixed"), ("Lift ADR by $14.", "inside-out")]
+    assert [r["label"] for r in store.labels_for("T2")] == ["mixed"]  # another workspace's label is its own
+
+
+def test_the_held_back_labels_are_chosen_by_text_so_no_text_is_on_both_sides():
+    texts = [r["text"] for r in dialect()]
+    held = held_back(texts + texts[:20] + ["  " + texts[3].upper() + " "])
+    assert 10 <= held[:60].sum() <= 14  # about a fifth of the distinct texts
+    assert list(held[60:80]) == list(held[:20]) and held[-1] == held[3]  # a copy is on its text's side
+    shuffled = texts[::-1]
+    assert {t for t, h in zip(shuffled, held_back(shuffled), strict=True) if h} == {
+        t for t, h in zip(texts, held, strict=False) if h}  # by text, not position
+
+
+def test_labelling_a_file_twice_changes_nothing_a_retrain_measures(tmp_path, capsys):
+    """The same file labelled twice once put copies of held-back drafts into training, and a worse head was kept."""
+    holdout = str(Path(__file__).parent / "data" / "holdout3.jsonl")
+    reports = []
+    for times, db in ((1, str(tmp_path / "once.db")), (2, str(tmp_path / "twice.db"))):
+        for _ in range(times):
+            assert main(["label", holdout, "--workspace", "T1", "--db", db]) == 0
+        out = capsys.readouterr().out
+        assert ("40 replaced a label stored before" in out) == (times == 2), out
+        assert main(["train", "--workspace", "T1", "--db", db, "--json"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    once, twice = reports
+    assert twice["labels"] == once["labels"] == 40 and twice["held_back"] == once["held_back"] == 8
+    assert twice == once

@@ -141,9 +141,14 @@ def run_label(args: argparse.Namespace) -> int:
             continue
         rows.append({"workspace": args.workspace, "text": obj["text"], "label": obj["label"],
                      "channel": str(obj.get("channel") or ""), "user": str(obj.get("user") or "")})
-    added = _store(args).add_labels(rows) if rows else 0
-    print(f"recorded {added} label(s) for {args.workspace}, skipped {bad} bad line(s)")
-    return 0 if added or not bad else 2
+    added = _store(args).add_labels(rows) if rows else None
+    stored = added.stored if added else 0
+    print(f"recorded {stored} label(s) for {args.workspace}, skipped {bad} bad line(s)")
+    if added and (added.repeated or added.replaced):
+        said = [f"{added.repeated} line(s) repeated the text of an earlier line"] if added.repeated else []
+        said += [f"{added.replaced} replaced a label stored before"] if added.replaced else []
+        print(f"one label per text, the latest wins: {' and '.join(said)}")
+    return 0 if stored or not bad else 2
 
 
 def run_model_list(args: argparse.Namespace) -> int:

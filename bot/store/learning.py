@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
 from .database import Part, Row
 
 
+@dataclass(frozen=True)
+class LabelsAdded:
+    """What ``add_labels`` did: texts stored, rows that repeated an earlier row's text, stored labels replaced."""
+
+    stored: int
+    repeated: int
+    replaced: int
+
+
 class LearningStore(Part):
     # -- labels ---------------------------------------------------------------------------------------
-    def add_labels(self, rows: list[Row]) -> int:
+    def add_labels(self, rows: list[Row]) -> LabelsAdded:
         """Record labelled drafts (``workspace``, ``text``, ``label``, optional ``channel``, ``user``, ``source``,
-        ``private``)."""
+        ``private``): one label per text and workspace, the latest winning (a later row over an earlier one, and
+        over a label stored before), so no text counts twice or lands on both sides of a hold-out."""
         now = time.time()
+        latest: dict[tuple[str, str], Row] = {}
+        for r in rows:
+            latest.pop((r["workspace"], r["text"]), None)  # re-inserted at the end: the order of the latest
+            latest[(r["workspace"], r["text"])] = r
+        replaced = 0
         with self.db.write() as tx:
+            for workspace in {w for w, _ in latest}:
+                ids = [r["id"] for r in tx.query("select id, text from labels where workspace = ?", [workspace])
+                       if (workspace, r["text"]) in latest]
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    replaced += tx.execute(f"delete from labels where id in ({','.join('?' * len(chunk))})", chunk)
             tx.insert_many("labels", [{"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r}
-                                      for r in rows])
-        return len(rows)
+                                      for r in latest.values()])
+        return LabelsAdded(len(latest), len(rows) - len(latest), replaced)
 
     def labels_for(self, workspace: str) -> list[Row]:
         """A workspace's labels, oldest first, without those of people who opted out."""
@@ -44,8 +66,8 @@ class LearningStore(Part):
             opted_out = tx.one('select 1 from optouts where workspace = ? and "user" = ?', [workspace, user])
             if text and not opted_out:
                 source = f"decision:{decision_id}"
-                tx.execute('delete from labels where source = ? and "user" = ? and text = ? and workspace = ?',
-                           [source, user, text, workspace])
+                # One label per text and workspace: this, the latest, replaces any other.
+                tx.execute("delete from labels where text = ? and workspace = ?", [text, workspace])
                 tx.insert("labels", {"workspace": workspace, "channel": row["channel"] or "", "user": user,
                                      "text": text, "label": label, "source": source,
                                      "private": int((row["channel_type"] or "") != "public"), "ts": time.time()})

@@ -221,3 +221,10 @@ def m008_leases(db: Schema) -> None:
     db.add_column("checks", "reply_url", str)  # the slash command's response_url, kept only while the lease is held
     db.execute("update checks set lease_owner = '', lease_until = 0 where status = 'pending'")  # free to take now
     db.create_index("checks", ["lease_until"], "idx_checks_lease")
+
+
+@migration
+def m009_one_label_per_text(db: Schema) -> None:
+    # One label per text and workspace, the latest winning (as add_labels now keeps it): a text labelled twice
+    # counted twice, and could sit on both sides of a retrain's hold-out.
+    db.execute("delete from labels where id not in (select max(id) from labels group by workspace, text)")
