@@ -16,6 +16,7 @@ from .aio import run_sync
 from .checker import Checker
 from .errors import InputError
 from .intake import DUPLICATE, Draft, Intake, Outcome
+from .slack import mrkdwn
 
 SOURCE = "import"
 
@@ -149,7 +150,8 @@ async def _import_day(intake: Intake, messages: list, chan: dict, kind: str, fna
         except ValueError:
             summary.problems.append(f"{fname}: bad ts {msg['ts']!r}; skipped")
             continue
-        draft = Draft(text=msg["text"], source=SOURCE, workspace=workspace, channel=channel_id, channel_type=kind,
+        # An export holds text as Slack sends it (&amp;, &lt;, &gt;): stored as written, like a live message.
+        draft = Draft(text=mrkdwn.unescape(msg["text"]), source=SOURCE, workspace=workspace, channel=channel_id, channel_type=kind,
                       user=msg.get("user", ""), message_ts=msg["ts"], external_id=key, ts=ts)
         screened = await intake.screen(draft)
         outcome = screened if isinstance(screened, Outcome) else await intake.assess(screened, engine=engine)

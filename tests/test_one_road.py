@@ -188,6 +188,20 @@ def test_import_skips_no_coach_and_opted_out_messages(tmp_path):
     assert [c["user"] for c in Store(db).recent_checks(10)] == ["U1"]
 
 
+def test_import_stores_a_message_as_written_not_as_slack_escapes_it(tmp_path):
+    export = tmp_path / "export"
+    (export / "general").mkdir(parents=True)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    sent = PREMIUM.replace(" and ", " &amp; ") + " &lt;3 <@U2>"  # how Slack's export writes & < >, mentions kept
+    (export / "general" / "2026-11-16.json").write_text(json.dumps([
+        {"type": "message", "user": "U1", "text": sent, "ts": "1794823200.000100"}]))
+    db = tmp_path / "i.db"
+    r = cli("import", str(export), "--json", "--workspace", "T1", db=db)
+    assert r.returncode == 0, r.stderr
+    (check,) = Store(db).recent_checks(10)
+    assert check["draft_text"] == PREMIUM.replace(" and ", " & ") + " <3 <@U2>"
+
+
 # -- the structure -------------------------------------------------------------------------------------
 def test_no_edge_calls_the_checker_or_writes_a_check_itself():
     """Exactly one road into a check from Slack and import: bot/intake.py."""
