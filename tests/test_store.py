@@ -3,6 +3,7 @@ file's permissions and locking; PostgreSQL through DATABASE_URL, CLI included.""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.store import Store, migrations
+from bot.text import draft_hash
 from bot.verdict import Evidence, PlaybookRef, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +154,49 @@ def test_claim_event_is_once_only(database):
     assert store.claim_event("event:Ev1") is True
     assert store.claim_event("event:Ev1") is False
     assert Store(database).claim_event("event:Ev1") is False  # survives a restart
+
+
+def test_withdraw_check_erases_one_drafts_words_once_and_keeps_its_judgement(database):
+    """The author deleted the draft (bot/slack/listeners.py): its words leave every table, its judgement stays."""
+    store = Store(database)
+    draft = "We'll launch Quokka Gold to upsell dormant accounts."
+    quote = "upsell dormant accounts"
+    verdict = _verdict().model_copy(update={
+        "evidence": [Evidence(quote=quote, start=draft.index(quote), end=draft.index(quote) + len(quote),
+                              shows="upsell-crosssell")],
+        "reframe": "Quokka Gold lets dormant accounts [do what?].", "questions": ["What gets easier?"],
+        "measures": ["Quokka Gold exports a week"]})
+    check_id = store.record_check(verdict, draft, source="channel", workspace="T1", channel="C1", user="U1",
+                                  message_ts="1.1")
+    other = store.record_check(verdict, draft + " Really.", source="channel", workspace="T1", channel="C1",
+                               user="U1", message_ts="1.2")
+    store.cache_put("key", verdict.model_dump_json(), draft_hash(draft))
+    decision = store.record_decision(check_id, "disputed", user="U1", reason="Quokka Gold is what they asked for")
+    assert store.label_from_decision(decision, "mixed", user="U1", workspace="T1")
+    store.record_decision(other, "kept-original", user="U1", reason="mine")
+
+    row = store.withdraw_check(check_id, claim="withdrawn:T1:C1:1.1")
+
+    assert row is not None and row["draft_text"] is None and row["label"] == "inside-out"
+    stored = store.get_check(check_id)
+    assert (stored["label"], stored["customer_ease"], stored["motives"]) == ("inside-out", 10, '["revenue-profit"]')
+    assert stored["draft_text"] is None and stored["verdict_json"] == row["verdict_json"]
+    everything = json.dumps({t: store.db.query(f"select * from {t} where {w}") for t, w in (
+        ("checks", f"id = {check_id}"), ("verdict_cache", "1 = 1"), ("decisions", f"check_id = {check_id}"),
+        ("labels", "1 = 1"))})
+    assert "Quokka" not in everything and "dormant" not in everything and "What gets easier" not in everything
+    assert store.get_check(other)["draft_text"] == draft + " Really."  # nothing else is touched
+    assert [d["reason"] for d in store.decisions_for(other)] == ["mine"]
+    assert store.is_claimed("withdrawn:T1:C1:1.1")
+    assert store.withdraw_check(check_id, claim="withdrawn:T1:C1:1.1") is None  # a second delivery: nothing
+    assert store.withdraw_check(10_000) is None
+
+    # Forgetting the workspace forgets these claims too (and a mention's), and no other workspace's.
+    for team in ("T1", "T2"):
+        assert store.claim_event(f"mention:{team}:C1:1.3") and store.claim_event(f"withdrawn:{team}:C1:1.4")
+    store.forget_workspace("T1")
+    assert sorted(r["key"] for r in store.db.query("select key from seen_events")) == [
+        "mention:T2:C1:1.3", "withdrawn:T2:C1:1.4"]
 
 
 def test_decisions_validate_action_and_check(database):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
-from .database import Part
+from .database import Part, Row
 
 
 class ErasureStore(Part):
@@ -26,6 +27,36 @@ class ErasureStore(Part):
             tx.execute("delete from labels where ts < ? and source like 'decision:%'", [older_than])
         self.db.checkpoint()
         return len(rows)
+
+    def withdraw_check(self, check_id: int, *, claim: str | None = None) -> Row | None:
+        """Its author deleted the draft: erase its words from the check (the text; the verdict's quotes, reframe,
+        questions and measures), the verdict cache, and the reasons and labels given on it. The judgement (label,
+        score, motives) stays for the counts. With ``claim`` (a Slack delivery's key, claimed in the same
+        transaction) it happens once: None when already claimed. The check as it now is, or None if there is none.
+        """
+        with self.db.write() as tx:
+            if claim is not None and tx.execute("insert into seen_events (key, ts, check_id) values (?, ?, ?) "
+                                                "on conflict do nothing", [claim, time.time(), check_id]) != 1:
+                return None
+            row = tx.one("select * from checks where id = ?", [check_id])
+            if row is None:
+                return None
+            row.update(draft_text=None, verdict_json=strip_verdict(row["verdict_json"]))
+            tx.execute("update checks set draft_text = null, verdict_json = ? where id = ?",
+                       [row["verdict_json"], check_id])
+            if row["draft_hash"]:
+                tx.execute("delete from verdict_cache where draft_hash = ?", [row["draft_hash"]])
+            decisions = [d["id"] for d in tx.query("select id from decisions where check_id = ?", [check_id])]
+            if decisions:
+                tx.execute("update decisions set reason = null where check_id = ?", [check_id])
+                sources = [f"decision:{d}" for d in decisions]
+                tx.execute(f"delete from labels where source in ({','.join('?' * len(sources))})", sources)
+        return row
+
+    def checkpoint(self) -> None:
+        """Leave no copy of erased words outside the live tables, where the database allows it (after a
+        withdrawal, off Slack's ack path: on SQLite this waits for readers)."""
+        self.db.checkpoint()
 
     def forget_user(self, user: str) -> dict[str, int]:
         """Erase a person's words everywhere (drafts, verdict quotes, cached verdicts of their drafts, decisions);
@@ -67,8 +98,10 @@ class ErasureStore(Part):
                 marks = ",".join("?" * len(chunk))
                 counts["decisions"] += tx.execute(f"delete from decisions where check_id in ({marks})", chunk)
                 events += tx.execute(f"delete from seen_events where check_id in ({marks})", chunk)
-            # The keys Slack deliveries are claimed by, and each channel's day of the quick read note (replies.py).
-            for prefix in (f"msg:{workspace}:", f"edit:{workspace}:", f"quickread:{workspace}:"):
+            # The keys Slack deliveries are claimed by (listeners.py, replies.py), and each channel's day of the
+            # quick read note (replies.py).
+            for prefix in (f"msg:{workspace}:", f"edit:{workspace}:", f"withdrawn:{workspace}:",
+                           f"mention:{workspace}:", f"quickread:{workspace}:"):
                 events += tx.execute("delete from seen_events where substr(key, 1, ?) = ?", [len(prefix), prefix])
             counts["seen_events"] = events
             counts["checks"] = tx.execute("delete from checks where workspace = ?", [workspace])

@@ -14,6 +14,10 @@ class EventStore(Part):
             return tx.execute("insert into seen_events (key, ts, check_id) values (?, ?, ?) on conflict do nothing",
                               [key, time.time(), check_id]) == 1
 
+    def is_claimed(self, key: str) -> bool:
+        """Whether ``key`` was claimed (by any instance)."""
+        return self.db.value("select 1 from seen_events where key = ?", [key]) is not None
+
     def release_event(self, key: str) -> None:
         """Forget a claim whose work failed, so a later attempt may act on ``key`` again."""
         with self.db.write() as tx:
