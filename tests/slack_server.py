@@ -198,6 +198,14 @@ class FakeSlack:
                 self.messages.setdefault(str(params.get("channel")), []).append(message)
             return 200, {"ok": True, "channel": params.get("channel"), "ts": message["ts"],
                          "message": {"text": params.get("text")}}, {}
+        if method == "chat.delete":
+            with self._lock:
+                posted = self.messages.get(str(params.get("channel")), [])
+                gone = [m for m in posted if m["ts"] == params.get("ts")]
+                posted[:] = [m for m in posted if m["ts"] != params.get("ts")]
+            if not gone:
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            return 200, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}, {}
         if method == "conversations.history":
             oldest = float(params.get("oldest") or 0)
             with self._lock:

@@ -12,12 +12,13 @@ from .. import quickread
 from ..errors import InputError
 from ..intake import EMPTY, NO_COACH, OPTED_OUT, SLASH_PROPOSAL, Draft, Outcome, slash_draft
 from ..logs import check_id_var
+from ..store import Store
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
 from .command import parse_subcommand
 from .deps import Deps
-from .replies import post_reply, quick_read_today, share_in_thread
+from .replies import delete_reply, post_reply, quick_read_today, share_in_thread, withdrawal_key, withdrawn
 
 log = logging.getLogger(__name__)
 RESTARTING = "Motive Coach is restarting; please try again in a minute."  # draining: new checks wait for the next
@@ -90,12 +91,13 @@ async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
 
 # -- channel messages --------------------------------------------------------------------------
 async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None:  # noqa: A002 - Bolt's name
-    """Before Bolt acknowledges a message event: claim it and record it as pending, in one transaction.
+    """Before Bolt acknowledges a message event: claim a new draft and record it as pending, or claim a deleted
+    draft's withdrawal and erase its words, each in one transaction.
 
     Bolt acks events before their listener runs, so this is a listener middleware: a crash before the ack makes
     Slack retry (to any instance), and after the ack the draft is already in the database for any instance to
     finish. A database error answers 500, so Slack retries later. The listener finds the result in
-    ``context["admitted"]``.
+    ``context["admitted"]`` (or ``context["withdrawn"]``: the check as erased).
     """
     event = body.get("event") or {}
     ts = event.get("ts", "")
@@ -103,7 +105,10 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None
     channel = event.get("channel", "")
     new_draft = (event.get("subtype") is None and not event.get("bot_id") and not event.get("bot_profile")
                  and not (event.get("thread_ts") and event.get("thread_ts") != ts))
-    if new_draft and deps.accepting and channel:
+    gone = deleted_ts(event)
+    if gone and deps.accepting and channel:
+        context["withdrawn"] = await asyncio.to_thread(_withdraw, deps.store, team, channel, gone)
+    elif new_draft and deps.accepting and channel:
         draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team,
                       channel=channel, channel_type=_channel_type(event), user=event.get("user", ""), message_ts=ts)
         # Watched or not, and how to reply, is read with the record; exactly once per message, across Slack's
@@ -113,13 +118,49 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None
     await next()
 
 
-async def handle_message(body: dict, client: Any, deps: Deps, admitted: Outcome | None = None) -> None:
+def deleted_ts(event: dict) -> str | None:
+    """The ts of a top-level human message this event says was deleted: a ``message_deleted``, or the
+    ``message_changed`` to a tombstone that Slack sends instead when the message has thread replies (ours)."""
+    previous = event.get("previous_message") or {}
+    if event.get("subtype") == "message_deleted":
+        ts = event.get("deleted_ts")
+    elif event.get("subtype") == "message_changed" and (event.get("message") or {}).get("subtype") == "tombstone":
+        ts = event["message"].get("ts")
+    else:
+        return None
+    if previous.get("bot_id") or previous.get("thread_ts") not in (None, ts):
+        return None  # a bot's message (our own replies among them) or a thread reply: never a draft we checked
+    return ts or None
+
+
+def is_edit(event: dict) -> bool:
+    """Whether a ``message_changed`` is its author's edit. Slack sends one as well when a link unfurls or a reply
+    joins the thread (the text unchanged, no new ``edited``) and when a message with replies is deleted (a
+    tombstone): none of those is checked again."""
+    message, previous = event.get("message") or {}, event.get("previous_message") or {}
+    return not message.get("subtype") and bool(message.get("edited")) and message.get("text") != previous.get("text")
+
+
+def _withdraw(store: Store, team: str, channel: str, ts: str) -> dict | None:
+    """Erase the check of a deleted draft, once however often the deletion is delivered; the check, or None."""
+    check = store.find_check_by_message(team, channel, ts)
+    return None if check is None else store.withdraw_check(check["id"], claim=withdrawal_key(team, channel, ts))
+
+
+async def handle_message(body: dict, client: Any, deps: Deps, admitted: Outcome | None = None,
+                         withdrawn_check: dict | None = None) -> None:
     event = body.get("event") or {}
-    if event.get("subtype") == "message_changed":
-        team = body.get("team_id") or event.get("team") or ""
-        await _handle_edit(deps, client, team, event.get("channel", ""), event)
+    if withdrawn_check is not None:
+        # The author withdrew the draft (its words were erased before the ack): our public reply goes too.
+        await delete_reply(deps, client, withdrawn_check)
+        await asyncio.to_thread(deps.store.checkpoint)
         return
-    # Joins, bots (ours included), deletions, broadcasts, thread replies and unwatched channels were never admitted.
+    if event.get("subtype") == "message_changed":
+        if is_edit(event):
+            team = body.get("team_id") or event.get("team") or ""
+            await _handle_edit(deps, client, team, event.get("channel", ""), event)
+        return
+    # Joins, bots (ours included), broadcasts, thread replies and unwatched channels were never admitted.
     if admitted is not None and not admitted.refused:
         deps.spawn(_answer_message(deps, client, admitted))
 
@@ -132,9 +173,13 @@ def _channel_type(event: dict) -> str:
 async def _answer_message(deps: Deps, client: Any, admitted: Outcome) -> None:
     check_id_var.set(str(admitted.check_id))
     async with deps.intake.answering(admitted) as outcome:
-        if outcome.lost or outcome.verdict is None or outcome.verdict.label == "not-a-proposal":
+        if outcome.lost or outcome.verdict is None:
             return
         d = outcome.draft
+        if await withdrawn(deps, client, outcome.check_id, d.workspace, d.channel, d.message_ts):
+            return  # deleted while it was being checked: nothing to say about it
+        if outcome.verdict.label == "not-a-proposal":
+            return
         await post_reply(deps, client, outcome.check_id, d.text, outcome.verdict, d.channel, d.user,
                          d.message_ts or "", d.reply_mode, workspace=d.workspace)
 
@@ -149,6 +194,8 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
         None, "not-a-proposal")
     if previous is None or not (previous.get("reply_ts") or private):
         return
+    if await withdrawn(deps, client, previous["id"], team, channel, message["ts"]):
+        return  # a late delivery of an edit to a draft since deleted
     edited = message.get("edited", {}).get("ts") or event.get("event_ts")
     draft = Draft(text=mrkdwn.unescape(message.get("text") or ""), source=previous["source"], workspace=team, channel=channel,
                   user=previous["user"] or message.get("user", ""), message_ts=message["ts"],
@@ -158,7 +205,7 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     if admitted.refused:
         return
     outcome = await deps.intake.finish(admitted, new_text=True)
-    if outcome.verdict is None:
+    if outcome.verdict is None or await withdrawn(deps, client, previous["id"], team, channel, message["ts"]):
         return
     if previous.get("reply_ts"):
         msg = blocks.build_thread_note(outcome.verdict, previous["id"], edited=True)
@@ -411,7 +458,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     async def on_message(body, client, context):  # noqa: ANN001
         deps.note_request()
-        await handle_message(body, client, deps, context.get("admitted"))
+        await handle_message(body, client, deps, context.get("admitted"), context.get("withdrawn"))
 
     async def before_message_ack(body, context, next):  # noqa: ANN001, A002
         await admit_message(body, context, next, deps)

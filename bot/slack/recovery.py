@@ -21,7 +21,7 @@ from ..intake import Outcome
 from ..logs import check_id_var
 from . import blocks
 from .deps import Deps
-from .replies import find_reply, post_reply
+from .replies import find_reply, post_reply, withdrawn
 
 log = logging.getLogger(__name__)
 TAKE_AT_ONCE = 50
@@ -93,7 +93,10 @@ async def _deliver(deps: Deps, client: Any, row: dict[str, Any], outcome: Outcom
             found = await find_reply(client, d.channel, d.message_ts, check_id)
             if found:
                 await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=d.channel, reply_ts=found)
+                await withdrawn(deps, client, check_id, d.workspace, d.channel, d.message_ts)  # then take it back
                 return
+        if await withdrawn(deps, client, check_id, d.workspace, d.channel, d.message_ts):
+            return  # its author deleted it meanwhile
         await post_reply(deps, client, check_id, d.text, verdict, d.channel, d.user, d.message_ts, d.reply_mode,
                          workspace=d.workspace)
         return

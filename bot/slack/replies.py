@@ -56,12 +56,52 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
                                                  **msg)
         await asyncio.to_thread(deps.store.update_check, check_id, reply_channel=channel, reply_ts=resp["ts"])
     except Exception as exc:  # noqa: BLE001 - reported, never a crash loop
-        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        error = slack_error(exc)
         log.warning("could not reply in %s: %s", channel, error)
         # Admins see the last delivery problem on App Home (e.g. not_in_channel: invite the bot).
         team = (await asyncio.to_thread(deps.store.get_check, check_id) or {}).get("workspace", "")
         await asyncio.to_thread(deps.store.set_setting, team, "last_delivery_error",
                                 f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
+        return
+    await withdrawn(deps, client, check_id, workspace, channel, ts)  # deleted while we replied: take it back
+
+
+def slack_error(exc: Exception) -> str:
+    """Slack's error code for a failed Web API call (``not_in_channel``), else the exception's type."""
+    return getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+
+
+# -- drafts their authors deleted ----------------------------------------------------------------------------
+def withdrawal_key(workspace: str, channel: str, message_ts: str) -> str:
+    """The claim a deleted draft is withdrawn by, once (listeners.admit_message); it stays as the sign that the
+    draft is gone, so work on it still in flight says nothing more."""
+    return f"withdrawn:{workspace}:{channel}:{message_ts}"
+
+
+async def delete_reply(deps: Deps, client: Any, check: dict) -> None:
+    """Take back our public reply (threaded, or shared from private mode) to a draft its author deleted. A private
+    reply has nothing to take back: Slack offers no way to delete an ephemeral, and only its author saw it."""
+    if not check.get("reply_ts"):
+        return
+    try:
+        await client.chat_delete(channel=check.get("reply_channel") or check["channel"], ts=check["reply_ts"])
+    except Exception as exc:  # noqa: BLE001 - e.g. message_not_found: already gone
+        log.info("could not delete the reply to a deleted draft: %s", slack_error(exc))
+        return
+    await asyncio.to_thread(deps.store.update_check, check["id"], reply_channel=None, reply_ts=None)
+
+
+async def withdrawn(deps: Deps, client: Any, check_id: int, workspace: str, channel: str,
+                    message_ts: str | None) -> bool:
+    """Whether the author deleted this channel draft. If so, its words are erased again (a check or an edit
+    finished after the deletion wrote them back) and a reply posted meanwhile is taken back."""
+    if not message_ts or not await asyncio.to_thread(deps.store.is_claimed,
+                                                      withdrawal_key(workspace, channel, message_ts)):
+        return False
+    check = await asyncio.to_thread(deps.store.withdraw_check, check_id)
+    if check is not None:
+        await delete_reply(deps, client, check)
+    return True
 
 
 REPLY_EVENT = "motivecheck_reply"
@@ -88,6 +128,11 @@ async def find_reply(client: Any, channel: str, thread_ts: str, check_id: int) -
 
 async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, verdict: Verdict, user: str) -> None:
     """Post a private verdict as a public threaded reply, once per check however often Share is clicked."""
+    if await withdrawn(deps, client, check["id"], check.get("workspace") or "", check.get("channel") or "",
+                       check.get("message_ts")):
+        await respond(text="That draft was deleted, so there is nothing to share.", response_type="ephemeral",
+                      replace_original=False)
+        return
     if check.get("draft_text") is None and not verdict.reframe:  # its words are gone: nothing worth sharing
         await respond(text=blocks.SHARE_WITHOUT_WORDS, response_type="ephemeral", replace_original=False)
         return
@@ -101,7 +146,7 @@ async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, ve
                                              metadata=reply_metadata(check["id"]), **msg)
     except Exception as exc:  # noqa: BLE001 - told to the author; the claim is released so they can retry
         await asyncio.to_thread(deps.store.release_event, key)
-        error = getattr(getattr(exc, "response", None), "get", lambda _k: None)("error") or type(exc).__name__
+        error = slack_error(exc)
         log.warning("could not share in %s: %s", check["channel"], error)
         await respond(text=f"I couldn't share that in the thread ({error}).", response_type="ephemeral",
                       replace_original=False)

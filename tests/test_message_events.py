@@ -1,0 +1,184 @@
+"""Message events that are not new drafts (edits, link unfurls, deletions) and mentions: real signed requests to the
+app, the Web API calls the Slack stand-in recorded, and the store (SQLite, and PostgreSQL when one is given)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from openai_server import FakeOpenAI, answer, slow, verdict_answer
+from test_slack import PREMIUM, RunningApp, channel_message, settings_for
+from test_slack_paths import OUTSIDE_IN, blocks_of, buttons_of, message_in
+
+from bot.slack.recovery import recover_pending
+
+TEAM = "T111"
+DRAFT_TS = "1700000900.000100"
+WORDS = b"Premium Plus"  # the draft's own words, which nothing but the draft and what quotes it holds
+
+
+@pytest.fixture
+def running(slack, tmp_path, database):
+    app = RunningApp(settings_for(slack, tmp_path, database=database))
+    yield app
+    app.stop()
+
+
+def draft_with_reply(running: RunningApp, slack, ts: str = DRAFT_TS) -> dict:
+    """A draft in the watched channel C111 and our threaded reply; its check once the reply is on record."""
+    assert running.event(channel_message(PREMIUM, ts=ts), f"Ev{ts}")[0] == 200
+    store = running.deps.store
+    assert slack.wait_for(lambda: (store.find_check_by_message(TEAM, "C111", ts) or {}).get("reply_ts"))
+    return store.find_check_by_message(TEAM, "C111", ts)
+
+
+def changed(message: dict, *, ts: str = DRAFT_TS, event_ts: str = "1700000950.000100", channel: str = "C111",
+            previous: str = PREMIUM) -> dict:
+    """A message_changed event as Slack sends it: the message as it is now, and as it was."""
+    return {"type": "message", "subtype": "message_changed", "hidden": True, "channel": channel, "ts": event_ts,
+            "event_ts": event_ts, "channel_type": "channel",
+            "message": {"type": "message", "user": "U222", "ts": ts, **message},
+            "previous_message": {"type": "message", "user": "U222", "ts": ts, "text": previous}}
+
+
+def edit(text: str, edited_ts: str = "1700000960.000100") -> dict:
+    return changed({"text": text, "edited": {"user": "U222", "ts": edited_ts}}, event_ts=edited_ts)
+
+
+def tombstone(ts: str = DRAFT_TS, channel: str = "C111") -> dict:
+    """What Slack sends when a message with thread replies is deleted: it stays as a tombstone holding the thread."""
+    return changed({"subtype": "tombstone", "user": "USLACKBOT", "hidden": True, "text": "This message was deleted.",
+                    "thread_ts": ts, "reply_count": 1}, ts=ts, channel=channel, event_ts="1700000990.000100")
+
+
+def message_deleted(ts: str = DRAFT_TS, channel: str = "C111") -> dict:
+    """What Slack sends when a message without thread replies is deleted."""
+    return {"type": "message", "subtype": "message_deleted", "hidden": True, "channel": channel,
+            "ts": "1700000991.000100", "event_ts": "1700000991.000100", "deleted_ts": ts, "channel_type": "channel",
+            "previous_message": {"type": "message", "user": "U222", "ts": ts, "text": PREMIUM}}
+
+
+DELETIONS = {"tombstone": tombstone, "message_deleted": message_deleted}
+
+
+def file_bytes(store) -> bytes:
+    """The SQLite file and its WAL: everything the store left on disk."""
+    return b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+
+
+# -- edits ----------------------------------------------------------------------------------------------------
+NOT_EDITS = {
+    # A link unfurled: the same text, an attachment, and no `edited`.
+    "unfurl": {"text": PREMIUM, "attachments": [{"id": 1, "title": "Plan", "from_url": "https://example.com/plan"}]},
+    # A reply joined the thread of a draft edited before: `edited` is the earlier edit's, the text unchanged.
+    "reply-joined": {"text": PREMIUM, "edited": {"user": "U222", "ts": "1700000901.000100"}, "thread_ts": DRAFT_TS,
+                     "reply_count": 2, "latest_reply": "1700000940.000100"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_EDITS))
+def test_only_an_edit_is_checked_again(running, slack, kind):
+    check = draft_with_reply(running, slack)
+    assert running.event(changed(NOT_EDITS[kind]), "EvN1")[0] == 200
+    assert running.event(edit(OUTSIDE_IN), "EvN2")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.update"))
+    time.sleep(0.3)
+    (update,) = slack.calls("chat.update")  # the edit's; the unfurl or the reply changed nothing
+    assert update["ts"] == check["reply_ts"] and "Updated for your edit" in json.dumps(blocks_of(update))
+    assert running.deps.store.get_check(check["id"])["draft_text"] == OUTSIDE_IN
+
+
+# -- deletions ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(DELETIONS))
+def test_a_deleted_draft_takes_our_reply_and_its_words_with_it(running, slack, kind):
+    store = running.deps.store
+    check = draft_with_reply(running, slack)
+    # The author disagreed, with a label and a reason in their own words: both copy the draft's words.
+    assert running.action("mc_disagree", check["id"], user="U222", response_url=slack.response_url("d"))[0] == 200
+    assert slack.wait_for(lambda: slack.calls("views.open"))
+    values = {"label": {"value": {"type": "static_select", "selected_option": {"value": "mixed"}}},
+              "reason": {"text": {"type": "plain_text_input", "value": "Premium Plus is what customers asked for"}}}
+    modal = slack.calls("views.open")[0]["view"]
+    assert running.submit_view("mc_reason_modal", values, modal["private_metadata"], user="U222")[0] == 200
+    assert slack.wait_for(lambda: store.labels_for(TEAM))
+
+    assert running.event(DELETIONS[kind](), "EvD1")[0] == 200
+    assert slack.wait_for(lambda: store.get_check(check["id"])["reply_ts"] is None)  # deleted, and so on record
+    (gone,) = slack.calls("chat.delete")
+    assert gone["channel"] == "C111" and gone["ts"] == check["reply_ts"]
+    assert [m for m in slack.messages["C111"] if m.get("thread_ts") == DRAFT_TS] == []
+    row = store.get_check(check["id"])
+    verdict = json.loads(row["verdict_json"])
+    assert row["draft_text"] is None and verdict["evidence"] == [] and verdict["reframe"] is None
+    assert verdict["questions"] == [] and verdict["measures"] == []
+    # The judgement stays for the counts (stats, digest): the deletion was not read as a draft.
+    assert (row["label"], row["customer_ease"], row["status"]) == (check["label"], check["customer_ease"], "done")
+    assert slack.calls("chat.update") == []
+    assert [d["reason"] for d in store.decisions_for(check["id"])] == [None] and store.labels_for(TEAM) == []
+
+    # Delivered again (Slack's retry), and as the other event (Slack deletes the tombstone once its thread is
+    # empty): nothing more happens.
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert running.event(DELETIONS[kind](), "EvD1", headers=retry)[0] == 200
+    assert running.event(message_deleted(), "EvD2")[0] == 200
+    time.sleep(0.3)
+    assert len(slack.calls("chat.delete")) == 1 and slack.calls("chat.update") == []
+    if store.path:  # on SQLite the file and its WAL keep no copy (the checkpoint runs after the ack)
+        assert slack.wait_for(lambda: WORDS not in file_bytes(store), timeout=5)
+
+
+def test_a_deleted_private_draft_is_erased_and_cannot_be_shared(running, slack):
+    store = running.deps.store
+    store.watch(TEAM, "C222", reply_mode="private")
+    ts = "1700000920.000100"
+    assert running.event(message_in("C222", PREMIUM, ts), "EvQ1")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+    (share,) = [b for b in buttons_of(slack.calls("chat.postEphemeral")[0]) if b["action_id"] == "mc_share"]
+    check_id = int(share["value"])
+
+    assert running.event(message_deleted(ts, channel="C222"), "EvQ2")[0] == 200
+    assert slack.wait_for(lambda: store.get_check(check_id)["draft_text"] is None)
+    assert json.loads(store.get_check(check_id)["verdict_json"])["evidence"] == []
+    # The author's private answer still shows Share in thread: a press now posts nothing under a deleted draft.
+    assert running.action("mc_share", check_id, user="U222", response_url=slack.response_url("s"))[0] == 200
+    assert slack.wait_for(lambda: slack.responses)
+    assert "deleted" in slack.responses[0][1]["text"] and slack.responses[0][1]["response_type"] == "ephemeral"
+    assert slack.calls("chat.postMessage") == [] and slack.calls("chat.delete") == []  # nothing public to delete
+
+
+def test_a_draft_deleted_while_it_is_checked_gets_no_reply(slack, tmp_path, database):
+    with FakeOpenAI(default=slow(1.0, answer(verdict_answer()))) as llm:
+        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
+                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
+        try:
+            store = app.deps.store
+            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvW1")[0] == 200
+            assert slack.wait_for(lambda: llm.requests)  # the LLM is reading it
+            assert app.event(message_deleted(), "EvW2")[0] == 200
+            (row,) = store.recent_checks(1)
+            assert row["status"] == "pending" and row["draft_text"] is None  # erased before the ack
+            assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)  # the check finished, and
+            time.sleep(0.2)
+            assert slack.calls("chat.postMessage") == []  # nothing was said under the deleted draft
+            row = store.get_check(row["id"])
+            verdict = json.loads(row["verdict_json"])
+            assert row["label"] == "inside-out" and row["draft_text"] is None and verdict["evidence"] == []
+            assert verdict["reframe"] is None and len(llm.requests) == 1
+        finally:
+            app.stop()
+
+
+def test_a_deleted_draft_whose_instance_died_is_not_answered_by_the_one_taking_it_over(running, slack):
+    store = running.deps.store
+    (check_id,) = store.record_pending([{"draft": PREMIUM, "source": "channel", "workspace": TEAM, "channel": "C111",
+                                         "user": "U222", "message_ts": DRAFT_TS, "reply_mode": "thread",
+                                         "lease_owner": "dead", "lease_until": 0.0}])
+    verdict, _ = running.deps.checker.assess(PREMIUM)
+    assert store.complete_check(check_id, verdict, owner="dead")  # checked; its instance died before replying
+    assert running.event(message_deleted(), "EvR1")[0] == 200
+    assert store.get_check(check_id)["draft_text"] is None  # erased before the ack
+    assert asyncio.run_coroutine_threadsafe(recover_pending(running.deps), running.loop).result(20) == 1
+    assert slack.calls("chat.postMessage") == [] and store.leased_checks() == []
+
