@@ -21,6 +21,7 @@ class SocketPeer:
         self.sent_at: dict[str, float] = {}
         self.acked_at: dict[str, float] = {}
         self.connected = threading.Event()
+        self.closed = threading.Event()  # the app closed the connection
         self._ws = None
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -42,6 +43,7 @@ class SocketPeer:
                     envelope_id = self.received[-1].get("envelope_id")
                     if envelope_id and envelope_id not in self.acked_at:
                         self.acked_at[envelope_id] = time.perf_counter()
+            self.closed.set()
             return ws
 
         app = web.Application()

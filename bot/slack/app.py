@@ -287,9 +287,12 @@ async def serve_async(settings: Settings, *, host: str = "0.0.0.0", ready: async
     await stop.wait()
     await asyncio.wait([scheduler], timeout=5)
     log.info("draining")
-    await drain(deps, leases)
     if handler is not None:
+        # Socket Mode: disconnect first, so nothing more arrives; an envelope in flight that is not acknowledged by
+        # now is delivered again (to another connection of the app, or to this one restarted). HTTP mode answers
+        # 503 while draining instead, so Slack retries there too.
         await handler.close_async()
+    await drain(deps, leases)
     if runner is not None:
         await runner.cleanup()
     log.info("stopped")

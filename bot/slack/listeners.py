@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 
 from .. import quickread
@@ -90,15 +91,19 @@ async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
 
 
 # -- channel messages --------------------------------------------------------------------------
-async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None:  # noqa: A002 - Bolt's name
+async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> BoltResponse | None:  # noqa: A002
     """Before Bolt acknowledges a message event: claim a new draft and record it as pending, or claim a deleted
     draft's withdrawal and erase its words, each in one transaction.
 
     Bolt acks events before their listener runs, so this is a listener middleware: a crash before the ack makes
     Slack retry (to any instance), and after the ack the draft is already in the database for any instance to
     finish. A database error answers 500, so Slack retries later. The listener finds the result in
-    ``context["admitted"]`` (or ``context["withdrawn"]``: the check as erased).
+    ``context["admitted"]`` (or ``context["withdrawn"]``: the check as erased). While the app drains nothing is
+    acknowledged, so Slack delivers the event again (to another instance, or to this one restarted): HTTP mode
+    answers 503 before Bolt sees the request, and in Socket Mode an envelope answered 503 is never acked.
     """
+    if not deps.accepting:
+        return BoltResponse(status=503, body="draining")
     event = body.get("event") or {}
     ts = event.get("ts", "")
     team = body.get("team_id") or event.get("team") or ""
@@ -106,9 +111,9 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None
     new_draft = (event.get("subtype") is None and not event.get("bot_id") and not event.get("bot_profile")
                  and not (event.get("thread_ts") and event.get("thread_ts") != ts))
     gone = deleted_ts(event)
-    if gone and deps.accepting and channel:
+    if gone and channel:
         context["withdrawn"] = await asyncio.to_thread(_withdraw, deps.store, team, channel, gone)
-    elif new_draft and deps.accepting and channel:
+    elif new_draft and channel:
         draft = Draft(text=mrkdwn.unescape(event.get("text") or ""), source="channel", workspace=team,
                       channel=channel, channel_type=_channel_type(event), user=event.get("user", ""), message_ts=ts)
         # Watched or not, and how to reply, is read with the record; exactly once per message, across Slack's
@@ -116,6 +121,7 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> None
         context["admitted"] = await deps.intake.admit(draft, claim=f"msg:{team}:{channel}:{ts}", watched_only=True,
                                                       env_watched=channel in deps.settings.watch_channels)
     await next()
+    return None
 
 
 def deleted_ts(event: dict) -> str | None:
@@ -461,7 +467,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await handle_message(body, client, deps, context.get("admitted"), context.get("withdrawn"))
 
     async def before_message_ack(body, context, next):  # noqa: ANN001, A002
-        await admit_message(body, context, next, deps)
+        return await admit_message(body, context, next, deps)
 
     async def on_home(body, client):  # noqa: ANN001
         await handle_home(body, client, deps)
