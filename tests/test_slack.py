@@ -6,10 +6,13 @@ import asyncio
 import hashlib
 import hmac
 import json
+import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -297,6 +300,49 @@ def test_empty_command_opens_a_modal(running, slack):
     running.command("", response_url=slack.response_url("m"))
     assert slack.wait_for(lambda: slack.calls("views.open"))
     assert slack.calls("views.open")[0]["view"]["callback_id"] == "mc_draft_modal"
+
+
+def test_a_draft_from_the_box_is_recorded_before_slack_is_acknowledged(running, slack, database):
+    """README: accepted work is recorded before Slack is acknowledged, so a crash after the ack cannot lose it. While
+    another writer holds the database the draft cannot be recorded, so the box must not close (no ack) either."""
+    values = {"draft": {"text": {"type": "plain_text_input", "value": PREMIUM}}}
+    store = running.deps.store
+    acked: dict[str, int] = {}
+
+    def submit() -> None:
+        acked["status"] = running.submit_view("mc_draft_modal", values, "C111")[0]
+        acked["recorded"] = store.count("checks")  # what the database holds as Slack gets its ack
+
+    with holding_the_write_lock(database):
+        box = threading.Thread(target=submit)
+        box.start()
+        box.join(0.5)
+    box.join(10)
+    assert acked == {"status": 200, "recorded": 1}
+    (row,) = store.recent_checks(5)
+    assert (row["source"], row["user"], row["channel"], row["workspace"]) == ("slash", "U111", "C111", "T111")
+    assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+    assert "inside-out" in slack.calls("chat.postEphemeral")[0]["text"]
+
+
+@contextmanager
+def holding_the_write_lock(database: str) -> Iterator[None]:
+    """Another writer holds the database (SQLite's one write lock; on PostgreSQL, the checks table): reads go on,
+    writes wait until it lets go."""
+    if database.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(database) as conn:
+            conn.execute("lock table checks in exclusive mode")
+            yield
+        return
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def test_healthz(running):

@@ -318,16 +318,19 @@ async def handle_draft_submission(ack: Any, body: dict, view: dict, client: Any,
     if not text.strip():
         await ack(response_action="errors", errors={"draft": "Paste a draft to check."})
         return
-    await ack()
     user, team = (body.get("user") or {}).get("id", ""), payload_team(body)
     channel = view.get("private_metadata") or user
     draft, source = slash_draft(text)
-    deps.spawn(_answer_modal(deps, client, Draft(text=draft, source=source, workspace=team, channel=channel,
-                                                 user=user)))
+    # Recorded before the ack, as the slash command's draft is (one small write, shared by a burst), so a crash
+    # after the ack cannot lose it: whichever instance finishes the check answers.
+    admitted = await deps.intake.admit(Draft(text=draft, source=source, workspace=team, channel=channel, user=user))
+    await ack()
+    deps.spawn(_answer_modal(deps, client, admitted))
 
 
-async def _answer_modal(deps: Deps, client: Any, draft: Draft) -> None:
-    async with deps.intake.answering(await deps.intake.admit(draft)) as outcome:
+async def _answer_modal(deps: Deps, client: Any, admitted: Outcome) -> None:
+    draft = admitted.draft
+    async with deps.intake.answering(admitted) as outcome:
         if outcome.lost:
             return
         if outcome.verdict is None:
