@@ -12,6 +12,7 @@ from openai_server import FakeOpenAI, answer, slow, verdict_answer
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
 from test_slack_paths import OUTSIDE_IN, blocks_of, buttons_of, message_in
 
+from bot.slack.listeners import MENTION_HINT
 from bot.slack.recovery import recover_pending
 
 TEAM = "T111"
@@ -182,3 +183,15 @@ def test_a_deleted_draft_whose_instance_died_is_not_answered_by_the_one_taking_i
     assert asyncio.run_coroutine_threadsafe(recover_pending(running.deps), running.loop).result(20) == 1
     assert slack.calls("chat.postMessage") == [] and store.leased_checks() == []
 
+
+# -- mentions -------------------------------------------------------------------------------------------------
+def test_a_mention_delivered_again_gets_one_hint(running, slack):
+    mention = {"type": "app_mention", "user": "U222", "text": "<@UBOT> how does this work?", "ts": "1700000930.000100",
+               "channel": "C111", "event_ts": "1700000930.000100"}
+    assert running.event(mention, "EvM1")[0] == 200
+    assert running.event(mention, "EvM1", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"})[0] == 200
+    assert running.event(mention, "EvM2")[0] == 200  # the same mention delivered twice
+    assert slack.wait_for(lambda: slack.calls("chat.postEphemeral"))
+    time.sleep(0.3)
+    (hint,) = slack.calls("chat.postEphemeral")
+    assert hint["user"] == "U222" and hint["text"] == MENTION_HINT

@@ -387,14 +387,20 @@ MENTION_HINT = ("Hi! I coach drafts privately: type `/motivecheck` and your draf
                 "`/motivecheck help` lists everything I can do.")
 
 
-async def handle_mention(body: dict, client: Any) -> None:
-    """Someone @-mentioned the app: tell them, privately, how to use it (no thread: it may not exist yet)."""
+async def handle_mention(body: dict, client: Any, deps: Deps) -> None:
+    """Someone @-mentioned the app: tell them, privately, how to use it (no thread: it may not exist yet), once
+    however often Slack delivers the mention."""
     event = body.get("event") or {}
-    if event.get("user") and event.get("channel") and not event.get("bot_id"):
-        try:
-            await client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=MENTION_HINT)
-        except Exception as exc:  # noqa: BLE001 - a hint is best effort
-            log.info("could not answer a mention: %s", type(exc).__name__)
+    if not event.get("user") or not event.get("channel") or event.get("bot_id"):
+        return
+    key = f"mention:{_team_of(body)}:{event['channel']}:{event.get('ts') or event.get('event_ts') or ''}"
+    if not await asyncio.to_thread(deps.store.claim_event, key):
+        return  # a retry, or a duplicate delivery
+    try:
+        await client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=MENTION_HINT)
+    except Exception as exc:  # noqa: BLE001 - a hint is best effort; a later delivery may try again
+        log.info("could not answer a mention: %s", type(exc).__name__)
+        await asyncio.to_thread(deps.store.release_event, key)
 
 
 def payload_team(body: dict) -> str:
@@ -493,7 +499,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await handle_check_function(body, inputs, complete, fail, deps)
 
     async def on_mention(body, client):  # noqa: ANN001
-        await handle_mention(body, client)
+        await handle_mention(body, client, deps)
 
     app.command("/motivecheck")(on_command)
     app.event("message", middleware=[before_message_ack])(on_message)
