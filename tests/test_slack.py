@@ -157,6 +157,9 @@ def test_slash_command_acks_then_answers_privately_with_buttons(running, slack):
     assert row["status"] == "done" and row["source"] == "slash" and row["user"] == "U111"
 
     assert running.action("mc_accept", check_id, response_url=slack.response_url("r2"))[0] == 200
+    # A person clicks one button after the other: the first is recorded (after its ack) before the second
+    # (under load the two handlers could otherwise finish in either order).
+    assert slack.wait_for(lambda: [d["action"] for d in running.deps.store.decisions_for(check_id)] == ["accepted"])
     assert running.action("mc_disagree", check_id, response_url=slack.response_url("r3"))[0] == 200
     assert slack.wait_for(lambda: slack.calls("views.open"))
     modal = slack.calls("views.open")[0]["view"]
