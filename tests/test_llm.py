@@ -107,11 +107,14 @@ def test_rate_limit_then_success_is_retried(server, tmp_path):
 
 
 def test_slow_server_hits_the_deadline(server, tmp_path):
-    server.default = slow(3.0, answer(verdict_answer()))
+    server.default = slow(5.0, answer(verdict_answer()))
+    checker = make_checker(server, tmp_path)
     started = time.monotonic()
-    v = make_checker(server, tmp_path).check(PREMIUM).verdict
+    v = checker.check(PREMIUM).verdict
     assert v.fallback == "timeout" and v.engine == "trained"
-    assert time.monotonic() - started < 2.5  # deadline 1.5 s, never the server's 3 s per try
+    # The deadline is 1.5 s; a try that waited for the server would take its 5 s. The margin between is for a
+    # loaded machine.
+    assert time.monotonic() - started < 4.0
 
 
 def test_connection_refused_falls_back(tmp_path):
