@@ -15,7 +15,7 @@ from .engines.trained import CHANNEL, EXPLICIT, PREFILTER, PROPOSAL, Heads, Trai
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
 from .store import Store
-from .text import Prepared, draft_hash, find_loosely, fix_surrogates, prepare
+from .text import Prepared, blank_reason, draft_hash, find_loosely, fix_surrogates, prepare
 from .verdict import CUSTOMER_EASE, Evidence, Usage, Verdict
 
 ENGINES = ENGINE_NAMES
@@ -140,7 +140,8 @@ class Checker:
         if engine == "auto":
             return "openai" if self.settings.llm_configured else "trained"
         if engine == "openai" and not self.settings.llm_configured:
-            raise InputError("the openai engine needs OPENAI_API_KEY (or use --engine rules)")
+            raise InputError("the openai engine needs OPENAI_API_KEY (or use --engine trained, the better offline "
+                             "engine)")
         return engine
 
     def _llm_engine(self, playbook: Playbook):  # noqa: ANN202 - the engine type lives in engines.llm
@@ -156,7 +157,7 @@ class Checker:
         book = playbook if isinstance(playbook, Playbook) else self.playbook(playbook)
         prepared = prepare(fix_surrogates(draft), self.settings.max_chars)
         if prepared.is_blank:
-            raise InputError("the draft is empty: give the text of a proposal to check")
+            raise InputError(blank_reason(prepared.draft))
         return book, prepared
 
     def _cache_key(self, prepared: Prepared, book: Playbook, mode: str, workspace: str | None = None) -> str:

@@ -6,6 +6,7 @@ Nothing else in the package reads ``os.environ``; edges call ``load_settings()``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -46,7 +47,9 @@ def _int(name: str, lo: int | None = None, hi: int | None = None) -> Callable[[s
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+            bounds = (f"between {lo} and {hi}" if lo is not None and hi is not None
+                      else f"{lo} or more" if lo is not None else f"{hi} or less")
+            raise ConfigError(f"{name} must be {bounds}, got {value}")
         return value
 
     return parse
@@ -106,6 +109,37 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def parse_database(name: str, raw: str, *, url_only: bool = False) -> str:
+    """A SQLite file path or a postgresql:// URL (``url_only``: the URL alone); any other scheme is refused, so a
+    ``mysql://`` URL never becomes a SQLite file of that name. The message names only the scheme (URLs hold
+    passwords)."""
+    value = raw.strip()
+    scheme = _URL_SCHEME.match(value)
+    if scheme and scheme.group(1) == "sqlite" and not url_only:
+        raise ConfigError(f"{name}: give the SQLite file's path itself, without sqlite://")
+    if scheme and scheme.group(1) not in POSTGRES_SCHEMES:
+        raise ConfigError(f"{name}: {scheme.group(1)}:// databases are not supported; use a postgresql:// URL"
+                          + ("" if url_only else " or a SQLite file path"))
+    if url_only and value and not scheme:
+        raise ConfigError(f"{name} must be a postgresql:// URL (a SQLite file goes in MOTIVECHECK_DB)")
+    return value
+
+
+def _database(name: str, *, url_only: bool = False) -> Callable[[str], str]:
+    return lambda raw: parse_database(name, raw, url_only=url_only)
+
+
+def _prices(raw: str) -> str:
+    from .pricing import price_table  # the table's own reader: what it refuses here, `stats` would refuse later
+
+    price_table(raw)
+    return raw.strip()
+
+
 def _hhmm(name: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         hour, sep, minute = raw.strip().partition(":")
@@ -119,9 +153,11 @@ def _hhmm(name: str) -> Callable[[str], str]:
 
 # (attribute, environment variable, default, parser, help). README documents each row.
 SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
-    ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _str, "SQLite database file"),
-    ("database_url", "DATABASE_URL", "", _str,
-     "PostgreSQL URL (postgresql://...): the app and the CLI use it instead of the SQLite file"),
+    ("db_path", "MOTIVECHECK_DB", "motivecheck.db", _database("MOTIVECHECK_DB"),
+     "SQLite database file (a `postgresql://` URL works too; other `scheme://` values are refused)"),
+    ("database_url", "DATABASE_URL", "", _database("DATABASE_URL", url_only=True),
+     "PostgreSQL URL (postgresql://...): the app and the CLI use it instead of the SQLite file; any other scheme "
+     "(`mysql://`, a bare path) is refused"),
     ("playbook", "MOTIVECHECK_PLAYBOOK", DEFAULT_PLAYBOOK, _str, "default playbook name or path"),
     ("engine", "MOTIVECHECK_ENGINE", "auto", _choice("MOTIVECHECK_ENGINE", ENGINE_NAMES),
      "auto uses OpenAI when OPENAI_API_KEY is set, else the trained offline engine"),
@@ -150,7 +186,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
      "with an LLM, ask a short first-pass prompt (proposal or chat?) before the full prompt in watched channels"),
     ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
      "replace e-mails, phone numbers and Slack mentions before sending to the LLM"),
-    ("prices", "MOTIVECHECK_PRICES", "", _str,
+    ("prices", "MOTIVECHECK_PRICES", "", _prices,
      "price overrides, e.g. 'my-model=0.15/0.60' (USD per 1M input/output tokens)"),
     ("slack_bot_token", "SLACK_BOT_TOKEN", "", _str, "bot token (xoxb-...)"),
     ("slack_signing_secret", "SLACK_SIGNING_SECRET", "", _str, "signing secret (HTTP mode)"),

@@ -29,6 +29,10 @@ class Rows(list):
 
     missing: int = 0
 
+    def __init__(self, *rows: object) -> None:
+        super().__init__(*rows)
+        self.missing_by_split: dict[str, int] = {}  # ``missing`` per split
+
 
 def candidates() -> list[Path]:
     """Where the corpus text is looked for, in order."""
@@ -80,6 +84,8 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR, keep_missing: bool = False
         text = texts.get(row["id"])
         if text is None:
             rows.missing += 1
+            split = str(row.get("split"))
+            rows.missing_by_split[split] = rows.missing_by_split.get(split, 0) + 1
             if keep_missing:
                 rows.append({**row, "text": None})
             continue
@@ -111,10 +117,15 @@ def second_pass(labels_dir: Path = CORPUS_DIR) -> dict[str, str]:
     return out
 
 
-def skipped_note(name: str, rows: Rows) -> str | None:
-    """One line saying how many rows of ``name`` were skipped for want of text, or None."""
-    if not rows.missing:
+def skipped_note(name: str, rows: Rows, split: str | None = None) -> str | None:
+    """One line saying how many rows of ``name`` (of one ``split``, if given) were skipped for want of text,
+    or None."""
+    with_text = [r for r in rows if r.get("text") is not None]  # ``keep_missing`` rows are among the missing
+    if split is None:
+        missing, total, which = rows.missing, rows.missing + len(with_text), ""
+    else:
+        missing = rows.missing_by_split.get(split, 0)
+        total, which = missing + sum(r.get("split") == split for r in with_text), f" (split {split})"
+    if not missing:
         return None
-    with_text = sum(1 for r in rows if r.get("text") is not None)
-    return (f"{rows.missing} of {rows.missing + with_text} rows of {name} have no text in {text_dir()} "
-            "and were skipped")
+    return f"{missing} of {total} rows of {name}{which} have no text in {text_dir()} and were skipped"

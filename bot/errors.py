@@ -22,10 +22,10 @@ class PlaybookError(MotiveCoachError):
         self.path = path
         self.line = line
         self.detail = message
-        where = path or "<playbook>"
+        where = path or ("<playbook>" if line is not None else "")  # no file (a name not found): the message alone
         if line is not None:
             where = f"{where}:{line}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class EngineError(MotiveCoachError):

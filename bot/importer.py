@@ -45,7 +45,13 @@ class _Source:
         if not path.exists():
             raise InputError(f"no such export: {path}")
         self.path = path
-        self.zip = zipfile.ZipFile(path) if path.is_file() else None
+        try:
+            self.zip = zipfile.ZipFile(path) if path.is_file() else None
+        except zipfile.BadZipFile:
+            raise InputError(f"{path} is not a zip file or a folder: give a Slack export (its .zip, or the folder "
+                             "it unzips to)") from None
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}") from None
         names = self.zip.namelist() if self.zip else [str(p.relative_to(path)) for p in path.rglob("*.json")]
         # Exports are sometimes zipped with a top folder: find where channels.json lives.
         roots = [str(PurePosixPath(n).parent) for n in names if PurePosixPath(n).name == "channels.json"]
@@ -92,6 +98,11 @@ def import_export(checker: Checker, path: str | Path, *, channels: list[str] | N
             except (ValueError, KeyError, OSError) as exc:
                 summary.problems.append(f"{extra}: unreadable ({exc}); skipped")
     wanted = {c.lstrip("#") for c in channels} if channels else None
+    unknown = sorted((wanted or set()) - {str(c.get(k)) for c, _ in kinds for k in ("name", "id") if c.get(k)})
+    if unknown:  # a typo would otherwise import nothing and look like success
+        names = sorted(str(c.get("name") or c.get("id")) for c, _ in kinds)
+        known = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "") or "none"
+        raise InputError(f"{path}: no channel {', '.join(unknown)} in this export (its channels: {known})")
     plan = [(c, kind) for c, kind in kinds if not wanted or c.get("name") in wanted or c.get("id") in wanted]
     files = [(c, kind, f) for c, kind in plan for f in src.day_files(c.get("name") or c.get("id", ""))]
     for n, (chan, kind, fname) in enumerate(files, 1):

@@ -75,6 +75,19 @@ def mask_markup(draft: str) -> str:
     return masked
 
 
+_MARKUP_KINDS = (("emoji codes", re.compile(r":[a-z0-9_+\-']+:")), ("code", re.compile("`")),
+                 ("links or mentions", re.compile(r"<[^<>\s][^<>\n]*>")))
+
+
+def blank_reason(draft: str) -> str:
+    """Why a draft with nothing to read is refused: it is empty, or holds only markup (named, so its author
+    sees why ":rocket: :tada:" is not checked)."""
+    kinds = [name for name, pattern in _MARKUP_KINDS if pattern.search(draft)]
+    if not kinds:
+        return "the draft is empty: give the text of a proposal to check"
+    return f"the draft has no words to check, only {' and '.join(kinds)}: give the text of a proposal to check"
+
+
 def _lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):

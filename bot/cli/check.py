@@ -109,4 +109,7 @@ def run_jsonl(checker: Checker, args: argparse.Namespace) -> int:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         ok += 1
     print(f"checked {ok} draft(s), skipped {bad} bad line(s)", file=sys.stderr)
-    return 0 if ok or not bad else 2
+    if not ok:  # nothing checked is a failure a script must see, not a quiet success
+        raise InputError(f"nothing was checked: {args.jsonl} has no line with a draft"
+                         + (f" ({bad} bad line(s), above)" if bad else ""))
+    return 0

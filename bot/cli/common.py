@@ -8,11 +8,12 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from ..checker import Checker
-from ..config import ENGINE_NAMES, Settings, load_settings
+from ..config import ENGINE_NAMES, Settings, load_settings, parse_database
 from ..errors import InputError
-from ..store import open_store
+from ..store import Store, open_store
 
 MAX_INPUT_BYTES = 5_000_000
 DB_HELP = "SQLite file or postgresql:// URL (default: DATABASE_URL, else MOTIVECHECK_DB or ./motivecheck.db)"
@@ -21,6 +22,8 @@ DB_HELP = "SQLite file or postgresql:// URL (default: DATABASE_URL, else MOTIVEC
 def settings_from(args: argparse.Namespace) -> Settings:
     """Load settings, letting --db / --engine / --playbook flags override the environment."""
     db = getattr(args, "db", None)
+    if db is not None:
+        parse_database("--db", db)
     overrides = {
         "db_path": db,
         "database_url": "" if db else None,  # --db names the database (a file or a URL) over DATABASE_URL
@@ -29,9 +32,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(**overrides)
 
 
+def store_from(args: argparse.Namespace, settings: Settings | None = None) -> Store:
+    """The database the settings (or --db) name; its errors say --db when the flag named it."""
+    return open_store(settings or settings_from(args), "--db" if getattr(args, "db", None) else None)
+
+
 def make_checker(args: argparse.Namespace, *, with_store: bool) -> Checker:
     settings = settings_from(args)
-    return Checker(settings, open_store(settings) if with_store else None)
+    return Checker(settings, store_from(args, settings) if with_store else None)
 
 
 def add_common(parser: argparse.ArgumentParser, *, engine: bool = True) -> None:
@@ -109,6 +117,16 @@ def read_input(path: str | None) -> tuple[str, list[str]]:
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"{where} is larger than {MAX_INPUT_BYTES // 1_000_000} MB; a draft should be much shorter")
     return decode(data, where)
+
+
+def open_output(path: str, flag: str) -> TextIO:
+    """Open FILE for writing ('-' is standard output); a file that cannot be written is one line, not a traceback."""
+    if path == "-":
+        return sys.stdout
+    try:
+        return open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot write {path}: {exc.strerror}") from None
 
 
 def parse_iso_ts(value: str) -> float:

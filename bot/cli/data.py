@@ -9,7 +9,7 @@ import sys
 from datetime import date
 
 from ..errors import InputError
-from .common import add_common, make_checker, open_store, settings_from
+from .common import add_common, make_checker, open_output, store_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +79,7 @@ def run_import(args: argparse.Namespace) -> int:
 def run_purge(args: argparse.Namespace) -> int:
     from ..datacontrols import parse_cutoff, purge_texts
 
-    store = open_store(settings_from(args))
+    store = store_from(args)
     n = purge_texts(store, parse_cutoff(args.older_than))
     print(f"Removed the draft text of {n} check(s) older than {args.older_than}; verdicts and counts are kept.")
     return 0
@@ -89,14 +89,14 @@ def run_forget(args: argparse.Namespace) -> int:
     from ..datacontrols import forget_user, forget_workspace
 
     if args.workspace is not None:
-        done = forget_workspace(open_store(settings_from(args)), args.workspace)
+        done = forget_workspace(store_from(args), args.workspace)
         print(f"Forgot workspace {args.workspace}: deleted {done['checks']} check(s), {done['decisions']} "
               f"decision(s), {done['labels']} label(s), {done['heads']} head(s), {done['cache_entries']} cached "
               f"verdict(s), {done['settings']} setting(s), {done['watched_channels']} watched channel(s), "
               f"{done['digests']} digest(s) and {done['installs']} install record(s) with their tokens; "
               "opt-outs stay in force.")
         return 0
-    result = forget_user(open_store(settings_from(args)), args.user)
+    result = forget_user(store_from(args), args.user)
     print(f"Forgot {args.user}: erased the drafts of {result['checks_erased']} check(s), deleted "
           f"{result['decisions_deleted']} decision(s) and {result['cache_entries_deleted']} cached verdict(s); "
           "an opt-out stays in force.")
@@ -106,9 +106,9 @@ def run_forget(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ..datacontrols import EXPORT_FIELDS, export_rows, parse_cutoff, spreadsheet_safe
 
-    store = open_store(settings_from(args))
+    store = store_from(args)
     since = parse_cutoff(args.since) if args.since else None
-    out = sys.stdout if args.output == "-" else open(args.output, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    out = open_output(args.output, "--output")
     try:
         fields = list(EXPORT_FIELDS) + (["text"] if args.with_text else [])
         writer = csv.DictWriter(out, fieldnames=fields) if args.format == "csv" else None

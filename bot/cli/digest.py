@@ -8,9 +8,9 @@ import json
 import time
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..store import Store
-from .common import add_common, open_store, settings_from
+from .common import add_common, settings_from, store_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,16 +47,36 @@ async def _post(settings: Settings, store: Store, workspace: str, year: int, wee
     return await post_digest(client, store, settings, workspace, year, week, channel)
 
 
+def _post_or_say_why(settings: Settings, store: Store, workspace: str, year: int, week: int,
+                     channel: str | None) -> str:
+    """Post; Slack out of reach or refusing the call is one line (the claim on the week is released by then)."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+
+    where = settings.slack_api_url or "https://slack.com/api/"
+    try:
+        return asyncio.run(_post(settings, store, workspace, year, week, channel))
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise ConfigError(f"could not reach Slack at {where} ({type(exc).__name__}); nothing was posted. Check the "
+                          "network, or SLACK_API_URL") from None
+    except SlackApiError as exc:
+        error = exc.response.get("error") if hasattr(exc.response, "get") else None
+        raise ConfigError(f"Slack refused the digest ({error or 'no reason given'}); nothing was posted"
+                          + (": check SLACK_BOT_TOKEN" if error in {"invalid_auth", "not_authed",
+                                                                   "account_inactive", "token_revoked"} else "")
+                          ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..chart import alt_text, render_chart
     from ..digest import last_full_week, parse_week, to_json, to_markdown
     from ..digest_post import build
 
     settings = settings_from(args)
-    store = open_store(settings)
+    store = store_from(args, settings)
     year, week = parse_week(args.week) if args.week else last_full_week(time.time(), settings.timezone)
     if args.post:
-        result = asyncio.run(_post(settings, store, args.workspace, year, week, args.channel))
+        result = _post_or_say_why(settings, store, args.workspace, year, week, args.channel)
         print({"posted": f"Posted the {year}-W{week:02d} digest.",
                "already": f"The {year}-W{week:02d} digest was already posted there; nothing sent.",
                "held": f"Another process is posting the {year}-W{week:02d} digest there right now; nothing sent.",
@@ -73,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(to_markdown(d))
     if args.chart:
-        path = render_chart(d, args.chart)
+        try:
+            path = render_chart(d, args.chart)
+        except OSError as exc:
+            raise InputError(f"--chart: cannot write {args.chart}: {exc.strerror or exc}") from None
         print(f"\nChart written to {path} (alt text: {alt_text(d)})")
     return 0

@@ -55,34 +55,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _json_line(path: str, lineno: int, line: str) -> object:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+
+
 def load_labelled(path: str, split: str | None = None) -> list[dict]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"no such file: {path}")
     text, _ = decode(p.read_bytes(), path)
-    first = next((json.loads(line) for line in text.splitlines() if line.strip()), {})
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    first = _json_line(path, *lines[0]) if lines else {}
     if isinstance(first, dict) and "sha256" in first and "text" not in first:  # a corpus file: join its text
         rows = corpus.load(p.name, labels_dir=p.parent)
-        if note := corpus.skipped_note(p.name, rows):
+        if note := corpus.skipped_note(p.name, rows, split):
             print(f"motivecheck: {note}", file=sys.stderr)
-        return [r for r in rows if split is None or r.get("split") == split]
-    items = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
+        chosen = [r for r in rows if split is None or r.get("split") == split]
+        if not chosen:
+            if split is not None and not rows.missing_by_split.get(split):
+                raise InputError(_no_split(path, split, {str(r.get("split")) for r in rows} | set(rows.missing_by_split)))
+            raise InputError(f"{path}: no row{f' of split {split}' if split else ''} has its text here "
+                             "(see corpus/README.md)")
+        return chosen
+    items, splits = [], set()
+    for lineno, line in lines:
+        obj = _json_line(path, lineno, line)
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise InputError(f'{path}:{lineno}: expected an object with "text" and "label"')
         if obj.get("label") not in LABELS:
             raise InputError(f"{path}:{lineno}: label must be one of {', '.join(LABELS)}")
+        if "split" in obj:
+            splits.add(str(obj["split"]))
         if split is None or obj.get("split") == split:
             items.append(obj)
     if not items:
-        raise InputError(f"{path} has no labelled drafts")
+        raise InputError(_no_split(path, split, splits) if lines and split else f"{path} has no labelled drafts")
     return items
+
+
+def _no_split(path: str, split: str, splits: set[str]) -> str:
+    if not splits:
+        return f'{path} has no splits (no row has a "split" field): leave out --split'
+    return f"{path}: no row has split={split} (its splits: {', '.join(sorted(splits))})"
 
 
 def _checker(args: argparse.Namespace) -> tuple[Checker, RecordingClient | ReplayClient | None]:
@@ -99,6 +116,11 @@ def _checker(args: argparse.Namespace) -> tuple[Checker, RecordingClient | Repla
     if args.replay:
         if not settings.llm_configured:  # nothing is sent: the key only switches the LLM road on
             settings = dataclasses.replace(settings, openai_api_key="replay")
+        if not Path(args.replay).is_file():
+            if not args.missing:
+                raise InputError(f"--replay: no such file: {args.replay} (to write the requests it would need "
+                                 "answered, add --missing REQUESTS.jsonl)")
+            print(f"motivecheck: {args.replay} does not exist yet: every request is unanswered", file=sys.stderr)
         checker = Checker(settings)
         transport: RecordingClient | ReplayClient = ReplayClient(Path(args.replay))
     else:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..pricing import estimate_cost, price_table
-from .common import add_common, make_checker, open_store, read_input, settings_from, text_arg
+from .common import add_common, make_checker, read_input, settings_from, store_from, text_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_stats(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    store = open_store(settings)
+    store = store_from(args, settings)
     rows = store.usage_by_engine()
     table = price_table(settings.prices)
     for row in rows:

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true", help="print the merged playbook as JSON")
     s.set_defaults(func=run_show)
     ls = psub.add_parser("list", help="list the playbooks shipped in playbooks/")
+    ls.add_argument("--json", action="store_true", help="one JSON object per playbook (name, version, path)")
     ls.set_defaults(func=run_list)
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])
 
@@ -57,5 +58,8 @@ def run_show(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     for path in sorted(PLAYBOOKS_DIR.glob("*.y*ml")):
         book = load_playbook(str(path))
-        print(f"{book.name:<20} {book.version:<6} {path}")
+        if args.json:
+            print(json.dumps({"name": book.name, "version": book.version, "path": str(path)}))
+        else:
+            print(f"{book.name:<20} {book.version:<6} {path}")
     return 0

@@ -15,7 +15,7 @@ from ..playbook import load_playbook
 from ..store import Store
 from ..train import CORPUS_FEATURES, corpus_set, retrain_workspace, save_corpus_features, train
 from ..verdict import LABELS
-from .common import DB_HELP, open_store, settings_from
+from .common import DB_HELP, decode, store_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     lab.add_argument("file", metavar="FILE.jsonl")
     lab.add_argument("--workspace", required=True, metavar="T…")
     lab.add_argument("--db", default=None, help=DB_HELP)
+    lab.add_argument("--json", action="store_true", help="print the counts as JSON")
     lab.set_defaults(func=run_label)
 
     model = sub.add_parser("model", help="the trained heads in use: list, rollback")
@@ -59,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    return open_store(settings_from(args))
+    return store_from(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +127,10 @@ def run_label(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InputError(f"no such file: {args.file}")
     rows, bad = [], 0
-    for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    text, notes = decode(path.read_bytes(), args.file)
+    for note in notes:
+        print(f"motivecheck: warning: {note}", file=sys.stderr)
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -137,18 +141,25 @@ def run_label(args: argparse.Namespace) -> int:
                 raise ValueError(f"label must be one of {', '.join(LABELS)}")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             bad += 1
-            print(f"{args.file}:{n}: {exc}; skipped", file=sys.stderr)
+            why = f"invalid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            print(f"{args.file}:{n}: {why}; skipped", file=sys.stderr)
             continue
         rows.append({"workspace": args.workspace, "text": obj["text"], "label": obj["label"],
                      "channel": str(obj.get("channel") or ""), "user": str(obj.get("user") or "")})
-    added = _store(args).add_labels(rows) if rows else None
-    stored = added.stored if added else 0
-    print(f"recorded {stored} label(s) for {args.workspace}, skipped {bad} bad line(s)")
-    if added and (added.repeated or added.replaced):
+    if not rows:  # nothing recorded is a failure a script must see
+        raise InputError(f"no label recorded: {args.file} has no line with a labelled draft"
+                         + (f" ({bad} bad line(s), above)" if bad else ""))
+    added = _store(args).add_labels(rows)
+    if args.json:
+        print(json.dumps({"workspace": args.workspace, "recorded": added.stored, "skipped": bad,
+                          "repeated": added.repeated, "replaced": added.replaced}))
+        return 0
+    print(f"recorded {added.stored} label(s) for {args.workspace}, skipped {bad} bad line(s)")
+    if added.repeated or added.replaced:
         said = [f"{added.repeated} line(s) repeated the text of an earlier line"] if added.repeated else []
         said += [f"{added.replaced} replaced a label stored before"] if added.replaced else []
         print(f"one label per text, the latest wins: {' and '.join(said)}")
-    return 0 if stored or not bad else 2
+    return 0
 
 
 def run_model_list(args: argparse.Namespace) -> int:
@@ -168,7 +179,10 @@ def run_model_list(args: argparse.Namespace) -> int:
 
 def run_model_rollback(args: argparse.Namespace) -> int:
     store = _store(args)
-    versions = store.heads(args.workspace)
+    versions = [h for h in store.heads(args.workspace) if h["workspace"] == args.workspace]
+    if not versions:  # nothing to roll back: saying it "now uses the shipped head" would hide a typo
+        raise InputError(f"no workspace head for {args.workspace}: it uses the shipped head already "
+                         "(motivecheck model list shows the workspaces that have one)")
     target = args.to
     if target is None:
         active = next((h["version"] for h in versions if h["active"]), None)

@@ -45,10 +45,11 @@ class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, 
     ``target`` is a SQLite file, or a ``postgresql://`` URL (then no file is written).
     """
 
-    def __init__(self, target: str | Path, store_text: bool = True) -> None:
+    def __init__(self, target: str | Path, store_text: bool = True, setting: str | None = None) -> None:
         self.store_text = store_text
         postgres = is_postgres_url(target)
-        setting, where = ("DATABASE_URL", without_password(str(target))) if postgres else ("MOTIVECHECK_DB", str(target))
+        where = without_password(str(target)) if postgres else str(target)
+        setting = setting or ("DATABASE_URL" if postgres else "MOTIVECHECK_DB")  # what named it, for messages
         try:
             self.db: Database = PostgresDatabase(str(target)) if postgres else SQLiteDatabase(target)
         except ImportError:
@@ -71,9 +72,11 @@ class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, 
         self.db.close()
 
 
-def open_store(settings: Settings) -> Store:
-    """The store the settings name: DATABASE_URL when set, else the SQLite file."""
-    return Store(settings.database_url or settings.db_path, store_text=settings.store_text)
+def open_store(settings: Settings, setting: str | None = None) -> Store:
+    """The store the settings name: DATABASE_URL when set, else the SQLite file; ``setting`` names where the
+    target came from in error messages (a CLI flag) instead of the variable."""
+    setting = setting or ("DATABASE_URL" if settings.database_url else "MOTIVECHECK_DB")
+    return Store(settings.database_url or settings.db_path, store_text=settings.store_text, setting=setting)
 
 
 def _errors(postgres: bool) -> tuple[type[Exception], ...]:
