@@ -18,13 +18,17 @@ from bot.slack.app import build_app, drain, serve_async
 PREMIUM = "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter."
 
 
+def _settings(slack: FakeSlack, tmp_path):
+    return load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_APP_TOKEN": "xapp-1-t",
+                              "SLACK_API_URL": slack.api_url, "MOTIVECHECK_WATCH_CHANNELS": "C111"},
+                         db_path=str(tmp_path / "s.db"))
+
+
 def test_socket_mode_slash_command_and_event(tmp_path):
     socket_server = SocketPeer()
     with FakeSlack() as slack:
         slack.socket_url = socket_server.url
-        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_APP_TOKEN": "xapp-1-t",
-                                      "SLACK_API_URL": slack.api_url, "MOTIVECHECK_WATCH_CHANNELS": "C111"},
-                                 db_path=str(tmp_path / "s.db"))
+        settings = _settings(slack, tmp_path)
         loop = asyncio.new_event_loop()
         stop = asyncio.Event()
         runner = threading.Thread(target=lambda: loop.run_until_complete(serve_async(settings, stop=stop)),
@@ -74,9 +78,7 @@ def test_while_draining_a_message_is_not_acknowledged_so_slack_delivers_it_again
     peer = SocketPeer()
     with FakeSlack() as slack:
         slack.socket_url = peer.url
-        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_APP_TOKEN": "xapp-1-t",
-                                      "SLACK_API_URL": slack.api_url, "MOTIVECHECK_WATCH_CHANNELS": "C111"},
-                                 db_path=str(tmp_path / "s.db"))
+        settings = _settings(slack, tmp_path)
         loop = asyncio.new_event_loop()
         threading.Thread(target=loop.run_forever, daemon=True).start()
         app, deps = build_app(settings)
