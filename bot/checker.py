@@ -236,15 +236,16 @@ class Checker:
         if mode == CHANNEL and self.settings.channel_triage:
             try:
                 proposal, usage = await llm.atriage(prepared)
-            except EngineError:
+            except EngineError as exc:
                 proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
+                usage = usage + (exc.usage or Usage())  # the failed first pass was billed too
             if not proposal:
                 return llm.quiet(prepared, usage), usage
             asked = EXPLICIT  # the first pass found a proposal: the full prompt judges its motive
         try:
             result = await llm.aassess(prepared, asked)
-        except EngineError as exc:
-            return self._fallback(book, prepared, exc.reason, mode), usage
+        except EngineError as exc:  # the tokens of the failed requests count: the check is logged with them
+            return self._fallback(book, prepared, exc.reason, mode), usage + (exc.usage or Usage())
         if mode == PROPOSAL and result.verdict.label == "not-a-proposal":
             # The author says it proposes something: never wave it away; the offline reading judges its motive.
             verdict = self.offline(book, prepared, mode=PROPOSAL, workspace=workspace)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MotiveCoachError(Exception):
     """Base for errors shown to users as one clear line."""
@@ -31,6 +33,7 @@ class PlaybookError(MotiveCoachError):
 class EngineError(MotiveCoachError):
     """An engine could not produce a verdict; `reason` is a short machine tag (timeout, 429, ...)."""
 
-    def __init__(self, reason: str, message: str = "") -> None:
+    def __init__(self, reason: str, message: str = "", usage: Any = None) -> None:
         self.reason = reason
+        self.usage = usage  # the tokens the failed requests were billed (a bot.verdict.Usage), or None
         super().__init__(message or reason)

@@ -83,7 +83,7 @@ def test_redaction_before_sending_and_restored_in_reframe(server, tmp_path):
 @pytest.mark.parametrize("script,reason,calls", [
     ([status(500), status(500), status(500)], "server-error", 3),
     ([raw("{not json"), raw("{not json")], "invalid-json", 2),  # the answer, then its one repair
-    ([raw('{"label": "inside-out", "customer', finish="length")] * 3, "truncated", 3),
+    ([raw('{"label": "inside-out", "customer', finish="length")] * 2, "truncated", 2),  # then once with a cap
     ([refusal()], "refusal", 1),
     ([answer({"label": "maybe"}), answer({"label": "maybe"})], "invalid-answer", 2),
     ([status(401)], "http-401", 1),

@@ -43,6 +43,10 @@ _json_modes: dict[tuple[str, str], str] = {}  # (server, model) -> the JSON mode
 _json_modes_lock = threading.Lock()
 _REPAIR_ECHO = 4000  # characters of an unusable answer sent back in the repair request
 _LEAK_WINDOW = 60  # an answer sharing this many consecutive characters with the system prompt is a leak
+_MAX_ANSWER = 64_000  # characters: a verdict is about 1,200; anything far longer is not one, and is not parsed
+# The output cap of the one retry of a cut-off answer (a verdict is about 300 tokens). The first request sends no
+# cap: the record hash covers it (bot/engines/recording.py), so adding one would make every recorded answer stale.
+_TRUNCATED_RETRY_CAP = 2000
 
 
 class AnswerEvidence(BaseModel):
@@ -184,17 +188,18 @@ def extract_json(text: str) -> Any:
     """The JSON in a model's answer: the whole text, else a ```json fence, else the first ``{...}`` that parses.
 
     Local models often wrap JSON in a fence or a sentence, and reasoning models put ``<think>...</think>`` first.
-    Raises ``json.JSONDecodeError`` when there is no JSON object.
+    Raises ``json.JSONDecodeError`` when there is no JSON object. ValueError (an integer of more than 4,300 digits)
+    and RecursionError (arrays nested thousands deep) count as no JSON: a hostile answer must not crash a check.
     """
     text = _THINKING.sub("", text or "").strip()
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         pass
     for fenced in _FENCE.findall(text):
         try:
             return json.loads(fenced)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             continue
     decoder = json.JSONDecoder()
     start = text.find("{")
@@ -203,7 +208,7 @@ def extract_json(text: str) -> Any:
         if not text[:start].rstrip().endswith(("[", ",", ":", "{")):
             try:
                 found, _end = decoder.raw_decode(text, start)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 found = None
             if isinstance(found, dict):
                 return found
@@ -308,7 +313,8 @@ def _reason(exc: Exception) -> str:
 
 
 # Worth the same request again. An unusable answer (invalid-json, invalid-answer) gets a repair request instead.
-_RETRYABLE = {"timeout", "connection", "rate-limited", "server-error", "truncated"}
+# A cut-off answer ("truncated") is asked once more with a larger output cap, never the same request again.
+_RETRYABLE = {"timeout", "connection", "rate-limited", "server-error"}
 
 
 class UnusableAnswer(EngineError):
@@ -331,10 +337,11 @@ class LLMEngine:
         """Where requests go: the shared OpenAI client, or a recording or replaying stand-in (eval)."""
         return self.transport if self.transport is not None else get_client(self.settings)
 
-    def request(self, prepared: Prepared, mode: str = "explicit",
-                json_mode: str | None = None) -> tuple[dict[str, Any], dict[str, str], str]:
+    def request(self, prepared: Prepared, mode: str = "explicit", json_mode: str | None = None,
+                max_tokens: int | None = None) -> tuple[dict[str, Any], dict[str, str], str]:
         """The request body for ``prepared`` (see ``build_messages`` for ``mode``) in ``json_mode`` (default:
-        the one this server takes), the redaction mapping and the system prompt."""
+        the one this server takes), the redaction mapping and the system prompt. ``max_tokens`` only on the
+        retry of a cut-off answer (see ``_TRUNCATED_RETRY_CAP``)."""
         text, mapping = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
         json_mode = json_mode or json_mode_for(self.settings)
         messages = build_messages(self.playbook, text, mode, json_mode)
@@ -342,12 +349,13 @@ class LLMEngine:
         fmt = response_format(json_mode)
         if fmt is not None:
             body["response_format"] = fmt
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
         return body, mapping, messages[0]["content"]
 
     def interpret(self, response: Any, prepared: Prepared, mapping: dict[str, str], system: str) -> EngineResult:
         """Turn a completion into a validated Verdict, or raise EngineError (UnusableAnswer when a repair may help)."""
-        answer = parse_answer(answer_text(response))
-        return EngineResult(self._verdict(answer, prepared, mapping, system), usage_of(response))
+        return EngineResult(self._read(answer_text(response), prepared, mapping, system), usage_of(response))
 
     def _verdict(self, answer: Answer, prepared: Prepared, mapping: dict[str, str], system: str) -> Verdict:
         draft = prepared.draft
@@ -404,13 +412,14 @@ class LLMEngine:
         attempts = _Attempts(self.settings)
         usage = Usage()
         repaired = False
+        cap: int | None = None  # set once a cut-off answer was asked again with a larger output cap
         for timeout in attempts:
+            content = ""
             try:
                 response = await _create(client, _call_args(body), timeout, attempts)
                 usage = usage + usage_of(response)
                 content = answer_text(response)
-                answer = parse_answer(content)
-                verdict = self._verdict(answer, prepared, mapping, system)
+                verdict = self._read(content, prepared, mapping, system)
                 remember_json_mode(self.settings, json_mode)
                 return EngineResult(verdict, usage)
             except UnusableAnswer as exc:
@@ -431,13 +440,33 @@ class LLMEngine:
                     attempts.moved_on(f"the server refused response_format {json_mode}; trying {lower}")
                     json_mode = lower
                     remember_json_mode(self.settings, json_mode)  # later checks start here, without the refused try
-                    body, mapping, system = self.request(prepared, mode, json_mode)
+                    body, mapping, system = self.request(prepared, mode, json_mode, cap)
                     continue
             except (TimeoutError, openai.OpenAIError, EngineError) as exc:
                 reason = _reason(exc)
+                if reason == "truncated" and cap is None:
+                    # The same request would be cut off at the same place: ask once more with room to finish.
+                    cap = _TRUNCATED_RETRY_CAP
+                    attempts.moved_on(f"the answer was cut off: asking again with max_tokens {cap}")
+                    body = {**body, "max_tokens": cap}
+                    continue
             if not await attempts.retry(reason):
                 break
-        raise attempts.error()
+        raise attempts.error(usage)
+
+    def _read(self, content: str, prepared: Prepared, mapping: dict[str, str], system: str) -> Verdict:
+        """The verdict in an answer's text; EngineError (never anything else) when it is unusable.
+
+        An answer is untrusted input: whatever it makes the parser or the checks raise is an engine error, so the
+        check falls back instead of crashing. Only the exception's type is logged: the answer quotes the draft.
+        """
+        try:
+            return self._verdict(parse_answer(content), prepared, mapping, system)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.warning("the LLM's answer could not be read: %s", type(exc).__name__)
+            raise EngineError("unreadable-answer", "the answer could not be read") from None
 
     async def atriage(self, prepared: Prepared) -> tuple[bool, Usage]:
         """The short first pass of the channel road: is this message a proposal? (a few hundred tokens in, a
@@ -447,16 +476,18 @@ class LLMEngine:
                 "extra_headers": {PURPOSE_HEADER: "triage"}}
         client = self.client()
         attempts = _Attempts(self.settings)
+        usage = Usage()
         for timeout in attempts:
             try:
                 response = await _create(client, body, timeout, attempts)
+                usage = usage + usage_of(response)
                 word = _first_word(response)
                 # Recall first: only a plain "chatter" keeps the message from the full prompt.
-                return not word.startswith("chatter"), usage_of(response)
+                return not word.startswith("chatter"), usage
             except (TimeoutError, openai.OpenAIError, EngineError) as exc:
                 if not await attempts.retry(_reason(exc)):
                     break
-        raise attempts.error()
+        raise attempts.error(usage)
 
     def quiet(self, prepared: Prepared, usage: Usage) -> Verdict:
         """The verdict of a message the first pass read as chat: not a proposal, so the app stays quiet."""
@@ -481,23 +512,32 @@ def _triage_system() -> str:
 
 
 def answer_text(response: Any) -> str:
-    """The text of a completion's first choice; EngineError when there is none, it was refused or cut off."""
+    """The text of a completion's first choice; EngineError when there is none, it was refused, filtered or cut
+    off. A filtered answer is final: the provider's content filter would stop a repair the same way."""
     choice = response.choices[0] if response.choices else None
     if choice is None:
         raise EngineError("invalid-answer", "no choices in the answer")
     if getattr(choice.message, "refusal", None):
         raise EngineError("refusal", "the model refused")
+    if choice.finish_reason == "content_filter":
+        raise EngineError("content-filter", "the provider's content filter stopped the answer")
     if choice.finish_reason == "length":
         raise EngineError("truncated", "the answer was cut off")
     return choice.message.content or ""
 
 
 def parse_answer(content: str) -> Answer:
-    """The model's answer validated by the Answer model; UnusableAnswer says what is wrong, for the repair."""
+    """The model's answer validated by the Answer model; UnusableAnswer says what is wrong, for the repair.
+
+    An answer over ``_MAX_ANSWER`` characters is refused unread (and not repaired: it would be echoed back)."""
+    if len(content) > _MAX_ANSWER:
+        raise EngineError("oversized-answer", f"the answer was over {_MAX_ANSWER:,} characters")
     try:
-        return Answer.model_validate(extract_json(content))
-    except json.JSONDecodeError:
+        found = extract_json(content)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise UnusableAnswer("invalid-json", "it was not a JSON object") from None
+    try:
+        return Answer.model_validate(found)
     except ValidationError as exc:
         raise UnusableAnswer("invalid-answer", f"it did not match the schema: {_first_errors(exc)}") from None
 
@@ -591,8 +631,9 @@ class _Attempts:
     def moved_on(self, why: str) -> None:
         log.info("llm request %d: %s", self.attempt + 1, why)
 
-    def error(self) -> EngineError:
-        return EngineError(self.reason, f"the LLM failed: {self.reason}")
+    def error(self, usage: Usage | None = None) -> EngineError:
+        """What to raise in the end, carrying the tokens every failed request was billed."""
+        return EngineError(self.reason, f"the LLM failed: {self.reason}", usage=usage)
 
 
 def ease_for(label: str, ease: int) -> int:
