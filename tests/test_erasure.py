@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAI, answer, verdict_answer
+from test_digest import add  # records a T1 check with a Verdict
 
 from bot.checker import Checker
 from bot.config import load_settings
@@ -65,3 +66,23 @@ def test_purge_removes_measures_reasons_and_cached_quotes_from_the_file(llm_chec
         assert word.encode() not in data, word
     row = store.get_check(check_id)
     assert row["label"] == "inside-out" and row["draft_text"] is None  # the judgement stays
+
+
+def test_forget_user_erases_their_draft_from_a_label_an_admin_gave_on_their_check(database):
+    store = Store(database)
+    check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text="Alice's quokka plan to cut the Acme deal",
+                   reframe="Customers get X")
+    # An admin may press Disagree on anyone's check and pick a label: the label holds Alice's draft under the
+    # admin's id. A second copy of the same text, loaded from a file under nobody's id, is hers too.
+    decision = store.record_decision(check_id, "disputed", user="UADMIN")
+    assert store.label_from_decision(decision, "outside-in", user="UADMIN", workspace="T1")
+    store.add_labels([{"workspace": "T2", "text": "Alice's quokka plan to cut the Acme deal", "label": "mixed"},
+                      {"workspace": "T1", "text": "Someone else's words", "label": "mixed"}])
+
+    result = forget_user(store, "UALICE")
+
+    assert result["labels_deleted"] == 1
+    texts = [r["text"] for r in store.db.query("select text from labels order by id")]
+    # Another workspace's label of the same words is that workspace's (an admin loaded it there).
+    assert texts == ["Alice's quokka plan to cut the Acme deal", "Someone else's words"]
+    assert store.db.query("select workspace from labels where text like 'Alice%'") == [{"workspace": "T2"}]

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from test_digest import add  # records a T1 check with a Verdict
 
 from bot.checker import Checker
 from bot.cli import main
@@ -249,3 +250,15 @@ def test_labelling_a_file_twice_changes_nothing_a_retrain_measures(tmp_path, cap
     once, twice = reports
     assert twice["labels"] == once["labels"] == 40 and twice["held_back"] == once["held_back"] == 8
     assert twice == once
+
+
+def test_a_label_given_on_someone_elses_check_is_not_trained_on_once_its_author_opts_out(database):
+    store = Store(database)
+    check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text="Alice's draft about the Acme renewal")
+    decision = store.record_decision(check_id, "disputed", user="UADMIN")  # an admin's Disagree, on Alice's check
+    assert store.label_from_decision(decision, "outside-in", user="UADMIN", workspace="T1")
+    assert [r["text"] for r in store.labels_for("T1")] == ["Alice's draft about the Acme renewal"]
+    store.set_optout("T1", "UALICE", True)
+    assert store.labels_for("T1") == []  # her opt-out covers her words, whoever labelled them
+    store.set_optout("T1", "UALICE", False)
+    assert len(store.labels_for("T1")) == 1

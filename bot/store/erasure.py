@@ -61,9 +61,15 @@ class ErasureStore(Part):
     def forget_user(self, user: str) -> dict[str, int]:
         """Erase a person's words everywhere (drafts, verdict quotes, cached verdicts of their drafts, decisions);
         counts stay, unattributed. Their opt-out is kept: forgetting someone must not start checking them."""
-        checks = self.db.query('select id, verdict_json, draft_hash from checks where "user" = ?', [user])
+        checks = self.db.query('select id, workspace, draft_text, verdict_json, draft_hash from checks '
+                               'where "user" = ?', [user])
         hashes = sorted({r["draft_hash"] for r in checks if r["draft_hash"]})
+        drafts = sorted({(r["workspace"] or "", r["draft_text"]) for r in checks if r["draft_text"]})
         with self.db.write() as tx:
+            # A label given on their check by someone else (an admin's Disagree) holds their draft under the
+            # labeller's id: found by the decision it came from (collected before the decisions go) or by its text.
+            sources = [f"decision:{r['id']}" for r in tx.query(
+                'select id from decisions where check_id in (select id from checks where "user" = ?)', [user])]
             decisions = tx.execute(
                 'delete from decisions where "user" = ? or check_id in (select id from checks where "user" = ?)',
                 [user, user])
@@ -77,10 +83,14 @@ class ErasureStore(Part):
             # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
             cached += tx.execute("delete from verdict_cache where draft_hash is null")
             labels = tx.execute('delete from labels where "user" = ?', [user])
+            for i in range(0, len(sources), 500):
+                chunk = sources[i:i + 500]
+                labels += tx.execute(f"delete from labels where source in ({','.join('?' * len(chunk))})", chunk)
+            for workspace, text in drafts:
+                labels += tx.execute("delete from labels where workspace = ? and text = ?", [workspace, text])
         self.db.checkpoint()
         return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached,
                 "labels_deleted": labels}
-
 
     def forget_workspace(self, workspace: str) -> dict[str, int]:
         """Erase everything a workspace left: its checks and decisions, labels and heads, cached verdicts of its

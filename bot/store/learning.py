@@ -44,10 +44,14 @@ class LearningStore(Part):
         return LabelsAdded(len(latest), len(rows) - len(latest), replaced)
 
     def labels_for(self, workspace: str) -> list[Row]:
-        """A workspace's labels, oldest first, without those of people who opted out."""
+        """A workspace's labels, oldest first, without those of people who opted out: neither the labeller's nor,
+        for a label given on a check (``decision:<id>``), those on the drafts of a check's author who opted out."""
         return self.db.query(
             'select * from labels where workspace = ? and not exists (select 1 from optouts o where '
-            'o.workspace = labels.workspace and o."user" = labels."user" and labels."user" != \'\') order by id',
+            'o.workspace = labels.workspace and o."user" = labels."user" and labels."user" != \'\') '
+            "and not exists (select 1 from decisions d join checks c on c.id = d.check_id "
+            'join optouts o on o.workspace = c.workspace and o."user" = c."user" '
+            "where labels.source = 'decision:' || cast(d.id as text) and c.\"user\" != '') order by id",
             [workspace])
 
     def label_from_decision(self, decision_id: int, label: str, *, user: str, workspace: str) -> bool:
