@@ -235,7 +235,7 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
             await asyncio.to_thread(apply_retention, store, settings)
             due = due_week(settings, time.time())
             if due:
-                workspaces = await asyncio.to_thread(store.workspaces)
+                workspaces = await asyncio.to_thread(store.digest_workspaces)
                 for ws in workspaces:
                     try:  # one workspace's failure must not hold back the others' digests
                         client = await clients(ws)

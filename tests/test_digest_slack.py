@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import datetime, timedelta
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,10 +18,12 @@ from test_digest import add  # one way to record a check for a digest
 from bot.chart import render_chart
 from bot.config import load_settings
 from bot.digest import compute
-from bot.digest_post import post_digest
+from bot.digest_post import post_digest, run_digest_scheduler
 from bot.slack.app import build_client
 from bot.slack.blocks import build_digest
+from bot.slack.oauth import WorkspaceClients
 from bot.store import Store
+from bot.verdict import PlaybookRef, Verdict
 
 TZ = "UTC"
 REFRAME = "Teams that **outgrow** Standard get the reports they ask for & more; if they do, ARR grows."
@@ -133,3 +137,38 @@ def test_quiet_week_has_a_header_too():
 
 def test_week_helper_is_monday():
     assert datetime.fromtimestamp(at(47), ZoneInfo(TZ)).weekday() == 0 and timedelta(days=1)
+
+
+def test_one_bot_token_posts_one_digest_a_week_whatever_the_cli_logged(database):
+    s = Store(database)
+    add(s, "outside-in", time.time() - 7 * 86400, user="U1")  # a draft checked in the Slack workspace T1
+    # Checks logged from the CLI (`motivecheck check --log`) or imported without --workspace have none (''), and
+    # one imported into another team's id: neither is a team this bot token posts for.
+    for workspace, source in (("", "cli"), ("", "import"), ("TOTHER", "import")):
+        s.record_check(Verdict(label="inside-out", customer_ease=10, engine="rules",
+                               playbook=PlaybookRef(name="outside-in", version="1")),
+                       "logged draft", source=source, workspace=workspace, ts=time.time() - 7 * 86400)
+    with FakeSlack() as slack:
+        settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
+                                      "MOTIVECHECK_DIGEST_CHANNEL": "CLEAD"}, db_path=database)
+        today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[datetime.now(UTC).weekday()]
+        settings = replace(settings, digest_day=today, digest_time="00:00", timezone="UTC")
+        clients = WorkspaceClients(s, lambda token: None, single=build_client(settings))  # as app.py builds it
+
+        async def two_ticks() -> None:
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_digest_scheduler(clients, s, settings, stop, interval=0.2))
+            for _ in range(50):
+                if slack.calls("chat.postMessage"):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # every workspace's turn comes in the same tick; two more ticks for good measure
+            stop.set()
+            await task
+
+        asyncio.run(two_ticks())
+        posts = [p["text"] for p in slack.calls("chat.postMessage")]
+    assert len(posts) == 1 and "1 drafts checked" in posts[0], posts
+    assert s.digest_workspaces() == ["T1"]
+    s.set_setting("TNEW", "digest_channel", "CNEW")  # a team that chose its digest channel before any draft
+    assert s.digest_workspaces() == ["T1", "TNEW"]

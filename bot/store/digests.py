@@ -9,6 +9,16 @@ from .database import Part, Row
 
 class DigestStore(Part):
     # -- the figures of a period ------------------------------------------------------------------
+    def digest_workspaces(self) -> list[str]:
+        """The workspaces the app posts a weekly digest for: the Slack teams it has been shown, by a draft checked
+        in Slack (any source but the CLI's and an export's import) or a digest channel set there. Checks logged
+        from the CLI or imported count in their workspace's digest but never start one: with one bot token, the
+        workspace-less ones ('') would otherwise be a second digest in the same channel every week."""
+        return [r["workspace"] for r in self.db.query(
+            "select distinct workspace from checks where workspace != '' and source not in ('cli', 'import') "
+            "union select workspace from workspace_settings where key = 'digest_channel' and workspace != '' "
+            "order by workspace")]
+
     def week_checks(self, workspace: str, start: float, end: float) -> list[Row]:
         """Labelled checks of a period: label, channel, user, channel type, motives, and the engine that judged
         (with the LLM's failure, when the offline engine answered in its place)."""
