@@ -54,6 +54,7 @@ class Digest:
     checked: int = 0
     shares: dict[str, float] = field(default_factory=dict)
     previous_shares: dict[str, float] = field(default_factory=dict)
+    previous_checked: int = 0  # last week's proposals: with none, there is no change to report
     # 8 weeks: {week, n, overall, channels: {channel or "other": share}} (only groups with MIN_POSTERS people)
     trend: list[dict[str, Any]] = field(default_factory=list)
     motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
@@ -121,6 +122,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     for r in store.label_counts_by_channel(workspace, ps, pe, PROPOSALS):
         prev[r["label"]] += r["n"]
     digest.previous_shares = _shares(prev)
+    digest.previous_checked = sum(prev.values())
     visible, other_shown = groups(proposals)
 
     # Trend: 8 weeks of outside-in share, overall and per group; the 3-poster rule is applied to each week.
@@ -150,6 +152,8 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     def group(channel: str) -> str:
         return channel if channel in visible else "other"
 
+    # A dispute counts against a proposal verdict only: "Read it as a proposal" on a draft the coach dismissed is
+    # recorded as disputed too, yet that draft is not among the proposals the share is of.
     decisions = store.week_decisions(workspace, start, end)
     suggested = Counter(group(r["channel"]) for r in proposals if r["label"] in ("inside-out", "mixed"))
     for chan in sorted(set(suggested) | {group(r["channel"]) for r in decisions}):
@@ -165,13 +169,14 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             "kept": len({d["check_id"] for d in mine if d["action"] == "kept-original"}),
             "reasons": [r for r, _ in reasons.most_common(3)],
         }
-    disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed"})
+    disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed" and d["label"] in PROPOSALS})
     digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
     for k in range(7, -1, -1):
         y, w = _weeks_back(year, week, k)
         ws, we = week_bounds(y, w, tz)
         n = sum(1 for r in store.week_checks(workspace, ws, we) if r["label"] in PROPOSALS)
-        against = len({d["check_id"] for d in store.week_decisions(workspace, ws, we) if d["action"] == "disputed"})
+        against = len({d["check_id"] for d in store.week_decisions(workspace, ws, we)
+                       if d["action"] == "disputed" and d["label"] in PROPOSALS})
         digest.disagree_trend.append({"week": week_label(y, w), "share": against / n if n else None})
     retrained = [h for h in store.heads(workspace) if start <= h["created"] < end]
     if retrained and len(digest.disagree_trend) >= 2:
@@ -180,9 +185,11 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             digest.retrain_note = (f"The coach retrained on your team's labels this week (v{retrained[0]['version']}): "
                                    f"disagreement {before:.0%} last week, {now:.0%} this week.")
 
-    for r in store.accepted_public_examples(workspace, start, end, 6):
+    # Quoted only from the channels named this week (MIN_POSTERS people): a smaller channel's figures are folded
+    # into "other", and its few authors' words must not be shown either.
+    for r in store.accepted_public_examples(workspace, start, end, 12):
         after = json.loads(r["verdict_json"] or "{}").get("reframe")
-        if not real_reframe(r["draft_text"], after) or len(digest.examples) == 3:
+        if r["channel"] not in visible or not real_reframe(r["draft_text"], after) or len(digest.examples) == 3:
             continue
         example = {"before": r["draft_text"], "after": after, "channel": r["channel"] or "",
                    "message_ts": r["message_ts"] or "", "link": ""}
@@ -209,8 +216,33 @@ def template_note(d: Digest) -> str:
     return "Keep leading with what gets easier for customers; the business results can follow in the second line."
 
 
-def change(d: Digest) -> float:
+def change(d: Digest) -> float | None:
+    """The outside-in share's change on last week; None when last week had no proposals to compare with."""
+    if not d.previous_checked:
+        return None
     return d.shares.get("outside-in", 0.0) - d.previous_shares.get("outside-in", 0.0)
+
+
+def percents(shares: dict[str, float]) -> dict[str, int]:
+    """Shares as whole percents that add up to 100 (largest remainder: 1/3 each is 34/33/33, not 33/33/33)."""
+    if not any(shares.get(label) for label in PROPOSALS):
+        return dict.fromkeys(PROPOSALS, 0)
+    exact = {label: shares.get(label, 0.0) * 100 for label in PROPOSALS}
+    whole = {label: int(v) for label, v in exact.items()}
+    # Ties go to the order of PROPOSALS, so the same shares always print the same way.
+    by_remainder = sorted(PROPOSALS, key=lambda label: (-round(exact[label] - whole[label], 9), PROPOSALS.index(label)))
+    for label in by_remainder[:max(0, 100 - sum(whole.values()))]:
+        whole[label] += 1
+    return whole
+
+
+def headline(d: Digest) -> str:
+    """The week's figures in one line: drafts checked, the shares, and the change on last week when there is one."""
+    p = percents(d.shares)
+    delta = change(d)
+    versus = "no drafts last week" if delta is None else f"{points(delta)} outside-in vs last week"
+    return (f"{d.checked} drafts checked: {p['outside-in']}% outside-in, {p['mixed']}% mixed, "
+            f"{p['inside-out']}% inside-out ({versus}).")
 
 
 def shorten(text: str, limit: int = 300) -> str:
@@ -231,11 +263,9 @@ def points(delta: float) -> str:
 def to_markdown(d: Digest) -> str:
     if d.quiet:
         return f"*Motive Coach weekly digest — {d.week}*\nA quiet week: no proposals were checked."
-    s = d.shares
     lines = [
         f"*Motive Coach weekly digest — {d.week}*",
-        f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
-        f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).",
+        headline(d),
         who_read(d),
     ]
     if d.motives:

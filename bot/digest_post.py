@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .aio import run_sync
 from .config import Settings
-from .digest import Digest, change, claim, compute, last_full_week, template_note
+from .digest import Digest, change, claim, compute, last_full_week, percents, template_note
 from .prompts import render
 from .store import Store
 
@@ -38,7 +38,7 @@ def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
 async def _llm_note(settings: Settings, d: Digest) -> str:
     from .engines.llm import get_client
 
-    prompt = render("digest_note.j2", week=d.week, checked=d.checked, shares=d.shares, change=change(d),
+    prompt = render("digest_note.j2", week=d.week, checked=d.checked, percents=percents(d.shares), change=change(d),
                     motives=d.motives, disagree=d.disagree_share)
     resp = await get_client(settings).chat.completions.create(
         model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)

@@ -219,3 +219,54 @@ def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_pat
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def _week(week: int) -> float:
+    """Tuesday noon of an ISO week of 2026, New York time."""
+    return datetime.fromisocalendar(2026, week, 2).replace(hour=12, tzinfo=ZoneInfo(TZ)).timestamp()
+
+
+def test_no_change_is_claimed_when_last_week_had_no_drafts(database):
+    s = Store(database)
+    for user in ("U1", "U2", "U3"):
+        add(s, "outside-in", _week(47), user=user)
+    d = compute(s, "T1", 2026, 47, TZ)  # W46 had no drafts at all
+    assert d.previous_checked == 0
+    line = to_markdown(d).splitlines()[1]
+    assert line == "3 drafts checked: 100% outside-in, 0% mixed, 0% inside-out (no drafts last week).", line
+    add(s, "inside-out", _week(46), user="U1")
+    assert "(+100 pts outside-in vs last week)" in to_markdown(compute(s, "T1", 2026, 47, TZ))
+
+
+def test_the_printed_shares_add_up_to_100(database):
+    s = Store(database)
+    for user, label in (("U1", "outside-in"), ("U2", "mixed"), ("U3", "inside-out")):
+        add(s, label, _week(47), user=user)
+    line = to_markdown(compute(s, "T1", 2026, 47, TZ)).splitlines()[1]
+    assert "34% outside-in, 33% mixed, 33% inside-out" in line, line  # not 33/33/33: 99%
+
+
+def test_read_it_as_a_proposal_is_not_a_disagreement_with_a_proposal_verdict(database):
+    s = Store(database)
+    add(s, "outside-in", _week(47), user="U1")  # the only proposal: nobody disputed it
+    for user in ("U2", "U3"):  # two drafts the coach dismissed, whose authors pressed "Read it as a proposal"
+        check = add(s, "not-a-proposal", _week(47), user=user)
+        s.record_decision(check, "disputed", user=user, reason="It is a proposal: read it again as one.")
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert d.disagree_share == 0.0 and d.disagree_trend[-1]["share"] == 0.0  # was 200%
+    assert "people disagreed with 0% of verdicts" in to_markdown(d)
+
+
+def test_no_example_is_quoted_from_a_channel_too_small_to_be_named(database):
+    s = Store(database)
+    for user in ("U1", "U2", "U3"):
+        add(s, "outside-in", _week(47), user=user, channel="CBIG")
+    lone = add(s, "inside-out", _week(47), user="ULONE", channel="CTINY", text="Lone person's draft about ARR",
+               reframe="Customers finish setup in a day.")
+    s.record_decision(lone, "accepted", user="ULONE")
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert "CTINY" not in d.adoption and d.examples == []  # its figures are hidden: so are its author's words
+    assert "Lone person" not in to_markdown(d)
+    for user in ("U4", "U5"):  # two more people post there: it is named, and its example may be quoted
+        add(s, "mixed", _week(47), user=user, channel="CTINY")
+    assert [ex["channel"] for ex in compute(s, "T1", 2026, 47, TZ).examples] == ["CTINY"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import diagnosis
-from ..digest import Digest, change, how_the_coach_did, points, who_read
+from ..digest import Digest, headline, how_the_coach_did, who_read
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -310,9 +310,7 @@ def build_digest(d: Digest) -> dict[str, Any]:
     if d.quiet:
         blocks.append(_section("A quiet week: no proposals were checked."))
         return {"text": f"{title}: a quiet week, no proposals were checked.", "blocks": blocks}
-    s = d.shares
-    figures = (f"{d.checked} drafts checked: {s['outside-in']:.0%} outside-in, {s['mixed']:.0%} mixed, "
-               f"{s['inside-out']:.0%} inside-out ({points(change(d))} outside-in vs last week).")
+    figures = headline(d)
     blocks.append(_section(figures))
     blocks.append(_section(who_read(d)))  # figures and our own words only: nothing to escape
     if d.motives:

@@ -44,9 +44,10 @@ class DigestStore(Part):
             'group by channel, channel_type, "user", label', [workspace, start, end, *labels])
 
     def week_decisions(self, workspace: str, start: float, end: float) -> list[Row]:
-        """Decisions on the checks of a period (one per check and person), with each check's channel and type."""
+        """Decisions on the checks of a period (one per check and person), with each check's label, channel and
+        type."""
         return self.db.query(
-            'select d.check_id, d."user", d.action, d.reason, c.channel, c.channel_type from decisions d '
+            'select d.check_id, d."user", d.action, d.reason, c.label, c.channel, c.channel_type from decisions d '
             "join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ?",
             [workspace, start, end])
 
