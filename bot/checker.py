@@ -162,8 +162,12 @@ class Checker:
 
     def _cache_key(self, prepared: Prepared, book: Playbook, mode: str, workspace: str | None = None) -> str:
         # The mode is part of the question: a channel may read as chat what an explicit check judges. Each
-        # workspace has its own entries: a hit must never tell one workspace what another one checked.
-        raw = f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{self.settings.model}|{mode}"
+        # workspace has its own entries: a hit must never tell one workspace what another one checked. The server,
+        # the playbook's content and redaction change the answer too (a changed key only misses: it is a cache).
+        s = self.settings
+        server = s.azure_endpoint or s.openai_base_url or ""
+        raw = (f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{s.model}|{mode}|{server}|{book.digest}"
+               f"|redact={'on' if s.redact else 'off'}")
         raw += f"|{workspace}" if workspace else ""
         return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -185,7 +185,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("channel_triage", "MOTIVECHECK_CHANNEL_TRIAGE", "on", _bool("MOTIVECHECK_CHANNEL_TRIAGE"),
      "with an LLM, ask a short first-pass prompt (proposal or chat?) before the full prompt in watched channels"),
     ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
-     "replace e-mails, phone numbers and Slack mentions before sending to the LLM"),
+     "replace e-mails, phone numbers, Slack mentions and API keys/tokens before sending to the LLM"),
     ("prices", "MOTIVECHECK_PRICES", "", _prices,
      "price overrides, e.g. 'my-model=0.15/0.60' (USD per 1M input/output tokens)"),
     ("slack_bot_token", "SLACK_BOT_TOKEN", "", _str, "bot token (xoxb-...)"),

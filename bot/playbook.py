@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -207,6 +210,13 @@ class Playbook:
     @property
     def ref(self) -> PlaybookRef:
         return PlaybookRef(name=self.name, version=self.version)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of what the playbook says (its merged content, not its file's name): an edit without a new
+        version still changes it."""
+        canonical = json.dumps(self.data, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
     def __repr__(self) -> str:
         return f"Playbook({self.name!r}, {self.version!r}, {str(self.path)!r})"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from openai_server import FakeOpenAI, raw, verdict_answer
-from test_llm import PREMIUM, make_checker
+from openai_server import FakeOpenAI, answer, raw, verdict_answer
+from test_llm import PREMIUM, ROOT, make_checker
 
 from bot.verdict import Usage
 
@@ -84,3 +84,51 @@ def test_a_content_filtered_answer_is_final_and_never_sent_back_for_repair(serve
     assert result.verdict.engine == "trained" and result.verdict.fallback == "content-filter"
     assert any("(content-filter)" in n for n in result.verdict.notes)
     assert len(server.requests) == 1
+
+
+SECRETS = ["xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+           "xapp-1-A0123456789-1234567890123-abcdef0123456789",
+           "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+           "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+           "AKIAIOSFODNN7EXAMPLE",
+           "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"]
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_keys_and_tokens_in_a_draft_never_reach_the_llm_nor_come_back(server, tmp_path, secret):
+    draft = f"We'll upsell existing accounts to lift ARR; the deploy uses {secret} for now."
+    server.script(answer(verdict_answer(reframe="Existing accounts [e.g. ... ?]; rotate [SECRET_1] first.")))
+    v = make_checker(server, tmp_path).check(draft).verdict
+    sent = server.requests[0]["messages"][1]["content"]
+    assert secret not in sent and "[SECRET_1]" in sent
+    assert secret not in v.reframe and "[SECRET_1]" in v.reframe  # a secret is never restored
+
+
+def test_redaction_keeps_dates_and_grouped_amounts_but_still_hides_phone_numbers(server, tmp_path):
+    draft = ("Starting 2025-03-01 we'll upsell existing accounts to lift ARR from 1 200 000 to 1 500 000 "
+             "(1,200,000 in the plan); call 2025-03-01 415 555 0100, (415) 555-0199 or 0800 0890155.")
+    make_checker(server, tmp_path).check(draft)
+    sent = server.requests[0]["messages"][1]["content"]
+    assert "2025-03-01" in sent and "1 200 000" in sent and "1 500 000" in sent and "1,200,000" in sent
+    assert "555" not in sent and "0890155" not in sent and "[PHONE_3]" in sent
+
+
+def test_the_verdict_cache_is_per_server_playbook_content_and_redaction(server, tmp_path):
+    """Checkers sharing one database: a verdict from another server, another playbook text (same name and
+    version) or with redaction off is not served from the cache; the same set-up is."""
+    team = (ROOT / "playbooks" / "example-team.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "example-team.yaml"
+    edited.write_text(team.replace("{phrase: payout, weight: 1}", "{phrase: payout, weight: 2}"),
+                      encoding="utf-8")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(team, encoding="utf-8")
+    make_checker(server, tmp_path, MOTIVECHECK_PLAYBOOK=str(plain)).check(PREMIUM)
+    make_checker(server, tmp_path, MOTIVECHECK_PLAYBOOK=str(plain)).check(PREMIUM)
+    assert len(server.requests) == 1  # the same set-up: a hit
+    make_checker(server, tmp_path, MOTIVECHECK_PLAYBOOK=str(edited)).check(PREMIUM)
+    assert len(server.requests) == 2
+    make_checker(server, tmp_path, MOTIVECHECK_PLAYBOOK=str(plain), MOTIVECHECK_REDACT="off").check(PREMIUM)
+    assert len(server.requests) == 3
+    with FakeOpenAI() as other:
+        v = make_checker(other, tmp_path, MOTIVECHECK_PLAYBOOK=str(plain)).check(PREMIUM).verdict
+        assert v.cached is False and len(other.requests) == 1
