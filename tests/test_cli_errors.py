@@ -261,3 +261,17 @@ def test_playbook_list_json(capsys):
     books = [json.loads(line) for line in out.splitlines()]
     assert {"outside-in", "example-team"} <= {b["name"] for b in books}
     assert all(Path(b["path"]).is_file() and b["version"] for b in books)
+
+
+def test_a_wrong_file_reports_its_first_bad_lines_and_counts_the_rest(capsys, tmp_path):
+    wrong = tmp_path / "notes.jsonl"
+    wrong.write_text("".join(f"line {i} is prose, not JSON\n" for i in range(1, 61)) + json.dumps({"text": PREMIUM}))
+    code, out, err = cli(capsys, "check", "--jsonl", str(wrong))
+    assert code == 0 and json.loads(out)["label"] == "inside-out"
+    shown = [line for line in err.splitlines() if line.endswith("; skipped")]
+    assert len(shown) == 20 and shown[0].startswith(f"{wrong}:1: invalid JSON")
+    assert f"{wrong}: … and 40 more bad line(s) not shown" in err
+    assert "checked 1 draft(s), skipped 60 bad line(s)" in err
+    code, _, err = cli(capsys, "label", str(wrong), "--workspace", "T1", "--db", str(tmp_path / "l.db"))
+    assert code == 2 and len([line for line in err.splitlines() if line.endswith("; skipped")]) == 20
+    assert "… and 41 more bad line(s) not shown" in err  # the last line has no label either

@@ -11,7 +11,16 @@ from typing import Any
 from .. import quickread
 from ..checker import Checker
 from ..errors import InputError
-from .common import add_common, decode, make_checker, parse_iso_ts, read_input, settings_from, text_arg
+from .common import (
+    BadLines,
+    add_common,
+    decode,
+    make_checker,
+    parse_iso_ts,
+    read_input,
+    settings_from,
+    text_arg,
+)
 from .render import format_verdict
 
 
@@ -80,7 +89,8 @@ def run_jsonl(checker: Checker, args: argparse.Namespace) -> int:
     text, notes = decode(data, args.jsonl)
     for note in notes:
         print(f"motivecheck: warning: {note}", file=sys.stderr)
-    ok = bad = 0
+    ok = 0
+    bad = BadLines(args.jsonl)
     out = sys.stdout
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -96,20 +106,19 @@ def run_jsonl(checker: Checker, args: argparse.Namespace) -> int:
                                    external_id=str(obj["id"]) if obj.get("id") is not None else None,
                                    **_context(obj))
         except json.JSONDecodeError as exc:
-            bad += 1
-            print(f"{args.jsonl}:{lineno}: invalid JSON ({exc.msg}); skipped", file=sys.stderr)
+            bad.skip(lineno, f"invalid JSON ({exc.msg})")
             continue
         except InputError as exc:
-            bad += 1
-            print(f"{args.jsonl}:{lineno}: {exc}; skipped", file=sys.stderr)
+            bad.skip(lineno, str(exc))
             continue
         record = {"id": obj.get("id"), **json.loads(result.verdict.model_dump_json())}
         if result.check_id is not None:
             record["check_id"] = result.check_id
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         ok += 1
-    print(f"checked {ok} draft(s), skipped {bad} bad line(s)", file=sys.stderr)
+    bad.close()
+    print(f"checked {ok} draft(s), skipped {bad.count} bad line(s)", file=sys.stderr)
     if not ok:  # nothing checked is a failure a script must see, not a quiet success
         raise InputError(f"nothing was checked: {args.jsonl} has no line with a draft"
-                         + (f" ({bad} bad line(s), above)" if bad else ""))
+                         + (f" ({bad.count} bad line(s), above)" if bad.count else ""))
     return 0

@@ -129,6 +129,25 @@ def open_output(path: str, flag: str) -> TextIO:
         raise InputError(f"{flag}: cannot write {path}: {exc.strerror}") from None
 
 
+class BadLines:
+    """Counts a file's bad lines and reports the first few on stderr: a wrong file (a README given as JSON lines)
+    would otherwise print a thousand of them before the one line that says what happened."""
+
+    SHOWN = 20
+
+    def __init__(self, path: str) -> None:
+        self.path, self.count = path, 0
+
+    def skip(self, lineno: int, why: str) -> None:
+        self.count += 1
+        if self.count <= self.SHOWN:
+            print(f"{self.path}:{lineno}: {why}; skipped", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.count > self.SHOWN:
+            print(f"{self.path}: … and {self.count - self.SHOWN} more bad line(s) not shown", file=sys.stderr)
+
+
 def parse_iso_ts(value: str) -> float:
     """Parse an ISO-8601 time (naive means UTC) or epoch seconds into epoch seconds."""
     try:

@@ -15,7 +15,7 @@ from ..playbook import load_playbook
 from ..store import Store
 from ..train import CORPUS_FEATURES, corpus_set, retrain_workspace, save_corpus_features, train
 from ..verdict import LABELS
-from .common import DB_HELP, decode, store_from
+from .common import DB_HELP, BadLines, decode, store_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -126,7 +126,8 @@ def run_label(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise InputError(f"no such file: {args.file}")
-    rows, bad = [], 0
+    rows: list[dict] = []
+    bad = BadLines(args.file)
     text, notes = decode(path.read_bytes(), args.file)
     for note in notes:
         print(f"motivecheck: warning: {note}", file=sys.stderr)
@@ -140,21 +141,20 @@ def run_label(args: argparse.Namespace) -> int:
             if obj.get("label") not in LABELS:
                 raise ValueError(f"label must be one of {', '.join(LABELS)}")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            bad += 1
-            why = f"invalid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            print(f"{args.file}:{n}: {why}; skipped", file=sys.stderr)
+            bad.skip(n, f"invalid JSON ({exc.msg})" if isinstance(exc, json.JSONDecodeError) else str(exc))
             continue
         rows.append({"workspace": args.workspace, "text": obj["text"], "label": obj["label"],
                      "channel": str(obj.get("channel") or ""), "user": str(obj.get("user") or "")})
+    bad.close()
     if not rows:  # nothing recorded is a failure a script must see
         raise InputError(f"no label recorded: {args.file} has no line with a labelled draft"
-                         + (f" ({bad} bad line(s), above)" if bad else ""))
+                         + (f" ({bad.count} bad line(s), above)" if bad.count else ""))
     added = _store(args).add_labels(rows)
     if args.json:
-        print(json.dumps({"workspace": args.workspace, "recorded": added.stored, "skipped": bad,
+        print(json.dumps({"workspace": args.workspace, "recorded": added.stored, "skipped": bad.count,
                           "repeated": added.repeated, "replaced": added.replaced}))
         return 0
-    print(f"recorded {added.stored} label(s) for {args.workspace}, skipped {bad} bad line(s)")
+    print(f"recorded {added.stored} label(s) for {args.workspace}, skipped {bad.count} bad line(s)")
     if added.repeated or added.replaced:
         said = [f"{added.repeated} line(s) repeated the text of an earlier line"] if added.repeated else []
         said += [f"{added.replaced} replaced a label stored before"] if added.replaced else []
