@@ -252,6 +252,16 @@ def test_labelling_a_file_twice_changes_nothing_a_retrain_measures(tmp_path, cap
     assert twice == once
 
 
+def test_an_opted_out_authors_draft_is_never_stored_as_a_label_whoever_gives_it(database):
+    store = Store(database)
+    check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text="Alice's draft about the Acme renewal")
+    store.set_optout("T1", "UALICE", True)
+    decision = store.record_decision(check_id, "disputed", user="UADMIN")
+    assert store.label_from_decision(decision, "outside-in", user="UADMIN", workspace="T1")
+    assert store.decisions_for(check_id)[0]["label"] == "outside-in"  # the admin's view stays on the decision
+    assert store.count("labels") == 0  # but Alice's words are not kept as a label
+
+
 def test_a_label_given_on_someone_elses_check_is_not_trained_on_once_its_author_opts_out(database):
     store = Store(database)
     check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text="Alice's draft about the Acme renewal")

@@ -56,18 +56,20 @@ class LearningStore(Part):
 
     def label_from_decision(self, decision_id: int, label: str, *, user: str, workspace: str) -> bool:
         """A person's own label for a check they decided on (Disagree: "what is it, in your view?"; Use this
-        reframing: the verdict's label): kept on the decision and, when the draft's text is stored and the
-        person has not opted out, as a training label of the workspace (private channels marked so). Only their
-        own decision, in the workspace the request came from: False otherwise."""
+        reframing: the verdict's label): kept on the decision and, when the draft's text is stored and neither the
+        person nor the draft's author has opted out, as a training label of the workspace (private channels marked
+        so). Only their own decision, in the workspace the request came from: False otherwise."""
         with self.db.write() as tx:
-            row = tx.one("select c.channel, c.channel_type, c.draft_text from decisions d "
+            row = tx.one('select c.channel, c.channel_type, c.draft_text, c."user" as author from decisions d '
                          'join checks c on c.id = d.check_id where d.id = ? and d."user" = ? and c.workspace = ?',
                          [decision_id, user, workspace])
             if row is None:
                 return False
             text = row["draft_text"]
             tx.execute("update decisions set label = ? where id = ?", [label, decision_id])
-            opted_out = tx.one('select 1 from optouts where workspace = ? and "user" = ?', [workspace, user])
+            # The words are the author's: an opted-out author's draft is never kept as a label, whoever gives it.
+            opted_out = tx.one('select 1 from optouts where workspace = ? and "user" in (?, ?)',
+                               [workspace, user, row["author"] or user])
             if text and not opted_out:
                 source = f"decision:{decision_id}"
                 # One label per text and workspace: this, the latest, replaces any other.
