@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import json
-import time
+from collections.abc import Sequence
+from typing import Any
 
-from .database import Part, Row
+from .database import Part, Row, Session
+from .events import claim as claim_key
+
+CHUNK = 500  # values bound in one statement: well under SQLite's and PostgreSQL's limits
+
+
+def _execute_in(tx: Session, sql: str, values: Sequence[Any]) -> int:
+    """Run ``sql``, whose ``{}`` stands for a list of placeholders, over ``values`` a chunk at a time; the rows
+    it changed."""
+    changed = 0
+    for i in range(0, len(values), CHUNK):
+        chunk = list(values[i:i + CHUNK])
+        changed += tx.execute(sql.format(",".join("?" * len(chunk))), chunk)
+    return changed
 
 
 class ErasureStore(Part):
@@ -35,8 +49,7 @@ class ErasureStore(Part):
         transaction) it happens once: None when already claimed. The check as it now is, or None if there is none.
         """
         with self.db.write() as tx:
-            if claim is not None and tx.execute("insert into seen_events (key, ts, check_id) values (?, ?, ?) "
-                                                "on conflict do nothing", [claim, time.time(), check_id]) != 1:
+            if claim is not None and not claim_key(tx, claim, check_id):
                 return None
             row = tx.one("select * from checks where id = ?", [check_id])
             if row is None:
@@ -49,8 +62,7 @@ class ErasureStore(Part):
             decisions = [d["id"] for d in tx.query("select id from decisions where check_id = ?", [check_id])]
             if decisions:
                 tx.execute("update decisions set reason = null where check_id = ?", [check_id])
-                sources = [f"decision:{d}" for d in decisions]
-                tx.execute(f"delete from labels where source in ({','.join('?' * len(sources))})", sources)
+                _execute_in(tx, "delete from labels where source in ({})", [f"decision:{d}" for d in decisions])
         return row
 
     def checkpoint(self) -> None:
@@ -75,17 +87,11 @@ class ErasureStore(Part):
                 [user, user])
             tx.executemany("update checks set draft_text = null, verdict_json = ?, \"user\" = '', message_ts = null "
                            "where id = ?", [(strip_verdict(r["verdict_json"]), r["id"]) for r in checks])
-            cached = 0
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i:i + 500]
-                cached += tx.execute(f"delete from verdict_cache where draft_hash in ({','.join('?' * len(chunk))})",
-                                     chunk)
+            cached = _execute_in(tx, "delete from verdict_cache where draft_hash in ({})", hashes)
             # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
             cached += tx.execute("delete from verdict_cache where draft_hash is null")
             labels = tx.execute('delete from labels where "user" = ?', [user])
-            for i in range(0, len(sources), 500):
-                chunk = sources[i:i + 500]
-                labels += tx.execute(f"delete from labels where source in ({','.join('?' * len(chunk))})", chunk)
+            labels += _execute_in(tx, "delete from labels where source in ({})", sources)
             for workspace, text in drafts:
                 labels += tx.execute("delete from labels where workspace = ? and text = ?", [workspace, text])
         self.db.checkpoint()
@@ -102,12 +108,8 @@ class ErasureStore(Part):
         counts: dict[str, int] = {}
         with self.db.write() as tx:
             counts["decisions"] = tx.execute("delete from decisions where workspace = ?", [workspace])
-            events = 0
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                counts["decisions"] += tx.execute(f"delete from decisions where check_id in ({marks})", chunk)
-                events += tx.execute(f"delete from seen_events where check_id in ({marks})", chunk)
+            counts["decisions"] += _execute_in(tx, "delete from decisions where check_id in ({})", ids)
+            events = _execute_in(tx, "delete from seen_events where check_id in ({})", ids)
             # The keys Slack deliveries are claimed by (listeners.py, replies.py), and each channel's day of the
             # quick read note (replies.py).
             for prefix in (f"msg:{workspace}:", f"edit:{workspace}:", f"withdrawn:{workspace}:",
@@ -115,11 +117,7 @@ class ErasureStore(Part):
                 events += tx.execute("delete from seen_events where substr(key, 1, ?) = ?", [len(prefix), prefix])
             counts["seen_events"] = events
             counts["checks"] = tx.execute("delete from checks where workspace = ?", [workspace])
-            cached = 0
-            for i in range(0, len(hashes), 500):
-                chunk = hashes[i:i + 500]
-                cached += tx.execute(f"delete from verdict_cache where draft_hash in ({','.join('?' * len(chunk))})",
-                                     chunk)
+            cached = _execute_in(tx, "delete from verdict_cache where draft_hash in ({})", hashes)
             cached += tx.execute("delete from verdict_cache where draft_hash is null")  # can't tell whose: a cache
             counts["cache_entries"] = cached
             counts["labels"] = tx.execute("delete from labels where workspace = ?", [workspace])
