@@ -148,6 +148,17 @@ class BadLines:
             print(f"{self.path}: … and {self.count - self.SHOWN} more bad line(s) not shown", file=sys.stderr)
 
 
+def at_least_one(raw: str) -> int:
+    """An argparse type: a whole number of 1 or more (a count of runs or rows)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def parse_iso_ts(value: str) -> float:
     """Parse an ISO-8601 time (naive means UTC) or epoch seconds into epoch seconds."""
     try:

@@ -22,7 +22,7 @@ from ..evaluation import (
     second_reading,
 )
 from ..verdict import LABELS
-from .common import add_common, decode, settings_from
+from .common import add_common, at_least_one, decode, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
     p.add_argument("--min-f1", type=float, default=None, metavar="X",
                    help="exit 1 when macro-F1 is below X (a regression gate for CI)")
-    p.add_argument("--repeat", type=int, default=1, metavar="N",
+    p.add_argument("--repeat", type=at_least_one, default=1, metavar="N",
                    help="run N times and report how often the runs agree (LLM answers vary)")
     p.add_argument("--errors", action="store_true", help="list the drafts the checker got wrong")
     p.add_argument("--record", metavar="ANSWERS.jsonl", default=None,
@@ -151,8 +151,6 @@ def full_prompt_tokens(checker: Checker, items: list[dict], mode: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.repeat < 1:
-        raise InputError("--repeat must be at least 1")
     items = load_labelled(args.file, args.split)
     checker, transport = _checker(args)
     runs: list[list[str]] = []

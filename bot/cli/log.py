@@ -6,27 +6,17 @@ import argparse
 import json
 from datetime import UTC, datetime
 
-from .common import add_common, store_from
+from .common import add_common, at_least_one, store_from
 from .render import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("log", help="list recent checks")
-    p.add_argument("-n", "--limit", type=_at_least_one, default=20, help="how many checks (default 20)")
+    p.add_argument("-n", "--limit", type=at_least_one, default=20, help="how many checks (default 20)")
     p.add_argument("--user", default=None, help="only this user's checks")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     add_common(p, engine=False)
     p.set_defaults(func=run)
-
-
-def _at_least_one(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
