@@ -14,7 +14,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,9 @@ from .dialect import POSTGRES, SQLITE, Dialect, quote
 BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10  # the store's calls run on worker threads; more than this wait their turn for a connection
 Row = dict[str, Any]
+
+
+IN_CHUNK = 500  # values bound in one "in (...)" list
 
 
 class Session:
@@ -39,6 +42,15 @@ class Session:
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         return self._run(sql, params).rowcount
+
+    def execute_in(self, sql: str, values: Sequence[Any]) -> int:
+        """Run ``sql``, whose ``{}`` stands for a list of placeholders, over ``values`` a chunk at a time (well
+        under SQLite's and PostgreSQL's limits on bound values); the rows it changed."""
+        changed = 0
+        for i in range(0, len(values), IN_CHUNK):
+            chunk = list(values[i:i + IN_CHUNK])
+            changed += self.execute(sql.format(",".join("?" * len(chunk))), chunk)
+        return changed
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         cursor = self.conn.cursor()

@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
 
-from .database import Part, Row, Session
+from .database import Part, Row
 from .events import claim as claim_key
-
-CHUNK = 500  # values bound in one statement: well under SQLite's and PostgreSQL's limits
-
-
-def _execute_in(tx: Session, sql: str, values: Sequence[Any]) -> int:
-    """Run ``sql``, whose ``{}`` stands for a list of placeholders, over ``values`` a chunk at a time; the rows
-    it changed."""
-    changed = 0
-    for i in range(0, len(values), CHUNK):
-        chunk = list(values[i:i + CHUNK])
-        changed += tx.execute(sql.format(",".join("?" * len(chunk))), chunk)
-    return changed
 
 
 class ErasureStore(Part):
@@ -62,7 +48,7 @@ class ErasureStore(Part):
             decisions = [d["id"] for d in tx.query("select id from decisions where check_id = ?", [check_id])]
             if decisions:
                 tx.execute("update decisions set reason = null where check_id = ?", [check_id])
-                _execute_in(tx, "delete from labels where source in ({})", [f"decision:{d}" for d in decisions])
+                tx.execute_in("delete from labels where source in ({})", [f"decision:{d}" for d in decisions])
         return row
 
     def checkpoint(self) -> None:
@@ -87,11 +73,11 @@ class ErasureStore(Part):
                 [user, user])
             tx.executemany("update checks set draft_text = null, verdict_json = ?, \"user\" = '', message_ts = null "
                            "where id = ?", [(strip_verdict(r["verdict_json"]), r["id"]) for r in checks])
-            cached = _execute_in(tx, "delete from verdict_cache where draft_hash in ({})", hashes)
+            cached = tx.execute_in("delete from verdict_cache where draft_hash in ({})", hashes)
             # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
             cached += tx.execute("delete from verdict_cache where draft_hash is null")
             labels = tx.execute('delete from labels where "user" = ?', [user])
-            labels += _execute_in(tx, "delete from labels where source in ({})", sources)
+            labels += tx.execute_in("delete from labels where source in ({})", sources)
             for workspace, text in drafts:
                 labels += tx.execute("delete from labels where workspace = ? and text = ?", [workspace, text])
         self.db.checkpoint()
@@ -108,8 +94,8 @@ class ErasureStore(Part):
         counts: dict[str, int] = {}
         with self.db.write() as tx:
             counts["decisions"] = tx.execute("delete from decisions where workspace = ?", [workspace])
-            counts["decisions"] += _execute_in(tx, "delete from decisions where check_id in ({})", ids)
-            events = _execute_in(tx, "delete from seen_events where check_id in ({})", ids)
+            counts["decisions"] += tx.execute_in("delete from decisions where check_id in ({})", ids)
+            events = tx.execute_in("delete from seen_events where check_id in ({})", ids)
             # The keys Slack deliveries are claimed by (listeners.py, replies.py), and each channel's day of the
             # quick read note (replies.py).
             for prefix in (f"msg:{workspace}:", f"edit:{workspace}:", f"withdrawn:{workspace}:",
@@ -117,7 +103,7 @@ class ErasureStore(Part):
                 events += tx.execute("delete from seen_events where substr(key, 1, ?) = ?", [len(prefix), prefix])
             counts["seen_events"] = events
             counts["checks"] = tx.execute("delete from checks where workspace = ?", [workspace])
-            cached = _execute_in(tx, "delete from verdict_cache where draft_hash in ({})", hashes)
+            cached = tx.execute_in("delete from verdict_cache where draft_hash in ({})", hashes)
             cached += tx.execute("delete from verdict_cache where draft_hash is null")  # can't tell whose: a cache
             counts["cache_entries"] = cached
             counts["labels"] = tx.execute("delete from labels where workspace = ?", [workspace])

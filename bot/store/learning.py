@@ -36,9 +36,7 @@ class LearningStore(Part):
             for workspace in {w for w, _ in latest}:
                 ids = [r["id"] for r in tx.query("select id, text from labels where workspace = ?", [workspace])
                        if (workspace, r["text"]) in latest]
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
-                    replaced += tx.execute(f"delete from labels where id in ({','.join('?' * len(chunk))})", chunk)
+                replaced += tx.execute_in("delete from labels where id in ({})", ids)
             tx.insert_many("labels", [{"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r}
                                       for r in latest.values()])
         return LabelsAdded(len(latest), len(rows) - len(latest), replaced)
