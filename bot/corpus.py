@@ -25,13 +25,16 @@ SECOND_PASS = "second_pass.jsonl"  # a second, independent labelling of the test
 
 
 class Rows(list):
-    """Corpus rows with their text, and how many labelled rows had no text here (``missing``)."""
-
-    missing: int = 0
+    """Corpus rows with their text, and how many labelled rows had no text here, per split (``missing_by_split``)
+    and in all (``missing``)."""
 
     def __init__(self, *rows: object) -> None:
         super().__init__(*rows)
-        self.missing_by_split: dict[str, int] = {}  # ``missing`` per split
+        self.missing_by_split: dict[str, int] = {}
+
+    @property
+    def missing(self) -> int:
+        return sum(self.missing_by_split.values())
 
 
 def candidates() -> list[Path]:
@@ -83,7 +86,6 @@ def load(name: str, *, labels_dir: Path = CORPUS_DIR, keep_missing: bool = False
         row = json.loads(line)
         text = texts.get(row["id"])
         if text is None:
-            rows.missing += 1
             split = str(row.get("split"))
             rows.missing_by_split[split] = rows.missing_by_split.get(split, 0) + 1
             if keep_missing:
