@@ -152,8 +152,6 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     def group(channel: str) -> str:
         return channel if channel in visible else "other"
 
-    # A dispute counts against a proposal verdict only: "Read it as a proposal" on a draft the coach dismissed is
-    # recorded as disputed too, yet that draft is not among the proposals the share is of.
     decisions = store.week_decisions(workspace, start, end)
     suggested = Counter(group(r["channel"]) for r in proposals if r["label"] in ("inside-out", "mixed"))
     for chan in sorted(set(suggested) | {group(r["channel"]) for r in decisions}):
@@ -169,14 +167,12 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             "kept": len({d["check_id"] for d in mine if d["action"] == "kept-original"}),
             "reasons": [r for r, _ in reasons.most_common(3)],
         }
-    disputed = len({d["check_id"] for d in decisions if d["action"] == "disputed" and d["label"] in PROPOSALS})
-    digest.disagree_share = disputed / digest.checked if digest.checked else 0.0
+    digest.disagree_share = _disputed(decisions) / digest.checked if digest.checked else 0.0
     for k in range(7, -1, -1):
         y, w = _weeks_back(year, week, k)
         ws, we = week_bounds(y, w, tz)
         n = sum(1 for r in store.week_checks(workspace, ws, we) if r["label"] in PROPOSALS)
-        against = len({d["check_id"] for d in store.week_decisions(workspace, ws, we)
-                       if d["action"] == "disputed" and d["label"] in PROPOSALS})
+        against = _disputed(store.week_decisions(workspace, ws, we))
         digest.disagree_trend.append({"week": week_label(y, w), "share": against / n if n else None})
     retrained = [h for h in store.heads(workspace) if start <= h["created"] < end]
     if retrained and len(digest.disagree_trend) >= 2:
@@ -203,6 +199,12 @@ def _weeks_back(year: int, week: int, k: int) -> tuple[int, int]:
     """The ISO week ``k`` weeks before (year, week)."""
     d = date.fromisocalendar(year, week, 1) - timedelta(days=7 * k)
     return d.isocalendar()[0], d.isocalendar()[1]
+
+
+def _disputed(decisions: list[dict[str, Any]]) -> int:
+    """Checks whose proposal verdict someone disputed. "Read it as a proposal" on a draft the coach dismissed is
+    recorded as disputed too, yet that draft is not among the proposals a share is of."""
+    return len({d["check_id"] for d in decisions if d["action"] == "disputed" and d["label"] in PROPOSALS})
 
 
 def template_note(d: Digest) -> str:
