@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from .slack.mrkdwn import unescape  # Slack's &amp; &lt; &gt;, decoded as everywhere else
+
 # Markdown and Slack markup that must not reach a reframe half-converted.
 _LINK = re.compile(r"<(https?://[^|>\s]+)\|([^>]+)>|<(https?://[^>\s]+)>")
 _MD_LINK = re.compile(r"!?\[([^\]\n]+)\]\([^)\s]+\)")
@@ -31,7 +33,6 @@ _CODE_MARK = re.compile("\ue000(\\d+)\ue001")  # where an inline code span waits
 _LEADING_MENTIONS = re.compile(r"^(?:<[@#!][^<>\n]*>[\s,:;—–-]*)+")
 # A label that opens a sentence ("Proposal:", "Next steps:"): one or two words, no digits (a "Q3 plan:" is kept).
 _LABEL = re.compile(r"^[A-Z][A-Za-z'’/-]*(?: [A-Za-z][A-Za-z'’/-]*)?:\s+(?=\S)")
-_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))  # Slack's three escapes, &amp; last
 _TRAILING_CONNECTOR = re.compile(r"[\s,;:—–-]*(?:\b(?:and|so|to|which|that|because|while|but))?[\s,;:—–-]*$", re.I)
 
 AS_A_RESULT = "As a result,"
@@ -98,8 +99,7 @@ def clean(text: str) -> str:
     text = _LABEL.sub("", _LEADING_MENTIONS.sub("", text))
     if "&" in text or code:  # decoded last, so an escaped "&lt;@U1&gt;" stays text, never a mention
         text = _CODE_MARK.sub(lambda m: code[int(m.group(1))], text)
-        for entity, char in _ENTITIES:
-            text = text.replace(entity, char)
+        text = unescape(text)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
