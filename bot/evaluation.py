@@ -7,6 +7,8 @@ from typing import Any
 
 from .verdict import LABELS
 
+NOT = "not-a-proposal"
+
 
 def evaluate(pairs: Iterable[tuple[str, str]], labels: Sequence[str] = LABELS) -> dict[str, Any]:
     """Return accuracy, per-label precision/recall/F1, macro-F1 and the confusion matrix."""
@@ -67,14 +69,10 @@ def breakdown(items: Sequence[dict], predicted: Sequence[str], confidences: Sequ
     if known:
         out["ece"] = expected_calibration_error([c for c, _ in known], [ok for _, ok in known])
         out["mean_confidence"] = sum(c for c, _ in known) / len(known)
-    kinds = [(item["kind"], pred != "not-a-proposal") for item, pred in zip(items, predicted, strict=True)
+    kinds = [(item["kind"] == "proposal", pred != NOT) for item, pred in zip(items, predicted, strict=True)
              if item.get("kind") in ("proposal", "chatter")]
     if kinds:
-        props = [spoke for kind, spoke in kinds if kind == "proposal"]
-        chatter = [spoke for kind, spoke in kinds if kind == "chatter"]
-        out["slack"] = {"proposals": len(props), "chatter": len(chatter),
-                        "proposals_caught": sum(props) / len(props) if props else 0.0,
-                        "chatter_spoken_on": sum(chatter) / len(chatter) if chatter else 0.0}
+        out["slack"] = _channel(kinds)
     return out
 
 
@@ -120,9 +118,6 @@ def format_report(metrics: dict[str, Any]) -> str:
     for gold in labels:
         lines.append(f"{gold:<16}" + "".join(f"{metrics['confusion'][gold][p]:>10}" for p in labels))
     return "\n".join(lines)
-
-
-NOT = "not-a-proposal"
 
 
 def _reading(pairs: list[tuple[str, str]]) -> dict[str, Any]:
