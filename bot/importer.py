@@ -162,8 +162,8 @@ async def _import_day(intake: Intake, messages: list, chan: dict, kind: str, fna
             summary.problems.append(f"{fname}: bad ts {msg['ts']!r}; skipped")
             continue
         # An export holds text as Slack sends it (&amp;, &lt;, &gt;): stored as written, like a live message.
-        draft = Draft(text=mrkdwn.unescape(msg["text"]), source=SOURCE, workspace=workspace, channel=channel_id, channel_type=kind,
-                      user=msg.get("user", ""), message_ts=msg["ts"], external_id=key, ts=ts)
+        draft = Draft(text=mrkdwn.unescape(msg["text"]), source=SOURCE, workspace=workspace, channel=channel_id,
+                      channel_type=kind, user=msg.get("user", ""), message_ts=msg["ts"], external_id=key, ts=ts)
         screened = await intake.screen(draft)
         outcome = screened if isinstance(screened, Outcome) else await intake.assess(screened, engine=engine)
         if outcome.refused:  # [no-coach] or an opted-out author: neither checked nor stored
