@@ -82,7 +82,7 @@ def test_forget_user_erases_their_draft_from_a_label_an_admin_gave_on_their_chec
     result = forget_user(store, "UALICE")
 
     assert result["labels_deleted"] == 1
-    texts = [r["text"] for r in store.db.query("select text from labels order by id")]
+    texts = [r["text"] for r in store.db.query("select text from labels order by text")]
     # Another workspace's label of the same words is that workspace's (an admin loaded it there).
     assert texts == ["Alice's quokka plan to cut the Acme deal", "Someone else's words"]
     assert store.db.query("select workspace from labels where text like 'Alice%'") == [{"workspace": "T2"}]

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .dialect import POSTGRES, SQLITE, Dialect, quote
+from .dialect import POSTGRES, SQLITE, Dialect, nul_safe, quote
 
 BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10  # the store's calls run on worker threads; more than this wait their turn for a connection
@@ -46,11 +46,12 @@ class Session:
     def execute_in(self, sql: str, values: Sequence[Any]) -> int:
         """Run ``sql``, whose ``{}`` stands for a list of placeholders, over ``values`` a chunk at a time (well
         under SQLite's and PostgreSQL's limits on bound values); the rows it changed."""
-        changed = 0
-        for i in range(0, len(values), IN_CHUNK):
-            chunk = list(values[i:i + IN_CHUNK])
-            changed += self.execute(sql.format(",".join("?" * len(chunk))), chunk)
-        return changed
+        return sum(self.execute(statement, params) for statement, params in _in_lists(sql, values))
+
+    def query_in(self, sql: str, values: Sequence[Any], *, before: Sequence[Any] = ()) -> list[Row]:
+        """``execute_in``'s chunks as a read, ``before`` bound to the ``?`` ahead of the list; the rows, chunk
+        after chunk."""
+        return [row for statement, params in _in_lists(sql, values, before) for row in self.query(statement, params)]
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
         cursor = self.conn.cursor()
@@ -115,6 +116,12 @@ class Session:
         sets = ", ".join(f"{quote(c)} = ?" for c in fields)
         where = " and ".join(f"{quote(c)} = ?" for c in key)
         return self.execute(f"update {table} set {sets} where {where}", [*fields.values(), *key.values()])
+
+
+def _in_lists(sql: str, values: Sequence[Any], before: Sequence[Any] = ()) -> Iterator[tuple[str, list[Any]]]:
+    for i in range(0, len(values), IN_CHUNK):
+        chunk = list(values[i:i + IN_CHUNK])
+        yield sql.format(",".join("?" * len(chunk))), [*before, *chunk]
 
 
 class Database:
@@ -305,14 +312,14 @@ def _adapters() -> tuple[type, type, type]:
             text = bytes(data)
             return int(text) if text.lstrip(b"-").isdigit() else float(text)
 
-    # PostgreSQL text cannot hold NUL; a draft may (SQLite keeps it). It becomes U+FFFD, as invalid UTF-8 does.
+    # PostgreSQL text cannot hold NUL; a draft may (SQLite keeps it): see dialect.nul_safe.
     class NulSafeText(StrDumperUnknown):
         def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace("\x00", "\ufffd"))
+            return super().dump(nul_safe(obj))
 
     class NulSafeBinaryText(StrBinaryDumper):
         def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace("\x00", "\ufffd"))
+            return super().dump(nul_safe(obj))
 
     return WholeOrFloat, NulSafeText, NulSafeBinaryText
 

@@ -4,12 +4,13 @@ What they share: ``?`` marks a parameter (turned into the driver's own here), ``
 word in PostgreSQL), upserts are ``insert ... on conflict (...) do update set x = excluded.x``, truthy columns
 are integers. What differs: how a connection is set up and a write begins, column types and the DDL that makes
 tables, how an inserted row's id comes back, SQLite's index hints, the tables' catalogue, the lock a migration
-run waits on, and what erasure does after deleting.
+run waits on, what erasure does after deleting, and how a text is stored (PostgreSQL cannot hold NUL).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ class Schema(Protocol):
     def execute(self, sql: str) -> None:
         """Change existing rows (SQL both databases read alike), e.g. to fill a new column before indexing it."""
 
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Read rows (``?`` parameters), e.g. to fill a new column with what only Python computes."""
+
+    def executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        """Run one statement (``?`` parameters) once per row of parameters."""
+
+    def text_hash(self, text: str) -> str:
+        """``Dialect.text_hash`` of this database."""
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -53,9 +63,21 @@ class Dialect:
     after_erasure: tuple[str, ...]  # so erased rows leave no copy outside the live tables
     schema: Callable[[Any], Schema]  # a connection inside a migration run -> its schema changes
     sql: Callable[[str], str]  # the store's SQL (``?`` parameters) -> the driver's
+    stored_text: Callable[[str], str]  # a text as the database keeps it
 
     def indexed_by(self, index: str) -> str:
         return f" indexed by {index}" if self.index_hints else ""
+
+    def text_hash(self, text: str) -> str:
+        """The sha256 (hex) of a text as this database keeps it: two texts the database holds as equal (``=``,
+        ``group by``) have one hash, and no others do. A unique index on it holds texts of any length, where one
+        on the text itself would not (PostgreSQL refuses index rows over about 2,700 bytes)."""
+        return hashlib.sha256(self.stored_text(text).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def nul_safe(text: str) -> str:
+    """A text as PostgreSQL keeps it: its text type cannot hold NUL, which becomes U+FFFD (as invalid UTF-8 does)."""
+    return text.replace("\x00", "\ufffd")
 
 
 class SQLiteSchema:
@@ -90,6 +112,15 @@ class SQLiteSchema:
 
     def execute(self, sql: str) -> None:
         self.conn.execute(sql)
+
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def text_hash(self, text: str) -> str:
+        return SQLITE.text_hash(text)
 
 
 # Every integer is 64-bit (ids, epoch seconds past 2038); a sum of them is a numeric, which the connection reads
@@ -138,6 +169,16 @@ class PostgresSchema:
     def execute(self, sql: str) -> None:
         self.conn.execute(sql)
 
+    def query(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return self.conn.execute(_format_params(sql), params).fetchall()
+
+    def executemany(self, sql: str, rows: list[list[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            cursor.executemany(_format_params(sql), rows)
+
+    def text_hash(self, text: str) -> str:
+        return POSTGRES.text_hash(text)
+
 
 @functools.lru_cache(maxsize=512)
 def _format_params(sql: str) -> str:
@@ -166,6 +207,7 @@ SQLITE = Dialect(
     after_erasure=("PRAGMA wal_checkpoint(TRUNCATE)",),  # the WAL's copies of erased pages go too
     schema=SQLiteSchema,
     sql=lambda sql: sql,
+    stored_text=lambda text: text,
 )
 
 POSTGRES = Dialect(
@@ -182,4 +224,5 @@ POSTGRES = Dialect(
     after_erasure=(),  # deleted row versions are reclaimed by (auto)vacuum; see the README
     schema=PostgresSchema,
     sql=_format_params,
+    stored_text=nul_safe,
 )

@@ -79,7 +79,8 @@ class ErasureStore(Part):
             labels = tx.execute('delete from labels where "user" = ?', [user])
             labels += tx.execute_in("delete from labels where source in ({})", sources)
             for workspace, text in drafts:
-                labels += tx.execute("delete from labels where workspace = ? and text = ?", [workspace, text])
+                labels += tx.execute("delete from labels where workspace = ? and text_hash = ?",
+                                     [workspace, self.db.dialect.text_hash(text)])
         self.db.checkpoint()
         return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached,
                 "labels_deleted": labels}

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import InputError
 from .database import Part, Row
+from .dialect import quote
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,16 @@ class LabelsAdded:
     replaced: int
 
 
+# A label's columns; one row per (workspace, text_hash), a unique index (migration m010). A writer first deletes the
+# row it replaces (so the new one is the latest, at the end), then inserts; the upsert is for another writer that
+# stored the same text at the same moment: the later write wins, as it would one moment later.
+_LABEL_COLUMNS = ("workspace", "channel", "user", "text", "text_hash", "label", "source", "private", "ts")
+_UPSERT_LABEL = (f"insert into labels ({', '.join(map(quote, _LABEL_COLUMNS))}) "
+                 f"values ({', '.join('?' * len(_LABEL_COLUMNS))}) on conflict (workspace, text_hash) do update set "
+                 + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _LABEL_COLUMNS
+                             if c not in ("workspace", "text_hash")))
+
+
 class LearningStore(Part):
     # -- labels ---------------------------------------------------------------------------------------
     def add_labels(self, rows: list[Row]) -> LabelsAdded:
@@ -29,16 +40,21 @@ class LearningStore(Part):
         now = time.time()
         latest: dict[tuple[str, str], Row] = {}
         for r in rows:
-            latest.pop((r["workspace"], r["text"]), None)  # re-inserted at the end: the order of the latest
-            latest[(r["workspace"], r["text"])] = r
+            key = (r["workspace"], self.db.dialect.text_hash(r["text"]))
+            latest.pop(key, None)
+            latest[key] = {"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r,
+                           "text_hash": key[1]}
+        # Rows are locked and written in one order (by workspace and hash), so two imports at once on PostgreSQL
+        # wait for each other instead of deadlocking.
+        keys = sorted(latest)
         replaced = 0
         with self.db.write() as tx:
-            for workspace in {w for w, _ in latest}:
-                ids = [r["id"] for r in tx.query("select id, text from labels where workspace = ?", [workspace])
-                       if (workspace, r["text"]) in latest]
+            for workspace in sorted({w for w, _ in keys}):
+                ids = [r["id"] for r in tx.query_in(
+                    f"select id from labels where workspace = ? and text_hash in ({{}}) order by text_hash"
+                    f"{self.db.dialect.for_update}", [h for w, h in keys if w == workspace], before=[workspace])]
                 replaced += tx.execute_in("delete from labels where id in ({})", ids)
-            tx.insert_many("labels", [{"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r}
-                                      for r in latest.values()])
+            tx.executemany(_UPSERT_LABEL, ([latest[k][c] for c in _LABEL_COLUMNS] for k in keys))
         return LabelsAdded(len(latest), len(rows) - len(latest), replaced)
 
     def labels_for(self, workspace: str) -> list[Row]:
@@ -71,10 +87,10 @@ class LearningStore(Part):
             if text and not opted_out:
                 source = f"decision:{decision_id}"
                 # One label per text and workspace: this, the latest, replaces any other.
-                tx.execute("delete from labels where text = ? and workspace = ?", [text, workspace])
-                tx.insert("labels", {"workspace": workspace, "channel": row["channel"] or "", "user": user,
-                                     "text": text, "label": label, "source": source,
-                                     "private": int((row["channel_type"] or "") != "public"), "ts": time.time()})
+                text_hash = self.db.dialect.text_hash(text)
+                tx.execute("delete from labels where workspace = ? and text_hash = ?", [workspace, text_hash])
+                tx.execute(_UPSERT_LABEL, [workspace, row["channel"] or "", user, text, text_hash, label, source,
+                                           int((row["channel_type"] or "") != "public"), time.time()])
         return True
 
     # -- heads ----------------------------------------------------------------------------------------

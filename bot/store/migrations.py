@@ -228,3 +228,20 @@ def m009_one_label_per_text(db: Schema) -> None:
     # One label per text and workspace, the latest winning (as add_labels now keeps it): a text labelled twice
     # counted twice, and could sit on both sides of a retrain's hold-out.
     db.execute("delete from labels where id not in (select max(id) from labels group by workspace, text)")
+
+
+@migration
+def m010_labels_unique_by_text_hash(db: Schema) -> None:
+    # One label per text and workspace held by the database, not only by one write transaction: a unique index on
+    # the text's sha256 (``Dialect.text_hash``: texts the database holds as equal, as m009 grouped them), which
+    # fits texts of any length where an index on the text does not. Rows that repeat a text (two writers at once
+    # before this) go as m009 made them go: the latest (highest id) stays.
+    db.add_column("labels", "text_hash", str)
+    last = 0
+    while batch := db.query("select id, text from labels where id > ? order by id limit 500", [last]):
+        db.executemany("update labels set text_hash = ? where id = ?",
+                       [[db.text_hash(r["text"]), r["id"]] for r in batch if r["text"] is not None])
+        last = batch[-1]["id"]
+    db.execute("delete from labels where text_hash is not null and id not in "
+               "(select max(id) from labels where text_hash is not null group by workspace, text_hash)")
+    db.create_index("labels", ["workspace", "text_hash"], "idx_labels_one_per_text", unique=True)
