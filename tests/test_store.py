@@ -1,11 +1,13 @@
-"""The store on both databases: migrations (also two processes at once), concurrent writers, decisions; the SQLite
-file's permissions and locking; PostgreSQL through DATABASE_URL, CLI included."""
+"""The store on both databases: migrations (also two processes at once), concurrent writers, decisions, one label
+per text; the SQLite file's permissions and locking; PostgreSQL through DATABASE_URL, CLI included."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import stat
+import string
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_digest import add  # records a T1 check with a Verdict
 
 from bot.errors import ConfigError
 from bot.store import Store, migrations
@@ -326,3 +329,114 @@ def test_a_new_file_waits_for_another_writer_before_it_switches_to_wal(tmp_path)
         other.close()
     assert 0.25 <= time.monotonic() - started < 10
     assert store.db.value("pragma journal_mode") == "wal" and store.db.value("select count(*) from checks") == 0
+
+
+def _long_text(seed: int, length: int = 20_000) -> str:
+    """A draft of ``length`` characters that does not compress (a repeated phrase would, and then fit an index)."""
+    rng = random.Random(seed)
+    words = ("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9))) for _ in range(length))
+    return " ".join(words)[:length]
+
+
+def _labels(store: Store) -> list[tuple[str, str, str]]:
+    return sorted((r["workspace"], r["text"], r["label"]) for r in store.db.query("select * from labels"))
+
+
+def test_m010_keeps_the_latest_of_a_text_labelled_twice_before_it_and_indexes_the_rest(database, monkeypatch):
+    """Before m010 one label per text was kept by one write transaction, so two writers at once on PostgreSQL could
+    both store a text: m010 resolves such copies as m009 did (the latest stays), then a unique index holds."""
+    shipped = list(migrations.MIGRATIONS)
+    names = [name for name, _fn in shipped]
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m009_one_label_per_text") + 1])
+    old = Store(database)
+    long = _long_text(1)
+    made_the_old_way = [("T1", "Guests skip the queue.", "outside-in"), ("T1", long, "mixed"),
+                        ("T2", "Guests skip the queue.", "mixed"), ("T1", "Guests skip the queue.", "inside-out"),
+                        ("T1", "guests skip the queue.", "mixed"), ("T1", long, "not-a-proposal"),
+                        ("T1", long + ".", "outside-in"), ("T1", "Guests skip the queue.", "mixed")]
+    with old.db.write() as tx:
+        for workspace, text, label in made_the_old_way:
+            tx.insert("labels", {"workspace": workspace, "channel": "", "user": "", "text": text, "label": label,
+                                 "source": "file", "private": 0, "ts": 1.0})
+    old.close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+
+    store = Store(database)
+
+    assert migrations.applied(store.db) == names
+    assert _labels(store) == sorted([("T1", "Guests skip the queue.", "mixed"), ("T1", long, "not-a-proposal"),
+                                     ("T2", "Guests skip the queue.", "mixed"), ("T1", "guests skip the queue.", "mixed"),
+                                     ("T1", long + ".", "outside-in")])
+    rows = store.db.query("select text, text_hash from labels")
+    assert all(r["text_hash"] == store.db.dialect.text_hash(r["text"]) for r in rows)
+    # The index holds from now on: a plain insert of a stored text is refused, whatever wrote it.
+    with pytest.raises(Exception, match="(?i)unique"), store.db.write() as tx:
+        tx.insert("labels", {"workspace": "T1", "text": long, "text_hash": store.db.dialect.text_hash(long),
+                             "label": "mixed", "ts": 2.0})
+    # And the writers replace what the migration kept.
+    assert store.add_labels([{"workspace": "T1", "text": long, "label": "outside-in"}]).replaced == 1
+    assert ("T1", long, "outside-in") in _labels(store) and store.count("labels") == 5
+
+
+def test_two_writers_labelling_the_same_texts_at_once_leave_one_row_per_text(database):
+    """Two imports of one file at the same moment, each with its own connections (two instances): on PostgreSQL
+    each found no row to replace and both stored every text. One row per text; the later import wins, whole; the
+    second writes in the reverse order and must not deadlock."""
+    Store(database).close()  # migrated before the race
+    stores = [Store(database), Store(database)]
+    texts = [f"Guests check in from their phone at {hotel}." for hotel in ("the Harbour", "Old Town", "Riverside")]
+    texts += [_long_text(seed) for seed in range(3)] + [f"Lift ADR by ${n} at every hotel." for n in range(24)]
+    errors: list[BaseException] = []
+    for round_ in range(8):
+        batches = [[{"workspace": "T1", "text": t, "label": label} for t in texts]
+                   for label in (("mixed", "outside-in"), ("inside-out", "not-a-proposal"))[round_ % 2]]
+        batches[1].reverse()
+        barrier = threading.Barrier(2)
+
+        def write(n: int, batches: list = batches, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                stores[n].add_labels(batches[n])
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        run_threads(write, 2)
+        assert errors == []
+        rows = stores[0].db.query("select text, label from labels")
+        assert sorted(r["text"] for r in rows) == sorted(texts), f"round {round_}"
+        assert len({r["label"] for r in rows}) == 1, f"round {round_}: both imports' labels kept"
+
+
+def test_a_label_on_a_long_draft_is_one_row_and_is_erased_with_its_author(database):
+    """A 20,000-character draft: an index on the text itself would refuse it on PostgreSQL (index rows stop at
+    about 2,700 bytes); its hash is 64 characters whatever its length."""
+    store = Store(database)
+    long = _long_text(2)
+    first = store.add_labels([{"workspace": "T1", "text": long, "label": "outside-in"},
+                              {"workspace": "T1", "text": long[:-1], "label": "mixed"},
+                              {"workspace": "T2", "text": long, "label": "mixed"}])
+    again = store.add_labels([{"workspace": "T1", "text": long, "label": "inside-out"}])
+    assert (first.stored, first.replaced, again.stored, again.replaced) == (3, 0, 1, 1)
+    check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text=long)
+    decision = store.record_decision(check_id, "disputed", user="UADMIN")
+    assert store.label_from_decision(decision, "not-a-proposal", user="UADMIN", workspace="T1")
+    assert _labels(store) == sorted([("T1", long, "not-a-proposal"), ("T1", long[:-1], "mixed"),
+                                     ("T2", long, "mixed")])
+
+    assert store.forget_user("UALICE")["labels_deleted"] == 1
+    # The row goes, hash and all: no trace of her draft stays in the workspace, another workspace's copy does.
+    assert _labels(store) == sorted([("T1", long[:-1], "mixed"), ("T2", long, "mixed")])
+    assert store.db.query("select workspace from labels where text_hash = ?",
+                          [store.db.dialect.text_hash(long)]) == [{"workspace": "T2"}]
+
+
+def test_texts_the_database_keeps_as_one_share_one_label(database):
+    """PostgreSQL keeps a NUL as U+FFFD, so there these two texts are one (as m009 grouped them); SQLite keeps
+    both. Case and spaces always count."""
+    store = Store(database)
+    added = store.add_labels([{"workspace": "T1", "text": "Ship it\x00 now", "label": "mixed"},
+                              {"workspace": "T1", "text": "Ship it\ufffd now", "label": "outside-in"},
+                              {"workspace": "T1", "text": "ship it\ufffd now", "label": "mixed"},
+                              {"workspace": "T1", "text": "ship it\ufffd now ", "label": "mixed"}])
+    one = database.startswith("postgresql://")
+    assert (added.stored, added.repeated, store.count("labels")) == ((3, 1, 3) if one else (4, 0, 4))
