@@ -41,7 +41,6 @@ class LearningStore(Part):
         latest: dict[tuple[str, str], Row] = {}
         for r in rows:
             key = (r["workspace"], self.db.dialect.text_hash(r["text"]))
-            latest.pop(key, None)
             latest[key] = {"channel": "", "user": "", "source": "file", "private": 0, "ts": now, **r,
                            "text_hash": key[1]}
         # Rows are locked and written in one order (by workspace and hash), so two imports at once on PostgreSQL
