@@ -41,6 +41,7 @@ from bot.train import (
     choose_dismiss_thresholds,
     decided,
     featurizer_for,
+    fit_logistic,
     load_rows,
     read_texts,
     train,
@@ -202,6 +203,48 @@ def test_training_fits_heads_that_learn_and_thresholds_from_dev(tmp_path):
     dev = [r for r in rows if r.split == "dev"]
     metrics = evaluate((r.label, engine.assess(prepare(r.text)).verdict.label) for r in dev)
     assert metrics["accuracy"] > 0.5  # four labels: chance is 0.25
+
+
+def _tiny_corpus() -> list[Row]:
+    rows = []
+    for name, split in (("labelled.jsonl", "train"), ("holdout2.jsonl", "dev")):
+        for line in (ROOT / "tests" / "data" / name).read_text().splitlines():
+            d = json.loads(line)
+            rows.append(Row(d["text"], d["label"], split, "synthetic", True))
+    return rows
+
+
+def test_training_is_deterministic_and_a_row_from_the_saved_features_trains_like_one_from_its_text():
+    """Two runs on the same rows give the same head, bit for bit, whether the rows were read from their text or
+    taken from saved (float16) features, as on a machine without the corpus text; and the head says what made it."""
+    playbook = load_playbook("outside-in")
+    rows = _tiny_corpus()
+    read = read_texts(featurizer_for(playbook), [r.text for r in rows])
+    saved = Features(read.x.astype(np.float16), read.rules_proposal)
+    runs = [train(playbook, rows), train(playbook, rows, features=read),
+            train(playbook, rows, features=saved, provenance={"commit": "abc"})]
+    assert runs[0].heads.to_json() == runs[1].heads.to_json()
+    assert replace(runs[2].heads, meta={}).to_json() == replace(runs[0].heads, meta={}).to_json()
+    meta = runs[2].heads.meta
+    assert meta["produced_by"] == {"commit": "abc"}
+    assert meta["parameters"]["steps"] == 600 and meta["parameters"]["l2_grid"] == [100.0, 300.0, 1000.0, 3000.0]
+    assert meta["playbook"] == {"name": "outside-in", "version": playbook.version, "sha256": playbook.digest}
+    assert meta["trained_on"]["train"] == sum(r.split == "train" for r in rows)
+
+
+def test_a_fit_settles_on_the_minimum_not_where_it_stopped():
+    """Twice the steps, or inputs moved by float16 rounding, barely move the weights: the head is a function of
+    the data (at a constant step size Adam kept circling, and tiny input changes moved the head by 10%)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 20)).astype(np.float32)
+    y = np.argmax(x[:, :4] + rng.normal(scale=2.0, size=(300, 4)), axis=1)
+    weights = np.ones(300)
+    w, b = fit_logistic(x, y, 4, l2=30.0, weights=weights)
+    w2, b2 = fit_logistic(x, y, 4, l2=30.0, weights=weights, steps=1200)
+    w16, _ = fit_logistic(x.astype(np.float16).astype(np.float32), y, 4, l2=30.0, weights=weights)
+    np.testing.assert_allclose(w2, w, atol=1e-6)
+    np.testing.assert_allclose(b2, b, atol=1e-6)
+    assert np.linalg.norm(w16 - w) < 1e-2 * np.linalg.norm(w)
 
 
 def _saved_corpus_features() -> dict[str, np.ndarray]:

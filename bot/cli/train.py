@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .. import corpus
+import numpy as np
+
+from .. import __version__, corpus
 from ..engines.trained import HEAD
 from ..errors import InputError
 from ..playbook import load_playbook
@@ -82,8 +86,11 @@ def run(args: argparse.Namespace) -> int:
     elif data.filled:
         print(f"motivecheck: {data.filled} of {data.total} corpus rows have no text in {where}; "
               f"their features come from the saved ones ({CORPUS_FEATURES})", file=sys.stderr)
+    provenance = {"command": "motivecheck train", **code_version(),
+                  "rows": {"corpus": data.total, "read_from_text": data.total - data.without_text,
+                           "read_from_saved_features": data.filled, "left_out": data.left_out}}
     try:
-        report = train(playbook, data.rows, features=data.features)
+        report = train(playbook, data.rows, features=data.features, provenance=provenance)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +109,24 @@ def run(args: argparse.Namespace) -> int:
         print(report.text)
         print(f"wrote {' and '.join(wrote)} in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def code_version() -> dict:
+    """The commit of the code that trains (and whether bot/, playbooks/, corpus/ or tests/data/ differ from it), and
+    the versions whose arithmetic it uses: what a head records so the next person can tell where it came from."""
+    versions = {"motivecheck": __version__, "numpy": np.__version__, "python": platform.python_version()}
+    root = str(corpus.ROOT)
+    try:
+        commit = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        # The files training writes do not count as changes to what trained them.
+        changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "bot", "playbooks", "corpus",
+                                  "tests/data", f":(exclude){HEAD.relative_to(corpus.ROOT)}",
+                                  f":(exclude){CORPUS_FEATURES.relative_to(corpus.ROOT)}"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {"commit": "unknown (not a git checkout)", **versions}
+    return {"commit": commit, "uncommitted_changes": bool(changed), **versions}
 
 
 def run_workspace(args: argparse.Namespace) -> int:
