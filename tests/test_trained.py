@@ -464,3 +464,17 @@ def test_load_joins_the_second_labelling_pass_and_eval_sets_the_engine_beside_it
 def test_the_shared_corpus_text_is_found_beside_the_checkout(monkeypatch):
     monkeypatch.delenv("MOTIVECHECK_CORPUS_TEXT", raising=False)
     assert corpus.candidates()[0] == corpus.ROOT.parent / "shared" / "corpus-text"
+
+
+def test_compare_heads_reads_the_shipped_heads_dev_promises_from_the_saved_features():
+    """scripts/compare_heads.py, what README says to run before replacing the shipped head: on dev the shipped head
+    passes at least 97% of Slack proposals to the LLM and dismisses at most 2 in 100 real proposals."""
+    script, shipped = ROOT / "scripts" / "compare_heads.py", ROOT / "bot" / "models" / "head.json"
+    out = subprocess.run([sys.executable, str(script), str(shipped), "--json"], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    figures = next(iter(json.loads(out).values()))
+    passed, proposals = figures["prefilter_proposals_passed"]
+    dismissed, real = figures["explicit_proposals_dismissed"]
+    assert proposals == 53 and passed / proposals >= 0.97
+    assert real == 225 and dismissed / real <= 0.02
+    assert figures["all"]["rows"] == 388 and figures["all"]["macro_f1"] > 0.4
