@@ -200,7 +200,7 @@ def summarise(checks: list[Check], answer_tokens: int | None = None) -> dict[str
                 "first_prompt_n": first.server_prompt_n,
                 "first_prompt_s": round((first.server_prompt_ms or 0) / 1000, 2),
             }
-            if answer_tokens and gn and pms:
+            if kind == "full" and answer_tokens and gn and pms:  # a first pass answers one word
                 per_token = gms / gn / 1000
                 cold = (first.server_prompt_ms or 0) / 1000
                 warm = min((r.server_prompt_ms or 0) for r in timed) / 1000
