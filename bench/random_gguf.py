@@ -66,11 +66,26 @@ def build(name: str, vocab_from: str, out: str, seed: int = 0) -> None:
     kv = s.kv_heads * head_dim
     rng = np.random.default_rng(seed)
 
-    def w(*shape: int) -> np.ndarray:  # numpy order: (rows, columns) = (out features, in features)
-        return (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float16)
+    # (name, numpy shape, random weight or else a norm of ones / a bias of zeros), in llama.cpp's order
+    tensors: list[tuple[str, tuple[int, ...], str]] = [("token_embd.weight", (s.vocab, s.hidden), "w"),
+                                                        ("output_norm.weight", (s.hidden,), "ones")]
+    if not s.tied:
+        tensors.append(("output.weight", (s.vocab, s.hidden), "w"))
+    for i in range(s.layers):
+        p = f"blk.{i}."
+        tensors += [(p + "attn_norm.weight", (s.hidden,), "ones"),
+                    (p + "attn_q.weight", (s.hidden, s.hidden), "w"), (p + "attn_q.bias", (s.hidden,), "zeros"),
+                    (p + "attn_k.weight", (kv, s.hidden), "w"), (p + "attn_k.bias", (kv,), "zeros"),
+                    (p + "attn_v.weight", (kv, s.hidden), "w"), (p + "attn_v.bias", (kv,), "zeros"),
+                    (p + "attn_output.weight", (s.hidden, s.hidden), "w"),
+                    (p + "ffn_norm.weight", (s.hidden,), "ones"),
+                    (p + "ffn_gate.weight", (s.ffn, s.hidden), "w"), (p + "ffn_up.weight", (s.ffn, s.hidden), "w"),
+                    (p + "ffn_down.weight", (s.hidden, s.ffn), "w")]
 
-    def ones(n: int) -> np.ndarray:
-        return np.ones(n, dtype=np.float32)
+    def make(shape: tuple[int, ...], kind: str) -> np.ndarray:  # numpy order: (out features, in features)
+        if kind == "w":
+            return (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float16)
+        return (np.ones if kind == "ones" else np.zeros)(shape, dtype=np.float32)
 
     writer = gguf.GGUFWriter(out, "qwen2")
     writer.add_name(f"{name} random weights (latency only)")
@@ -84,28 +99,14 @@ def build(name: str, vocab_from: str, out: str, seed: int = 0) -> None:
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     _copy_tokenizer(gguf.GGUFReader(vocab_from), writer, s.vocab)
-
-    writer.add_tensor("token_embd.weight", w(s.vocab, s.hidden))
-    writer.add_tensor("output_norm.weight", ones(s.hidden))
-    if not s.tied:
-        writer.add_tensor("output.weight", w(s.vocab, s.hidden))
-    for i in range(s.layers):
-        p = f"blk.{i}."
-        writer.add_tensor(p + "attn_norm.weight", ones(s.hidden))
-        writer.add_tensor(p + "attn_q.weight", w(s.hidden, s.hidden))
-        writer.add_tensor(p + "attn_q.bias", np.zeros(s.hidden, dtype=np.float32))
-        writer.add_tensor(p + "attn_k.weight", w(kv, s.hidden))
-        writer.add_tensor(p + "attn_k.bias", np.zeros(kv, dtype=np.float32))
-        writer.add_tensor(p + "attn_v.weight", w(kv, s.hidden))
-        writer.add_tensor(p + "attn_v.bias", np.zeros(kv, dtype=np.float32))
-        writer.add_tensor(p + "attn_output.weight", w(s.hidden, s.hidden))
-        writer.add_tensor(p + "ffn_norm.weight", ones(s.hidden))
-        writer.add_tensor(p + "ffn_gate.weight", w(s.ffn, s.hidden))
-        writer.add_tensor(p + "ffn_up.weight", w(s.ffn, s.hidden))
-        writer.add_tensor(p + "ffn_down.weight", w(s.hidden, s.ffn))
+    for tname, shape, kind in tensors:
+        dtype = np.dtype(np.float16 if kind == "w" else np.float32)
+        writer.add_tensor_info(tname, shape, dtype, int(np.prod(shape)) * dtype.itemsize)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
-    writer.write_tensors_to_file(progress=False)
+    writer.write_ti_data_to_file()
+    for _tname, shape, kind in tensors:  # one tensor in memory at a time: a 7B model is 15 GB in F16
+        writer.write_tensor_data(make(shape, kind))
     writer.close()
 
 
