@@ -143,3 +143,21 @@ def test_escape_codes_in_a_draft_never_reach_the_terminal(tmp_path, color):
     assert any("\x1b]0;PWNED\x07" in ev["quote"] for ev in verdict["evidence"]) or "\x1b" in (verdict["reframe"] or "")
     (row,) = [json.loads(x) for x in run("log", "--json", env=env).stdout.decode().splitlines()]
     assert ESCAPES in row["draft_text"]
+
+
+def test_a_timed_out_llm_names_the_settings_to_raise_and_other_fallbacks_do_not(tmp_path):
+    from openai_server import FakeOpenAI, answer, slow, status, verdict_answer
+
+    env = {"OPENAI_API_KEY": "sk-test", "MOTIVECHECK_LLM_TIMEOUT": "0.3", "MOTIVECHECK_LLM_DEADLINE": "0.8",
+           "MOTIVECHECK_DB": str(tmp_path / "m.db")}
+    with FakeOpenAI(default=slow(2, answer(verdict_answer()))) as llm:
+        r = run("check", "--text", PREMIUM, env={**env, "OPENAI_BASE_URL": llm.base_url})
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr
+    assert "The LLM did not answer (timeout)" in out
+    assert "0.3 s a request (MOTIVECHECK_LLM_TIMEOUT) and 0.8 s a check (MOTIVECHECK_LLM_DEADLINE)" in out
+    assert "sk-test" not in out
+    with FakeOpenAI(default=status(500)) as llm:  # a server error is not a matter of time: no hint
+        r = run("check", "--text", PREMIUM, env={**env, "OPENAI_BASE_URL": llm.base_url})
+    assert r.returncode == 0 and "did not answer" in r.stdout.decode()
+    assert "MOTIVECHECK_LLM_TIMEOUT" not in r.stdout.decode()

@@ -63,11 +63,20 @@ def run(args: argparse.Namespace) -> int:
         # Once, under the report: what an offline verdict is and how far to trust it (none with an LLM).
         print(format_verdict(draft, verdict, colour=colour,
                              footer=quickread.note(verdict.engine, checker.settings.llm_configured)))
+        if verdict.fallback == "timeout":
+            print("\n" + timeout_hint(checker.settings.llm_timeout, checker.settings.llm_deadline))
         if verdict.label == "not-a-proposal" and args.mode == "explicit":
             print("\nIf it does propose something: add --as proposal and its motive is judged.")
         if result.check_id is not None:
             print(f"\nLogged as check #{result.check_id}.")
     return 0
+
+
+def timeout_hint(timeout: float, deadline: float) -> str:
+    """What to change when the LLM ran out of time: the person at the CLI is the one who sets it. A local model on
+    a CPU takes 20 s to 3 min a check (README, *Use a local model*), far beyond defaults made for a hosted API."""
+    return (f"The LLM had {timeout:g} s a request (MOTIVECHECK_LLM_TIMEOUT) and {deadline:g} s a check "
+            "(MOTIVECHECK_LLM_DEADLINE). A local model on a CPU needs more: see README, \"Use a local model\".")
 
 
 def _context(obj: dict[str, Any]) -> dict[str, Any]:
