@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bot.config import load_settings  # noqa: E402
 from bot.engines.llm import LLMEngine, get_client  # noqa: E402
-from bot.engines.recording import purpose_of  # noqa: E402
+from bot.engines.recording import StandInClient, purpose_of, request_body  # noqa: E402
 from bot.errors import EngineError  # noqa: E402
 from bot.playbook import load_playbook  # noqa: E402
 from bot.text import prepare  # noqa: E402
@@ -71,20 +71,19 @@ class Check:
     requests: list[Request] = field(default_factory=list)
 
 
-class _Timed:
-    """Stands where the OpenAI client stands (as bot.engines.recording does) and times each request."""
+class _Timed(StandInClient):
+    """Stands where the OpenAI client stands (as record and replay do) and times each request."""
 
     def __init__(self, client: Any) -> None:
+        super().__init__()
         self._client = client
         self.requests: list[Request] = []
-        self.chat = self
-        self.completions = self
 
-    async def create(self, **kwargs: Any) -> Any:
-        fmt = (kwargs.get("extra_body") or {}).get("response_format") or kwargs.get("response_format")
-        messages = kwargs.get("messages") or []
+    async def complete(self, kwargs: dict[str, Any]) -> Any:
+        body = request_body(kwargs)
+        fmt, messages = body["response_format"], body["messages"] or []
         req = Request(purpose=purpose_of(kwargs), json_mode=fmt["type"] if fmt else "text", seconds=0.0,
-                      outcome="ok", repair=len(messages) > 2, max_tokens=kwargs.get("max_tokens"))
+                      outcome="ok", repair=len(messages) > 2, max_tokens=body["max_tokens"])
         started = time.perf_counter()
         try:
             response = await self._client.chat.completions.create(**kwargs)

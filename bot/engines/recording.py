@@ -82,8 +82,9 @@ class _Chat:
         self.completions = _Completions(owner)
 
 
-class _Client:
-    """The surface of ``openai.AsyncOpenAI`` the engine uses: ``chat.completions.create``."""
+class StandInClient:
+    """The surface of ``openai.AsyncOpenAI`` the engine uses: ``chat.completions.create``, which calls
+    ``complete(kwargs)``; a subclass says what a request does (record, replay, time it)."""
 
     def __init__(self) -> None:
         self.chat = _Chat(self)
@@ -94,7 +95,7 @@ class _Client:
         raise NotImplementedError
 
 
-class RecordingClient(_Client):
+class RecordingClient(StandInClient):
     """Calls the real client and appends each answer to a record file."""
 
     def __init__(self, client: Any, path: Path, *, source: str) -> None:
@@ -118,7 +119,7 @@ class RecordingClient(_Client):
         return response
 
 
-class ReplayClient(_Client):
+class ReplayClient(StandInClient):
     """Answers from a record file; a request it has no answer for fails as ``stale`` or ``unanswered``.
 
     ``stale``: the row has recorded answers for this purpose, but for another request (the prompt changed).
