@@ -43,7 +43,7 @@ from .engines.trained import (
 from .evaluation import evaluate, expected_calibration_error
 from .playbook import Playbook
 from .store import Store
-from .text import prepare
+from .text import draft_hash, prepare
 from .verdict import LABELS
 
 L2_GRID = (100.0, 300.0, 1000.0, 3000.0)
@@ -519,10 +519,11 @@ class WorkspaceReport:
 
 
 def held_back(texts: Sequence[str], share: float = 0.2) -> np.ndarray:
-    """Which labels a workspace retrain holds back: the texts whose sha256 (spaces and case folded) is among the
-    lowest ``share`` of the distinct texts' hashes. By text, not position: copies of a text fall on one side, so a
-    held-back label is never also trained on; deterministic, and the same text stays on its side as labels come."""
-    keys = [hashlib.sha256(" ".join(t.split()).casefold().encode()).hexdigest() for t in texts]
+    """Which labels a workspace retrain holds back: the texts whose ``draft_hash`` (the store's one-label-per-text
+    key) is among the lowest ``share`` of the distinct texts' hashes. By text, not position: copies of a text fall
+    on one side, so a held-back label is never also trained on; deterministic, and the same text stays on its side
+    as labels come."""
+    keys = [draft_hash(t) for t in texts]
     distinct = sorted(set(keys))
     cut = max(1, round(share * len(distinct))) if len(distinct) > 1 else 0
     held = set(distinct[:cut])

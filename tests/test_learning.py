@@ -226,6 +226,26 @@ def test_a_text_labelled_again_is_stored_once_with_the_latest_label(database):
     assert [r["label"] for r in store.labels_for("T2")] == ["mixed"]  # another workspace's label is its own
 
 
+def test_a_draft_labelled_again_re_cased_or_re_spaced_replaces_its_label(database):
+    """One draft, whatever its case and spacing: the verdict cache answers such copies as one and a retrain holds
+    them back together, so the store keeps one label for them, the latest (it kept two, which both trained)."""
+    store = Store(database)
+    store.add_labels([{"workspace": "T1", "text": "Lift ADR by $14 at the Harbour.", "label": "inside-out"},
+                      {"workspace": "T2", "text": "Lift ADR by $14 at the Harbour.", "label": "mixed"}])
+    again = store.add_labels([{"workspace": "T1", "text": "lift ADR by  $14 at the harbour.", "label": "mixed"},
+                              {"workspace": "T1", "text": " LIFT ADR BY $14\nAT THE HARBOUR.\u200b", "label": "mixed"}])
+    assert (again.stored, again.repeated, again.replaced) == (1, 1, 1)
+    assert [(r["text"], r["label"]) for r in store.labels_for("T1")] == [
+        (" LIFT ADR BY $14\nAT THE HARBOUR.\u200b", "mixed")]
+    assert [r["label"] for r in store.labels_for("T2")] == ["mixed"]
+    texts = [r["text"] for r in dialect()[:30]]
+    variants = [" ".join(t.upper().split(" ")) + "  " for t in texts[:10]]
+    store.add_labels([{"workspace": "T3", "text": t, "label": "mixed"} for t in texts + variants])
+    kept = [r["text"] for r in store.labels_for("T3")]
+    # The store and the hold-out count the same drafts: 30 rows, and each variant on its original's side.
+    assert len(kept) == 30 and list(held_back(texts + variants)[30:]) == list(held_back(texts)[:10])
+
+
 def test_the_held_back_labels_are_chosen_by_text_so_no_text_is_on_both_sides():
     texts = [r["text"] for r in dialect()]
     held = held_back(texts + texts[:20] + ["  " + texts[3].upper() + " "])

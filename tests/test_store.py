@@ -3,6 +3,7 @@ per text; the SQLite file's permissions and locking; PostgreSQL through DATABASE
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -364,9 +365,9 @@ def test_m010_keeps_the_latest_of_a_text_labelled_twice_before_it_and_indexes_th
     store = Store(database)
 
     assert migrations.applied(store.db) == names
+    # (m011 then counts "guests skip the queue." as the same draft: the later "Guests ..." stays.)
     assert _labels(store) == sorted([("T1", "Guests skip the queue.", "mixed"), ("T1", long, "not-a-proposal"),
-                                     ("T2", "Guests skip the queue.", "mixed"), ("T1", "guests skip the queue.", "mixed"),
-                                     ("T1", long + ".", "outside-in")])
+                                     ("T2", "Guests skip the queue.", "mixed"), ("T1", long + ".", "outside-in")])
     rows = store.db.query("select text, text_hash from labels")
     assert all(r["text_hash"] == store.db.dialect.text_hash(r["text"]) for r in rows)
     # The index holds from now on: a plain insert of a stored text is refused, whatever wrote it.
@@ -375,7 +376,40 @@ def test_m010_keeps_the_latest_of_a_text_labelled_twice_before_it_and_indexes_th
                              "label": "mixed", "ts": 2.0})
     # And the writers replace what the migration kept.
     assert store.add_labels([{"workspace": "T1", "text": long, "label": "outside-in"}]).replaced == 1
-    assert ("T1", long, "outside-in") in _labels(store) and store.count("labels") == 5
+    assert ("T1", long, "outside-in") in _labels(store) and store.count("labels") == 4
+
+
+def test_m011_keeps_the_latest_of_a_draft_labelled_again_re_cased_or_re_spaced(database, monkeypatch):
+    """m010 hashed the exact text, so one draft re-cased or re-spaced was two labels: m011 hashes it as a draft (as
+    the verdict cache and a retrain's hold-out count drafts) and keeps the latest of such copies."""
+    shipped = list(migrations.MIGRATIONS)
+    names = [name for name, _fn in shipped]
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m010_labels_unique_by_text_hash") + 1])
+    old = Store(database)
+    long = _long_text(3)
+    made_by_m010 = [("T1", "Guests skip the queue.", "outside-in"), ("T1", long, "mixed"),
+                    ("T2", "Guests skip the queue.", "mixed"), ("T1", "guests  skip the queue.", "inside-out"),
+                    ("T1", long.upper() + "\n", "not-a-proposal"), ("T1", "Guests skip the queue!", "mixed")]
+    with old.db.write() as tx:
+        for workspace, text, label in made_by_m010:
+            tx.insert("labels", {"workspace": workspace, "channel": "", "user": "", "text": text, "label": label,
+                                 "source": "file", "private": 0, "ts": 1.0,
+                                 "text_hash": hashlib.sha256(text.encode()).hexdigest()})  # m010's exact hash
+    old.close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+
+    store = Store(database)
+
+    assert migrations.applied(store.db) == names
+    assert _labels(store) == sorted([("T1", "guests  skip the queue.", "inside-out"),
+                                     ("T1", long.upper() + "\n", "not-a-proposal"),
+                                     ("T2", "Guests skip the queue.", "mixed"), ("T1", "Guests skip the queue!", "mixed")])
+    rows = store.db.query("select text, text_hash from labels")
+    assert all(r["text_hash"] == store.db.dialect.text_hash(r["text"]) for r in rows)
+    with pytest.raises(Exception, match="(?i)unique"), store.db.write() as tx:
+        tx.insert("labels", {"workspace": "T1", "text": long, "text_hash": store.db.dialect.text_hash(long),
+                             "label": "mixed", "ts": 2.0})
+    assert store.add_labels([{"workspace": "T1", "text": "GUESTS SKIP THE QUEUE.", "label": "mixed"}]).replaced == 1
 
 
 def test_two_writers_labelling_the_same_texts_at_once_leave_one_row_per_text(database):
@@ -431,12 +465,16 @@ def test_a_label_on_a_long_draft_is_one_row_and_is_erased_with_its_author(databa
 
 
 def test_texts_the_database_keeps_as_one_share_one_label(database):
-    """PostgreSQL keeps a NUL as U+FFFD, so there these two texts are one (as m009 grouped them); SQLite keeps
-    both. Case and spaces always count."""
+    """Case, spacing and invisible characters never count (m011). PostgreSQL keeps a NUL as U+FFFD, so there a
+    NUL makes the draft with U+FFFD (as m009 grouped them); SQLite keeps the NUL, invisible like a zero-width space."""
     store = Store(database)
-    added = store.add_labels([{"workspace": "T1", "text": "Ship it\x00 now", "label": "mixed"},
-                              {"workspace": "T1", "text": "Ship it\ufffd now", "label": "outside-in"},
+    added = store.add_labels([{"workspace": "T1", "text": "Ship it\ufffd now", "label": "outside-in"},
                               {"workspace": "T1", "text": "ship it\ufffd now", "label": "mixed"},
-                              {"workspace": "T1", "text": "ship it\ufffd now ", "label": "mixed"}])
-    one = database.startswith("postgresql://")
-    assert (added.stored, added.repeated, store.count("labels")) == ((3, 1, 3) if one else (4, 0, 4))
+                              {"workspace": "T1", "text": "Ship it now", "label": "not-a-proposal"},
+                              {"workspace": "T1", "text": "ship it\ufffd  now ", "label": "inside-out"},
+                              {"workspace": "T1", "text": "Ship it\x00 now", "label": "mixed"}])
+    assert (added.stored, added.repeated) == (2, 3)
+    if database.startswith("postgresql://"):
+        assert _labels(store) == [("T1", "Ship it now", "not-a-proposal"), ("T1", "Ship it\ufffd now", "mixed")]
+    else:
+        assert _labels(store) == [("T1", "Ship it\x00 now", "mixed"), ("T1", "ship it\ufffd  now ", "inside-out")]

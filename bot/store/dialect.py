@@ -10,7 +10,6 @@ run waits on, what erasure does after deleting, and how a text is stored (Postgr
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database as SqliteUtils
 from sqlite_utils.db import Table
+
+from ..text import draft_hash
 
 
 def quote(name: str) -> str:
@@ -69,10 +70,11 @@ class Dialect:
         return f" indexed by {index}" if self.index_hints else ""
 
     def text_hash(self, text: str) -> str:
-        """The sha256 (hex) of a text as this database keeps it: two texts the database holds as equal (``=``,
-        ``group by``) have one hash, and no others do. A unique index on it holds texts of any length, where one
-        on the text itself would not (PostgreSQL refuses index rows over about 2,700 bytes)."""
-        return hashlib.sha256(self.stored_text(text).encode("utf-8", "surrogatepass")).hexdigest()
+        """One label's text as this database keeps it, as ``draft_hash``: copies that differ only in case, spacing
+        or invisible characters are one draft (the verdict cache already answers them as one), and so are texts
+        the database holds as equal. A unique index on it holds texts of any length, where one on the text itself
+        would not (PostgreSQL refuses index rows over about 2,700 bytes)."""
+        return draft_hash(self.stored_text(text))
 
 
 def nul_safe(text: str) -> str:

@@ -230,13 +230,8 @@ def m009_one_label_per_text(db: Schema) -> None:
     db.execute("delete from labels where id not in (select max(id) from labels group by workspace, text)")
 
 
-@migration
-def m010_labels_unique_by_text_hash(db: Schema) -> None:
-    # One label per text and workspace held by the database, not only by one write transaction: a unique index on
-    # the text's sha256 (``Dialect.text_hash``: texts the database holds as equal, as m009 grouped them), which
-    # fits texts of any length where an index on the text does not. Rows that repeat a text (two writers at once
-    # before this) go as m009 made them go: the latest (highest id) stays.
-    db.add_column("labels", "text_hash", str)
+def _hash_label_texts(db: Schema) -> None:
+    """Set every label's text_hash, then keep the latest (highest id) of rows that share one in a workspace."""
     last = 0
     while batch := db.query("select id, text from labels where id > ? order by id limit 500", [last]):
         db.executemany("update labels set text_hash = ? where id = ?",
@@ -244,4 +239,26 @@ def m010_labels_unique_by_text_hash(db: Schema) -> None:
         last = batch[-1]["id"]
     db.execute("delete from labels where text_hash is not null and id not in "
                "(select max(id) from labels where text_hash is not null group by workspace, text_hash)")
+
+
+@migration
+def m010_labels_unique_by_text_hash(db: Schema) -> None:
+    # One label per text and workspace held by the database, not only by one write transaction: a unique index on
+    # the text's sha256 (``Dialect.text_hash``: texts the database holds as equal, as m009 grouped them), which
+    # fits texts of any length where an index on the text does not. Rows that repeat a text (two writers at once
+    # before this) go as m009 made them go: the latest (highest id) stays.
+    db.add_column("labels", "text_hash", str)
+    _hash_label_texts(db)
+    db.create_index("labels", ["workspace", "text_hash"], "idx_labels_one_per_text", unique=True)
+
+
+@migration
+def m011_one_label_per_draft(db: Schema) -> None:
+    # One label per draft, as the verdict cache and a retrain's hold-out already count drafts: text_hash becomes
+    # ``draft_hash`` (case, spacing and invisible characters folded), so "Foo bar" labelled again as "foo  bar"
+    # replaces it, the latest (highest id) staying, instead of counting twice with two labels. (m010 hashes the
+    # same way today, so on a database migrated in one run this finds nothing to change.) The index goes while the
+    # hashes change: two rows' new hashes may be equal until the older is dropped.
+    db.execute("drop index idx_labels_one_per_text")
+    _hash_label_texts(db)
     db.create_index("labels", ["workspace", "text_hash"], "idx_labels_one_per_text", unique=True)
