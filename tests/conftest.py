@@ -72,3 +72,5 @@ def slack():
     """A local Slack Web API stand-in (UADMIN is a workspace admin there), for the Slack app tests."""
     with FakeSlack(admins={"UADMIN"}) as s:
         yield s
+    # Slack would have refused these and the person seen nothing: no test may pass with one (tests/block_kit.py).
+    assert not s.rejected, [r[:3] for r in s.rejected]

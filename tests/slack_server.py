@@ -5,6 +5,8 @@
         slack.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
         slack.calls("chat.postMessage") -> list of params dicts
         slack.calls_with_token("views.publish") -> list of (token, params)
+        slack.rejected -> what Slack would have refused (tests/block_kit.py: invalid_blocks, msg_too_long, ...):
+            answered with Slack's error, never recorded as shown (the ``slack`` fixture fails a test that has one)
 
 OAuth: ``slack.grant(code, team_id, token)`` makes ``oauth.v2.access`` exchange that code (once) for a bot token of
 that workspace, and auth.test answer for the token with its workspace; ``slack.expire(token)`` makes Slack refuse
@@ -25,6 +27,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
+from block_kit import message_problem, view_problem
 from loopback import LoopbackServer
 
 
@@ -33,6 +36,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_MESSAGES = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage")
+_VIEWS = ("views.open", "views.publish", "views.update", "views.push")
 
 
 class FakeSlack:
@@ -45,6 +52,8 @@ class FakeSlack:
         self._grants: dict[str, dict[str, Any]] = {}  # code -> oauth.v2.access answer
         self._refreshes: dict[str, dict[str, Any]] = {}  # refresh token -> oauth.v2.access answer
         self.responses: list[tuple[str, dict[str, Any]]] = []
+        # What Slack would refuse (tests/block_kit.py): (method or response name, error, why, params); never shown
+        self.rejected: list[tuple[str, str, str, dict[str, Any]]] = []
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel -> messages posted, for conversations.replies
         self.uploads: list[tuple[str, bytes]] = []
         self.socket_url = ""  # set by a Socket Mode test to its local websocket server
@@ -170,6 +179,11 @@ class FakeSlack:
             if path == "/upload/ok":
                 return 200, {"ok": True}, {}
             if path.startswith("/response/"):
+                refused = message_problem(params)
+                if refused:  # a webhook answers 400 with the error, and the person sees nothing
+                    self.rejected.append((path.rsplit("/", 1)[1], *refused, params))
+                    self._cond.notify_all()
+                    return 400, {"ok": False, "error": refused[0]}, {}
                 self.responses.append((path.rsplit("/", 1)[1], params))
                 self._cond.notify_all()
                 return 200, {"ok": True}, {}
@@ -178,6 +192,11 @@ class FakeSlack:
             self._cond.notify_all()
             if self._failures.get(method):
                 return self._failures[method].pop(0)
+            refused = (message_problem(params) if method in _MESSAGES else
+                       view_problem(params.get("view")) if method in _VIEWS else None)
+            if refused:
+                self.rejected.append((method, *refused, params))
+                return 200, {"ok": False, "error": refused[0], "response_metadata": {"messages": [refused[1]]}}, {}
             if token in self.expired:
                 return 200, {"ok": False, "error": "token_expired"}, {}
             identity = self.identities.get(token)

@@ -1,0 +1,35 @@
+"""Odd and hostile drafts through Slack's doors: every answer is one Slack takes (tests/block_kit.py, enforced by
+FakeSlack as Slack's Web API does), so the person always sees something."""
+
+from __future__ import annotations
+
+import pytest
+from block_kit import message_problem, view_problem
+
+from bot.slack import blocks
+
+
+@pytest.mark.parametrize("params,error", [
+    ({"text": "hi"}, None),
+    ({"text": "x" * 40_001}, "msg_too_long"),
+    ({}, "no_text"),
+    ({"text": "t", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]}, "invalid_blocks"),
+    ({"text": "t", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": ""}}]}, "invalid_blocks"),
+    ({"text": "t", "blocks": [{"type": "divider"}] * 51}, "invalid_blocks"),
+    ({"text": "t", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}]}, "invalid_blocks"),
+    ({"text": "t", "blocks": [{"type": "actions", "elements": [
+        {"type": "button", "action_id": "a", "value": "v" * 2001, "text": {"type": "plain_text", "text": "b"}}]}]},
+     "invalid_blocks"),
+    ({"text": "t", "blocks": [{"type": "divider", "block_id": "b"}, {"type": "divider", "block_id": "b"}]},
+     "invalid_blocks"),
+], ids=["fine", "too-long", "empty", "section-3001", "section-empty", "51-blocks", "mrkdwn-header", "value-2001",
+        "duplicate-block-id"])
+def test_the_slack_stand_in_refuses_what_slack_refuses(params, error):
+    assert (message_problem(params) or (None,))[0] == error
+
+
+def test_the_app_s_own_views_are_ones_slack_takes():
+    assert view_problem(blocks.build_draft_modal("C111")) is None
+    for action in ("kept-original", "disputed"):
+        assert view_problem(blocks.build_reason_modal(7, action)) is None
+    assert view_problem({**blocks.build_draft_modal("C1"), "title": {"type": "plain_text", "text": "x" * 25}})
