@@ -3,8 +3,11 @@ FakeSlack as Slack's Web API does), so the person always sees something."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from block_kit import message_problem, view_problem
+from test_slack import RunningApp, channel_message, settings_for
 
 from bot.slack import blocks
 
@@ -33,3 +36,24 @@ def test_the_app_s_own_views_are_ones_slack_takes():
     for action in ("kept-original", "disputed"):
         assert view_problem(blocks.build_reason_modal(7, action)) is None
     assert view_problem({**blocks.build_draft_modal("C1"), "title": {"type": "plain_text", "text": "x" * 25}})
+
+
+def test_using_a_long_reframe_still_answers(slack, tmp_path):
+    """An owner who checks longer drafts (MOTIVECHECK_MAX_CHARS) gets long reframes; *Use this reframing* quoted
+    the whole of one, escaped, and a draft full of "&" made that answer over Slack's 40,000 characters: Slack
+    refused it (msg_too_long) and the person who pressed the button saw nothing."""
+    app = RunningApp(settings_for(slack, tmp_path, MOTIVECHECK_MAX_CHARS="20000"))
+    try:
+        draft = "We'll upsell accounts to grow ARR " + "R&D&QA " * 3000
+        app.event(channel_message(draft.replace("&", "&amp;")))
+        assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+        check = app.deps.store.recent_checks(1)[0]
+        assert len(check["verdict_json"]) > 10_000
+        app.action("mc_accept", check["id"], response_url=slack.response_url("use"), user="U222")
+        assert slack.wait_for(lambda: slack.responses or slack.rejected)
+        time.sleep(0.2)
+        assert slack.rejected == []
+        (name, answer), = slack.responses
+        assert answer["text"].startswith("Here's the reframing") and answer["text"].endswith("…")
+    finally:
+        app.stop()

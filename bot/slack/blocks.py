@@ -271,8 +271,9 @@ def build_why(verdict: Verdict, titles: dict[str, str] | None = None, *, words: 
 
 def build_answer(kind: str, reframe: str | None, *, words: bool = True) -> str:
     """What the author is told, privately, after Use / Keep / Disagree (``words`` as for build_why)."""
-    if kind == "accepted" and reframe:
-        return "Here's the reframing to paste into your draft:\n>" + escape(reframe).replace("\n", "\n>")
+    if kind == "accepted" and reframe:  # cut like any fallback text: a long reframe, escaped, passed Slack's 40,000
+        return cut("Here's the reframing to paste into your draft:\n>" + escape(reframe).replace("\n", "\n>"),
+                   TEXT_MAX)
     if kind == "accepted" and not words:
         return USE_WITHOUT_WORDS
     return ANSWERS.get(kind, "")
