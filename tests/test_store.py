@@ -412,6 +412,31 @@ def test_m011_keeps_the_latest_of_a_draft_labelled_again_re_cased_or_re_spaced(d
     assert store.add_labels([{"workspace": "T1", "text": "GUESTS SKIP THE QUEUE.", "label": "mixed"}]).replaced == 1
 
 
+def _indexes(store: Store, table: str) -> set[str]:
+    sql = ("select indexname as name from pg_indexes where schemaname = current_schema() and tablename = ?"
+           if store.db.dialect.name == "postgresql" else "select name from sqlite_master where type = 'index' and tbl_name = ?")
+    return {r["name"] for r in store.db.query(sql, [table])}
+
+
+def test_m012_drops_the_labels_workspace_index_the_unique_one_already_serves(database, monkeypatch):
+    shipped = list(migrations.MIGRATIONS)
+    names = [name for name, _fn in shipped]
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m012_drop_labels_workspace_index")])
+    old = Store(database)
+    old.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "mixed"}])
+    assert "idx_labels_workspace" in _indexes(old, "labels")
+    old.close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+
+    store = Store(database)
+
+    assert migrations.applied(store.db) == names
+    assert {"idx_labels_one_per_text", "idx_labels_user"} <= _indexes(store, "labels")
+    assert "idx_labels_workspace" not in _indexes(store, "labels")
+    assert [r["text"] for r in store.labels_for("T1")] == ["Guests skip the queue."]
+    assert store.forget_workspace("T1")["labels"] == 1
+
+
 def test_two_writers_labelling_the_same_texts_at_once_leave_one_row_per_text(database):
     """Two imports of one file at the same moment, each with its own connections (two instances): on PostgreSQL
     each found no row to replace and both stored every text. One row per text; the later import wins, whole; the
