@@ -9,7 +9,7 @@ import time
 
 import pytest
 from openai_server import FakeOpenAI, answer, slow, verdict_answer
-from test_slack import PREMIUM, RunningApp, channel_message, settings_for
+from test_slack import FIXTURES, PREMIUM, RunningApp, channel_message, settings_for
 from test_slack_paths import OUTSIDE_IN, blocks_of, buttons_of, message_in
 
 from bot.slack.listeners import MENTION_HINT
@@ -67,6 +67,34 @@ DELETIONS = {"tombstone": tombstone, "message_deleted": message_deleted}
 def file_bytes(store) -> bytes:
     """The SQLite file and its WAL: everything the store left on disk."""
     return b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+
+
+# -- a draft posted with a file -------------------------------------------------------------------------------
+def file_share(text: str, ts: str) -> dict:
+    """A message posted with a file attached, as Slack sends it (subtype file_share, the file in ``files``)."""
+    path = FIXTURES / "event_message_file_share.bolt.json"
+    if not path.exists():
+        pytest.skip("shared fixtures not present")
+    event = json.loads(path.read_text())["event"]
+    event.pop("blocks", None)
+    return {**event, "text": text, "ts": ts, "event_ts": ts, "user": "U222"}
+
+
+def test_a_draft_posted_with_a_file_is_checked_like_any_other(running, slack):
+    """A proposal with a screenshot or a spec attached comes as subtype file_share: it was taken for a join or a
+    bot's post and never checked, with no word to anyone. A file with no text has nothing to check."""
+    assert running.event(file_share(PREMIUM, DRAFT_TS), "EvF1")[0] == 200
+    assert running.event(file_share("", "1700000901.000100"), "EvF2")[0] == 200
+    store = running.deps.store
+    assert slack.wait_for(lambda: (store.find_check_by_message(TEAM, "C111", DRAFT_TS) or {}).get("reply_ts"))
+    (reply,) = slack.calls("chat.postMessage")
+    assert reply["thread_ts"] == DRAFT_TS and "A possible opening" in json.dumps(blocks_of(reply))
+    assert store.find_check_by_message(TEAM, "C111", "1700000901.000100") is None
+    # Its edit is checked again, as any draft's is.
+    edited = changed({"subtype": "file_share", "text": OUTSIDE_IN, "edited": {"user": "U222", "ts": "1700000960.1"},
+                      "files": [{"id": "F111"}]})
+    assert running.event(edited, "EvF3")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("chat.update"))
 
 
 # -- edits ----------------------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 RESTARTING = "Motive Coach is restarting; please try again in a minute."  # draining: new checks wait for the next
 NOT_YOURS = ("Thanks for looking! These buttons belong to the person who wrote the draft (or an admin), "
              "so I've left it as it is.")
+# A person's own new message: none, or one posted with a file attached (a proposal with its screenshot or spec).
+DRAFT_SUBTYPES = (None, "file_share")
 _REFUSED = {  # what the author is told when the road refuses their draft
     OPTED_OUT: "You're opted out, so I won't check this. `/motivecheck optin` to resume.",
     NO_COACH: "That draft is marked `[no-coach]`, so I won't check it.",
@@ -108,7 +110,7 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> Bolt
     ts = event.get("ts", "")
     team = body.get("team_id") or event.get("team") or ""
     channel = event.get("channel", "")
-    new_draft = (event.get("subtype") is None and not event.get("bot_id") and not event.get("bot_profile")
+    new_draft = (event.get("subtype") in DRAFT_SUBTYPES and not event.get("bot_id") and not event.get("bot_profile")
                  and not (event.get("thread_ts") and event.get("thread_ts") != ts))
     gone = deleted_ts(event)
     if gone and channel:
@@ -144,7 +146,8 @@ def is_edit(event: dict) -> bool:
     joins the thread (the text unchanged, no new ``edited``) and when a message with replies is deleted (a
     tombstone): none of those is checked again."""
     message, previous = event.get("message") or {}, event.get("previous_message") or {}
-    return not message.get("subtype") and bool(message.get("edited")) and message.get("text") != previous.get("text")
+    return ((message.get("subtype") or None) in DRAFT_SUBTYPES and bool(message.get("edited"))
+            and message.get("text") != previous.get("text"))
 
 
 def _withdraw(store: Store, team: str, channel: str, ts: str) -> dict | None:
