@@ -103,6 +103,14 @@ def clean(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
+def without_code_blocks(draft: str) -> str:
+    """``draft`` with each fenced code block blanked to spaces (its line breaks kept, so every offset still holds):
+    sentences are cut at line breaks, and a block's lines would otherwise read as sentences a reframe may move."""
+    if "```" not in draft:
+        return draft
+    return _CODE_BLOCK.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), draft)
+
+
 def cut_short(text: str) -> bool:
     """True when ``text`` ends on a word no sentence ends on ("… the first-ever conference about the")."""
     words = _WORD.findall(text)

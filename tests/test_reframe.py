@@ -189,3 +189,25 @@ def test_evidence_never_starts_or_ends_with_a_stray_mark(rules):
     for e in verdict.evidence:
         assert draft[e.start:e.end] == e.quote
         assert e.quote[0] not in "*_~& " and e.quote[-1] not in "*_~& ", e.quote
+
+
+PROSE = ("We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.",
+         "Let's ship the new parser on Friday.")
+CODE = ("```\nDROP TABLE checks; -- we will launch Premium Plus\n```",
+        "```python\nrevenue = upsell(accounts)  # lift ARR 15% with the new tier\n```")
+
+
+@pytest.mark.parametrize("prose", PROSE)
+@pytest.mark.parametrize("engine", ["rules", "trained"])
+def test_a_code_block_is_never_offered_as_the_opening(prose, engine):
+    """Sentences are cut at line breaks, and a code block's lines came out as sentences the reframe could move: a
+    snippet pasted before the proposal became the suggested opening, its fences gone ("… ?] DROP TABLE checks;")."""
+    from bot.checker import Checker
+    from bot.config import load_settings
+
+    checker = Checker(load_settings(env={}))
+    drafts = [(code, f"{code}\n{prose}") for code in CODE] + [(code, f"{prose}\n{code}") for code in CODE]
+    drafts.append(("```sql\nselect from accounts where plan", f"{prose}\n```sql\nselect * from accounts where plan"))
+    for code, draft in drafts:  # the last one left open: it runs to the end
+        reframe = checker.assess(draft, engine=engine)[0].reframe or ""
+        assert reframe and not _words(reframe) & (_words(code) - _words(prose)), (draft, reframe)

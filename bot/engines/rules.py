@@ -728,8 +728,8 @@ class RulesEngine:
         """The draft's own sentences reordered: benefit first, goal as the result (bot/reframe.py)."""
         sentences = self.sentences(prepared, found)
         customer = str(facts["customer"]) if facts["customer"] != "customers" else None
-        return reframing.reframe(prepared.draft, sentences, customer=customer, goal_in=self._goal_in,
-                                 common=self._common_frozen, action_in=self._action_in)
+        return reframing.reframe(reframing.without_code_blocks(prepared.draft), sentences, customer=customer,
+                                 goal_in=self._goal_in, common=self._common_frozen, action_in=self._action_in)
 
     @staticmethod
     def sentences(prepared: Prepared, found: Scan) -> list[reframing.Sentence]:
