@@ -81,12 +81,24 @@ async def _unwatch(deps: Deps, team: str, user: str, channel: str, args: list[st
     return f"Stopped watching <#{target}>." if removed else f"<#{target}> wasn't watched."
 
 
+async def _set_option(deps: Deps, team: str, target: str, **option: str) -> str:
+    """Set a channel's mode or playbook, which watches it if it wasn't: then the admin is told (the coach will
+    answer every new draft there), in a sentence to add to the answer; '' when it was watched already."""
+    was = await asyncio.to_thread(deps.store.channel_settings, team, target)
+    await asyncio.to_thread(deps.store.set_channel_option, team, target, **option)
+    if was is not None or target in deps.settings.watch_channels:
+        return ""
+    return (f" I'm watching <#{target}> now: new drafts there get a reply "
+            f"(`/motivecheck unwatch <#{target}>` stops that).")
+
+
 async def _mode(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
     if not args or args[0] not in ("thread", "private"):
         raise InputError("say `mode thread` or `mode private`, then the channel.")
     target = channel_arg(" ".join(args[1:]), channel)
-    await asyncio.to_thread(deps.store.set_channel_option, team, target, reply_mode=args[0])
-    return f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
+    watching = await _set_option(deps, team, target, reply_mode=args[0])
+    return (f"Replies in <#{target}> will be {'in thread' if args[0] == 'thread' else 'private to the author'}."
+            + watching)
 
 
 async def _playbook(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
@@ -100,8 +112,8 @@ async def _playbook(deps: Deps, team: str, user: str, channel: str, args: list[s
         deps.checker.playbook(args[0])
     except Exception as exc:  # noqa: BLE001 - shown to the admin
         return f"Can't use that playbook: {exc}"
-    await asyncio.to_thread(deps.store.set_channel_option, team, target, playbook=args[0])
-    return f"<#{target}> now uses the `{args[0]}` playbook."
+    watching = await _set_option(deps, team, target, playbook=args[0])
+    return f"<#{target}> now uses the `{args[0]}` playbook." + watching
 
 
 async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:

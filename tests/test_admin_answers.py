@@ -1,0 +1,48 @@
+"""What an admin is told by /motivecheck is what the app then does: a command that starts watching a channel says so,
+and a channel MOTIVECHECK_WATCH_CHANNELS names is never reported as unwatched while replies go on there.
+Real signed requests to Bolt, the local Slack stand-in and a real database."""
+
+from __future__ import annotations
+
+import pytest
+from test_slack import PREMIUM, RunningApp, channel_message, settings_for
+
+ADMIN = "UADMIN"  # an admin on the Slack stand-in (conftest)
+
+
+@pytest.fixture
+def app(slack, tmp_path, database):
+    a = RunningApp(settings_for(slack, tmp_path, database=database))  # MOTIVECHECK_WATCH_CHANNELS=C111
+    yield a
+    a.stop()
+
+
+def admin_says(app: RunningApp, slack, text: str, name: str, channel: str = "C999") -> str:
+    app.command(text, user=ADMIN, channel=channel, response_url=slack.response_url(name))
+    assert slack.wait_for(lambda: any(n == name for n, _ in slack.responses))
+    return next(m for n, m in slack.responses if n == name)["text"]
+
+
+def replied_in(app: RunningApp, slack, channel: str, ts: str) -> bool:
+    app.event({**channel_message(PREMIUM, ts=ts), "channel": channel}, event_id=f"Ev{channel}{ts}")
+    return slack.wait_for(lambda: any(p.get("thread_ts") == ts for p in slack.calls("chat.postMessage")), timeout=3)
+
+
+@pytest.mark.parametrize("command", ["mode thread <#C555|ideas>", "playbook example-team <#C555|ideas>"])
+def test_setting_an_unwatched_channels_option_says_that_it_is_watched_now(app, slack, command):
+    """After `unwatch`, a mode or playbook change watches the channel again: the admin must hear that, since the
+    coach then answers every new draft there in public."""
+    admin_says(app, slack, "watch <#C555|ideas>", "w")
+    assert "Stopped watching <#C555>" in admin_says(app, slack, "unwatch <#C555|ideas>", "u")
+    answer = admin_says(app, slack, command, "o")
+    assert "I'm watching <#C555> now" in answer and "`/motivecheck unwatch <#C555>`" in answer
+    assert replied_in(app, slack, "C555", "1700000200.000100")  # what the answer said: it is watched
+
+
+def test_an_option_on_a_watched_channel_says_nothing_about_watching(app, slack):
+    admin_says(app, slack, "watch <#C555|ideas>", "w")
+    answer = admin_says(app, slack, "mode private <#C555|ideas>", "m")
+    assert answer == "Replies in <#C555> will be private to the author."
+    first = admin_says(app, slack, "mode thread <#C556|new>", "n")
+    assert "I'm watching <#C556> now" in first
+
