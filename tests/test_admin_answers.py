@@ -46,3 +46,15 @@ def test_an_option_on_a_watched_channel_says_nothing_about_watching(app, slack):
     first = admin_says(app, slack, "mode thread <#C556|new>", "n")
     assert "I'm watching <#C556> now" in first
 
+
+def test_unwatching_a_channel_the_environment_watches_says_it_stays_watched(app, slack):
+    answer = admin_says(app, slack, "unwatch <#C111|proposals>", "u1")
+    assert "wasn't watched" not in answer and "Stopped" not in answer
+    assert "stays watched" in answer and "MOTIVECHECK_WATCH_CHANNELS" in answer
+    assert replied_in(app, slack, "C111", "1700000300.000100")  # and so it is
+    # Its own options (set here) go back to the defaults; it is still watched.
+    admin_says(app, slack, "mode private <#C111|proposals>", "m")
+    assert app.deps.store.channel_settings("T111", "C111")["reply_mode"] == "private"
+    answer = admin_says(app, slack, "unwatch <#C111|proposals>", "u2")
+    assert "stays watched" in answer and "back to" in answer
+    assert app.deps.store.channel_settings("T111", "C111") is None

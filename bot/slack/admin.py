@@ -78,6 +78,10 @@ async def _watch(deps: Deps, team: str, user: str, channel: str, args: list[str]
 async def _unwatch(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
     target = channel_arg(" ".join(args), channel)
     removed = await asyncio.to_thread(deps.store.unwatch, team, target)
+    if target in deps.settings.watch_channels:  # set where the app runs: no command here can change it
+        return (f"<#{target}> stays watched: MOTIVECHECK_WATCH_CHANNELS names it, and only whoever runs Motive Coach "
+                "can take it out of that setting." + (" Its mode and playbook are back to the defaults." if removed
+                                                      else ""))
     return f"Stopped watching <#{target}>." if removed else f"<#{target}> wasn't watched."
 
 
