@@ -191,3 +191,39 @@ def test_an_admin_command_that_fails_is_answered_kindly(slack, tmp_path, caplog)
     assert record.levelno == logging.ERROR and "watch" in record.getMessage()
     assert "OperationalError" in record.getMessage()
     assert "xoxb" not in record.getMessage() and record.exc_info is None  # the type only: nothing it carried
+
+
+# -- a command gone wrong is answered, not checked -----------------------------------------------------------------
+@pytest.mark.parametrize("text,suggested", [
+    ("hlep", "help"), ("Stat", "stats"), ("opt out", "optout"), ("opt-in", "optin"), ("settings", None),
+    ("retrian", "retrain"), ("wacth <#C555|ideas>", "watch"), ("unwtach #ideas", "unwatch"),
+    ("digets channel <#C555|ideas>", "digest"), ("mod private <#C555|ideas>", "mode"),
+])
+def test_a_misspelt_or_unknown_command_gets_help_not_a_verdict(app, slack, text, suggested):
+    """A first-time admin's typo used to be checked as a draft: `hlep` came back inside-out with a reframe."""
+    code, ack = app.command(text, user=ADMIN, response_url=slack.response_url("t"))
+    assert code == 200 and "isn't a command I know" in ack and "/motivecheck watch" in ack  # the help follows
+    assert (f"did you mean `{suggested}`" in ack) if suggested else "did you mean" not in ack
+    time.sleep(0.2)
+    assert slack.responses == [] and app.deps.store.count("checks") == 0
+    assert app.deps.store.watched_channels("T111") == [] and not app.deps.store.is_opted_out("T111", ADMIN)
+
+
+@pytest.mark.parametrize("text", ["watch <#C555|ideas> <#C556|more>", "unwatch <#C555|a> <#C556|b> <#C557|c>",
+                                  "mode private <#C555|a> <#C556|b>", "digest channel <#C555|a> <#C556|b>"])
+def test_a_command_given_two_channels_says_one_at_a_time(app, slack, text):
+    code, ack = app.command(text, user=ADMIN, response_url=slack.response_url("t"))
+    assert code == 200 and "one channel at a time" in ack
+    time.sleep(0.2)
+    assert slack.responses == [] and app.deps.store.count("checks") == 0 and app.deps.store.watched_channels("T111") == []
+
+
+@pytest.mark.parametrize("text", ["help me", "optin flows", "Watch this space for news", "Proposal: launch",
+                                  "wacth this space: we'll raise prices", PREMIUM, "watch <#C555|a> customers",
+                                  "a" * 10_000])
+def test_text_that_is_not_a_command_gone_wrong_is_still_a_draft(text):
+    from bot.slack.command import command_mistake
+
+    assert command_mistake(text) is None
+    for word in ("Launch", "Approved.", "help!", "opt out"):  # one bare word is never a draft worth checking
+        assert "isn't a command I know" in command_mistake(word)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+
 # Each subcommand and the most argument tokens it takes. A draft often starts with one of these words ("Help
 # customers finish setup…", "Retrain the support team…"), so the word alone decides nothing: longer text is a draft.
 SUBCOMMANDS: dict[str, int] = {
@@ -22,3 +25,38 @@ def parse_subcommand(text: str) -> tuple[str, str] | None:
     if len(args) > SUBCOMMANDS.get(word, -1):
         return None
     return word, " ".join(args)
+
+
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+(?:\|[^>]*)?>|#\S+|[CG][A-Z0-9]{2,}")
+_ARG_WORDS = {"thread", "private", "channel"}
+_WORD = re.compile(r"[a-z][a-z-]*")
+_TYPO_MAX = 20  # characters: a longer word is no misspelt command
+
+
+def command_mistake(text: str) -> str | None:
+    """Why ``text`` is a command gone wrong rather than a draft, for the person who typed it; None when it is a
+    draft. Caught: one bare word that is no subcommand (``hlep``; no draft is one word), a subcommand split or
+    hyphenated (``opt out``), a misspelt subcommand followed only by channels and option words (``wacth #ideas``),
+    and a subcommand given more channels than it takes."""
+    words = text.split()
+    if not words or parse_subcommand(text) is not None:
+        return None
+    first, rest = words[0].lower().rstrip(".!?"), words[1:]
+    joined = "".join(words).lower().replace("-", "").rstrip(".!?")
+    if len(words) <= 2 and joined in SUBCOMMANDS and not SUBCOMMANDS[joined]:
+        return _unknown(" ".join(words), joined)
+    if not all(_CHANNEL.fullmatch(w) or w.lower() in _ARG_WORDS for w in rest):
+        return None  # words of a draft follow
+    if first in SUBCOMMANDS:  # only channels and option words, but more than it takes
+        return f"`{first}` takes one channel at a time."
+    if not _WORD.fullmatch(first) or len(first) > _TYPO_MAX:
+        return None  # not a word, or far longer than any command: the draft road says what it makes of it
+    close = difflib.get_close_matches(first.replace("-", ""), SUBCOMMANDS, n=1, cutoff=0.7)
+    if not rest or close:
+        return _unknown(words[0], close[0] if close else None)
+    return None
+
+
+def _unknown(typed: str, meant: str | None) -> str:
+    guess = f": did you mean `{meant}`?" if meant else "."
+    return f"`/motivecheck {typed}` isn't a command I know{guess}"

@@ -17,7 +17,7 @@ from ..store import Store
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
 from .admin import ADMIN_COMMANDS, is_admin, run_admin_command
-from .command import parse_subcommand
+from .command import command_mistake, parse_subcommand
 from .deps import Deps
 from .replies import delete_reply, post_reply, quick_read_today, share_in_thread, withdrawal_key, withdrawn
 
@@ -62,6 +62,8 @@ async def handle_command(ack: Any, body: dict, client: Any, respond: Any, deps: 
     elif word in ADMIN_COMMANDS:
         await ack()
         deps.spawn(run_admin_command(deps, client, respond, team, user, channel, word, rest))
+    elif (mistake := command_mistake(text)) is not None:  # a typo is answered, not checked as a one-line draft
+        await ack(text=f"{mistake} Nothing was checked or changed.\n{blocks.HELP}")
     elif not deps.accepting:
         await ack(text=RESTARTING)
     else:
