@@ -63,3 +63,35 @@ def test_manifest_is_ready_to_distribute():
     assert "user" not in m["oauth_config"]["scopes"]  # a bot-only install: no person's token is ever stored
     assert m["settings"]["org_deploy_enabled"] is True
     assert m["settings"]["token_rotation_enabled"] in (True, False)
+
+
+# The bot scopes each Web API method and event needs (Slack's method and event reference pages). A method that
+# takes a channel needs the private channels' scope too: the app watches private channels (message.groups) and
+# posts its digest wherever an admin says, so any channel it reads may be private.
+METHOD_SCOPES: dict[str, set[str]] = {
+    "auth_test": set(), "chat_getPermalink": set(), "views_open": set(), "views_publish": set(),
+    "chat_postMessage": {"chat:write"}, "chat_postEphemeral": {"chat:write"}, "chat_update": {"chat:write"},
+    "chat_delete": {"chat:write"},
+    "conversations_history": {"channels:history", "groups:history"},
+    "conversations_replies": {"channels:history", "groups:history"},
+    "conversations_info": {"channels:read", "groups:read"},
+    "users_info": {"users:read"},
+    "files_upload_v2": {"files:write"},
+}
+EVENT_SCOPES = {"message.channels": {"channels:history"}, "message.groups": {"groups:history"},
+                "app_mention": {"app_mentions:read"}, "app_home_opened": set(), "app_uninstalled": set(),
+                "tokens_revoked": set()}
+
+
+def test_every_scope_the_code_needs_is_requested_and_none_more():
+    """Scan the code for the Web API methods it calls: each has its scopes in the manifest (a private watched
+    channel's name on the digest chart needs groups:read), and the manifest asks for nothing they don't need."""
+    import re
+
+    m = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    called = set(re.findall(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(", source))
+    assert called == set(METHOD_SCOPES), "add a new Web API method's scopes to METHOD_SCOPES"
+    events = m["settings"]["event_subscriptions"]["bot_events"]
+    needed = {"commands"}.union(*METHOD_SCOPES.values(), *(EVENT_SCOPES[e] for e in events))
+    assert set(m["oauth_config"]["scopes"]["bot"]) == needed
