@@ -107,6 +107,25 @@ def test_app_home_shows_drafts_as_written(running, slack):
     assert row.endswith("…") and "<@U0ANA>" in row
 
 
+def test_app_home_tells_someone_new_how_to_start(running, slack):
+    """Day one: a person who never checked a draft opens the Home tab and learns what to type (it said only
+    "last 0 checks: no proposals checked yet"); once they have checks, the start line gives way to them."""
+    body = fixture("event_app_home_opened_home_tab.slack_docs.json")
+    body["team_id"], body["event"]["user"] = "T111", "WNEW"
+    assert running.post(json.dumps(body), "application/json")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("views.publish"))
+    shown = all_text(slack.calls("views.publish")[0]["view"])
+    assert "last 0 checks" not in shown
+    assert "`/motivecheck` and your draft" in shown and "`/motivecheck help`" in shown
+    running.command(PREMIUM, user="WNEW", response_url=slack.response_url("c"))
+    assert slack.wait_for(lambda: slack.responses)
+    body["event_id"] = "Ev2"
+    assert running.post(json.dumps(body), "application/json")[0] == 200
+    assert slack.wait_for(lambda: len(slack.calls("views.publish")) == 2)
+    shown = all_text(slack.calls("views.publish")[1]["view"])
+    assert "Your outside-in share (last 1 check)" in shown and "`/motivecheck` and your draft" not in shown
+
+
 @pytest.mark.parametrize("text,limit,expected", [
     ("plain words that go on and on", 16, "plain words…"),
     ("R&amp;D &amp; P&amp;L figures", 12, "R&amp;D…"),

@@ -279,6 +279,10 @@ def build_answer(kind: str, reframe: str | None, *, words: bool = True) -> str:
     return ANSWERS.get(kind, "")
 
 
+HOME_START = ("*Nothing checked yet.* Type `/motivecheck` and your draft in any channel for a private read (or just "
+              "`/motivecheck` for a bigger box); `/motivecheck help` lists the rest.")
+
+
 def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str, admin_lines: list[str],
                quick_read: str | None = None) -> dict:
     """App Home: the person's own recent checks (their text as written, escaped once) and, for admins, settings;
@@ -288,8 +292,10 @@ def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str,
         _section("Lead with what gets easier or nicer for customers; let company gains follow. "
                  f"Active playbook: *{escape(playbook)}*."),
         *([_context(escape(quick_read))] if quick_read else []),
-        _section(f"*Your outside-in share (last {len(checks)} checks):* "
-                 + (f"{share:.0%}" if share is not None else "no proposals checked yet")),
+        # Someone new learns what to type; someone with checks sees their share instead.
+        _section(f"*Your outside-in share (last {len(checks)} check{'s' if len(checks) > 1 else ''}):* "
+                 + (f"{share:.0%}" if share is not None else "no proposals checked yet")) if checks else
+        _section(HOME_START),
     ]
     for row in checks[:10]:
         text = cut(escape(mrkdwn.plain_markup(row.get("draft_text") or "(text not stored)")), 160)
