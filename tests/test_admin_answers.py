@@ -58,3 +58,11 @@ def test_unwatching_a_channel_the_environment_watches_says_it_stays_watched(app,
     answer = admin_says(app, slack, "unwatch <#C111|proposals>", "u2")
     assert "stays watched" in answer and "back to" in answer
     assert app.deps.store.channel_settings("T111", "C111") is None
+
+
+@pytest.mark.parametrize("command", ["watch", "mode private", "playbook example-team", "unwatch"])
+def test_a_channel_command_typed_in_a_direct_message_asks_which_channel(app, slack, command):
+    """In a DM Slack sends the DM's id as the channel: watching it would report success and do nothing."""
+    answer = admin_says(app, slack, command, "d", channel="D0123ABCD")
+    assert answer.startswith("I didn't change anything") and "direct message" in answer
+    assert app.deps.store.watched_channels("T111") == []

@@ -24,6 +24,9 @@ _CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")
 def channel_arg(text: str, default: str) -> str:
     """The channel an admin named (``<#C123|name>`` or ``C123``), the current one when none; else InputError."""
     text = text.strip()
+    if not text and default.startswith("D"):  # Slack names the DM the command was typed in: no channel to watch
+        raise InputError("this is a direct message, not a channel: name the channel (like #proposals), or run "
+                         "the command in it.")
     if not text:
         return default
     m = _CHANNEL_REF.fullmatch(text)
