@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from slack_server import free_port
 from test_digest import add  # records a T1 check with a Verdict
 
 from bot.errors import ConfigError
@@ -308,6 +309,26 @@ def test_an_unreachable_database_url_is_one_line_without_the_password(tmp_path):
     shown = f"postgresql://coach:***@127.0.0.1:{closed}/motivecheck"
     assert r.stderr.startswith(f"motivecheck: error: DATABASE_URL: cannot open database {shown}: "), r.stderr
     assert "hunter2" not in r.stderr + r.stdout and not list(tmp_path.glob("*.db*"))
+
+
+@pytest.mark.parametrize("url,secret", [
+    # Passwords pasted raw, not percent-encoded: the driver reads such a URL another way, or quotes the part it
+    # cannot read in its message.
+    ("postgresql://coach:s3cr/et9@127.0.0.1:{port}/motivecheck", "s3cr/et9"),
+    ("postgresql://coach:s3cr et9@127.0.0.1:{port}/motivecheck", "s3cr et9"),
+    ("postgresql://coach:s3cr%zzet9@127.0.0.1:{port}/motivecheck", "s3cr%zzet9"),
+    ("postgresql://coach:s3cr?et9@127.0.0.1:{port}/motivecheck", "s3cr?et9"),
+    # libpq also takes the password as a parameter of the URL.
+    ("postgresql://coach@127.0.0.1:{port}/motivecheck?password=s3cret9", "s3cret9"),
+    ("postgresql://coach@127.0.0.1:{port}/motivecheck?sslmode=disable&password=s3cr%20et9", "s3cr"),
+])
+def test_a_database_url_never_shows_its_password_however_it_is_written(url, secret):
+    closed = free_port()
+    with pytest.raises(ConfigError) as caught:
+        Store(url.format(port=closed))
+    message = str(caught.value)
+    assert message.startswith("DATABASE_URL: cannot open database postgresql://coach") and "\n" not in message
+    assert secret not in message and "***" in message, message
 
 
 def test_a_new_file_waits_for_another_writer_before_it_switches_to_wal(tmp_path):

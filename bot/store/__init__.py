@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from . import migrations
 from .cache import CacheStore
 from .checks import CheckStore
-from .database import Database, PostgresDatabase, SQLiteDatabase, without_password
+from .database import Database, PostgresDatabase, SQLiteDatabase, hide_password, without_password
 from .decisions import CHOICES, DECISION_ACTIONS, DecisionStore
 from .digests import DigestStore
 from .erasure import ErasureStore, strip_verdict
@@ -55,13 +55,13 @@ class Store(CheckStore, DecisionStore, EventStore, PreferenceStore, CacheStore, 
         except ImportError:
             raise ConfigError("DATABASE_URL: PostgreSQL needs psycopg: pip install 'motivecheck[postgres]'") from None
         except _errors(postgres) as exc:
-            raise ConfigError(f"{setting}: cannot open database {where}: {_first_line(exc)}") from None
+            raise ConfigError(f"{setting}: cannot open database {where}: {_reason(exc, target)}") from None
         self.path = self.db.path if isinstance(self.db, SQLiteDatabase) else None  # the file, where there is one
         try:
             migrations.apply(self.db)
         except _errors(postgres) as exc:
             self.db.close()
-            raise ConfigError(f"{setting}: cannot migrate database {where}: {_first_line(exc)}") from None
+            raise ConfigError(f"{setting}: cannot migrate database {where}: {_reason(exc, target)}") from None
 
     @property
     def location(self) -> str:
@@ -89,5 +89,7 @@ def _errors(postgres: bool) -> tuple[type[Exception], ...]:
     return (psycopg.Error, psycopg_pool.PoolTimeout)
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _reason(exc: Exception, target: str | Path) -> str:
+    """The error's first line, without the URL's password (a driver may quote the part of a URL it cannot read)."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return hide_password(str(target), line) if is_postgres_url(target) else line

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from .dialect import POSTGRES, SQLITE, Dialect, nul_safe, quote
 
@@ -262,9 +263,26 @@ def _execute_waiting(conn: sqlite3.Connection, statement: str) -> None:
         pause = min(pause * 2, 0.1)
 
 
+# A URL's password: after the user name, up to the last "@" (a password pasted without percent-encoding may hold
+# "/", "?", "#" or "@"), and libpq's ``password=`` parameter.
+_USER_PASSWORD = re.compile(r"^(\w[\w+.-]*://[^/?#@:]*):(.*)@")
+_PARAMETER_PASSWORD = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
+
+
 def without_password(url: str) -> str:
-    """A database URL fit to print: the password, if any, replaced."""
-    return re.sub(r"^(\w[\w+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url)
+    """A database URL fit to print: the password, if any, replaced, however it was written."""
+    return _PARAMETER_PASSWORD.sub(r"\1***", _USER_PASSWORD.sub(r"\1:***@", url, count=1))
+
+
+def hide_password(url: str, message: str) -> str:
+    """``message`` (a driver's error about ``url``) with the URL's password replaced wherever it shows: the driver
+    quotes the part of a URL it cannot read, a password pasted with spaces or a stray "%" among them."""
+    found = _USER_PASSWORD.match(url)
+    secrets = [found.group(2)] if found else []
+    secrets += [m.group(2) for m in _PARAMETER_PASSWORD.finditer(url)]
+    for secret in sorted({s for raw in secrets for s in (raw, unquote(raw)) if s}, key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message.replace(url, without_password(url))
 
 
 class PostgresDatabase(Database):
