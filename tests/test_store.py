@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from slack_server import free_port
@@ -329,6 +330,33 @@ def test_a_database_url_never_shows_its_password_however_it_is_written(url, secr
     message = str(caught.value)
     assert message.startswith("DATABASE_URL: cannot open database postgresql://coach") and "\n" not in message
     assert secret not in message and "***" in message, message
+
+
+def test_connections_the_server_closed_while_idle_are_not_handed_out(database):
+    """A PostgreSQL restart (or failover) closes every connection idle in the pool: the first requests after it, one
+    per idle connection, failed with "terminating connection due to administrator command" (slash commands and
+    clicks, which Slack does not retry, included) although the server was back."""
+    if not database.startswith("postgresql://"):
+        pytest.skip("a SQLite file has no server to restart")
+    import psycopg
+
+    store = Store(database)
+    try:
+        held = [store.db.pool.getconn() for _ in range(4)]  # several connections, then all idle in the pool
+        for conn in held:
+            store.db.pool.putconn(conn)
+        name = parse_qs(urlsplit(database).query)["application_name"][0]
+        others = "from pg_stat_activity where application_name = %s and pid <> pg_backend_pid()"
+        with psycopg.connect(database, autocommit=True) as admin:  # what a restart does to each of them
+            assert admin.execute(f"select count(pg_terminate_backend(pid)) {others}", [name]).fetchone()[0] >= 4
+            deadline = time.monotonic() + 10
+            while admin.execute(f"select count(*) {others}", [name]).fetchone()[0] and time.monotonic() < deadline:
+                time.sleep(0.01)
+        for n in range(6):
+            store.record_check(_verdict(), f"draft {n}", source="slash", user="U1")
+        assert store.db.value("select count(*) from checks") == 6
+    finally:
+        store.close()
 
 
 def test_a_new_file_waits_for_another_writer_before_it_switches_to_wal(tmp_path):

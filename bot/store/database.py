@@ -11,6 +11,7 @@ import contextlib
 import functools
 import os
 import re
+import select
 import sqlite3
 import threading
 import time
@@ -298,7 +299,8 @@ class PostgresDatabase(Database):
         # only says that it timed out).
         psycopg.connect(url, connect_timeout=10).close()
         self.pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="motivecheck",
-                                   kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure)
+                                   kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
+                                   check=_check_idle)
         self.pool.open(wait=True, timeout=30)
 
     @contextmanager
@@ -340,6 +342,16 @@ def _adapters() -> tuple[type, type, type]:
             return super().dump(nul_safe(obj))
 
     return WholeOrFloat, NulSafeText, NulSafeBinaryText
+
+
+def _check_idle(conn: Any) -> None:
+    """Before the pool hands out a connection: raise if the server closed it while it sat idle (a restart or a
+    failover ends every connection, saying so on its socket), so the pool connects anew instead of the request
+    failing. Asking the server costs a round trip; only a connection whose socket has something to read is asked.
+    """
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        conn.execute("")  # reads what the server said: the error that ended the connection, or its end
 
 
 def _configure(conn: Any) -> None:
