@@ -9,11 +9,13 @@ second waits, then finds nothing left to do.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable
 
 from .database import Database
 from .dialect import Schema
 
+log = logging.getLogger("bot.store")
 MIGRATION_SET = "motivecheck"
 MIGRATIONS: list[tuple[str, Callable[[Schema], None]]] = []
 
@@ -44,6 +46,12 @@ def apply(db: Database) -> list[str]:
             schema.create_index(table, ["migration_set", "name"], f"idx_{table}_migration_set_name", unique=True)
         done = {r["name"] for r in tx.query(f"select name from {table} where migration_set = ?", [MIGRATION_SET])}
         pending = [(name, fn) for name, fn in MIGRATIONS if name not in done]
+        if unknown := sorted(done - {name for name, _fn in MIGRATIONS}):
+            # Left as they are (an older instance may run beside newer ones while a release rolls out or back),
+            # but said once at start-up: what then fails on the newer tables points here.
+            log.warning("%s has migrations this version does not know (%s): a newer version of Motive Coach "
+                        "migrated it; run that version, as this one may fail on its tables", db.location,
+                        ", ".join(unknown))
         for name, fn in pending:
             fn(schema)
             tx.insert(table, {"migration_set": MIGRATION_SET, "name": name,
