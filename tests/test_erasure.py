@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from test_digest import add  # records a T1 check with a Verdict
 
 from bot.checker import Checker
 from bot.config import load_settings
-from bot.datacontrols import forget_user, purge_texts
+from bot.datacontrols import apply_retention, forget_user, purge_texts
 from bot.store import Store
 
 DRAFT = "We'll launch Zanzibar Gold to upsell dormant accounts and lift ARR 15% this quarter."
@@ -86,3 +87,21 @@ def test_forget_user_erases_their_draft_from_a_label_an_admin_gave_on_their_chec
     # Another workspace's label of the same words is that workspace's (an admin loaded it there).
     assert texts == ["Alice's quokka plan to cut the Acme deal", "Someone else's words"]
     assert store.db.query("select workspace from labels where text like 'Alice%'") == [{"workspace": "T2"}]
+
+
+def test_retention_takes_a_drafts_words_from_a_label_given_on_it_later(database):
+    """A label from a Slack decision holds the draft's words: they went with the draft's text only once the label
+    itself was older than the retention period, so a draft labelled 29 days after it was written kept its words
+    for 29 days more than the setting allows."""
+    store = Store(database)
+    now = time.time()
+    old = add(store, "inside-out", now - 40 * 86400, user="UALICE", text="Alice's quokka plan to upsell Acme")
+    recent = add(store, "inside-out", now - 5 * 86400, user="UBOB", text="Bob's wombat plan to upsell Acme")
+    for check_id, user in ((old, "UALICE"), (recent, "UBOB")):  # labelled today, by their authors
+        assert store.label_from_decision(store.record_decision(check_id, "disputed", user=user), "mixed",
+                                         user=user, workspace="T1")
+
+    assert apply_retention(store, load_settings(env={"MOTIVECHECK_RETENTION_DAYS": "30"}), now=now) == 1
+
+    assert store.get_check(old)["draft_text"] is None
+    assert [r["text"] for r in store.db.query("select text from labels")] == ["Bob's wombat plan to upsell Acme"]

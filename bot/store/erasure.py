@@ -22,8 +22,12 @@ class ErasureStore(Part):
                            [(stripped, check_id) for check_id, stripped in rows])
             tx.execute("delete from verdict_cache where ts < ?", [older_than])
             tx.execute("update decisions set reason = null where ts < ? and reason is not null", [older_than])
-            # Labels from Slack decisions carry a draft's words, so they follow the retention setting too; labels
-            # an admin loaded from a file (motivecheck label) were given on purpose and stay until forgotten.
+            # Labels from Slack decisions carry a draft's words, so they follow the retention setting too: they go
+            # with the draft's text (however recently the label was given), or when older than the cut-off
+            # themselves. Labels an admin loaded from a file (motivecheck label) were given on purpose and stay
+            # until forgotten.
+            decisions = tx.query_in("select id from decisions where check_id in ({})", [r[0] for r in rows])
+            tx.execute_in("delete from labels where source in ({})", [f"decision:{d['id']}" for d in decisions])
             tx.execute("delete from labels where ts < ? and source like 'decision:%'", [older_than])
         self.db.checkpoint()
         return len(rows)
