@@ -368,9 +368,9 @@ def prefilter_threshold(p_proposals: np.ndarray, min_recall: float = MIN_PREFILT
 
 def shipped_prefilter(heads: Heads, path: Path | None = None) -> float:
     """The prefilter threshold for ``heads``, chosen on the dev Slack rows of the saved corpus features."""
-    saved = np.load(path or CORPUS_FEATURES, allow_pickle=False)
-    dev = (saved["split"] == "dev") & saved["slack"] & (saved["label"] != LABELS.index("not-a-proposal"))
-    return prefilter_threshold(heads.gate.probs(saved["x"][dev].astype(np.float32))[:, 0])
+    saved = load_corpus_features(path or CORPUS_FEATURES)
+    dev = (saved.split == "dev") & saved.slack & (saved.label != LABELS.index("not-a-proposal"))
+    return prefilter_threshold(heads.gate.probs(saved.features(dev).x)[:, 0])
 
 
 def decided(heads: Heads, features: Features, mode: str) -> list[tuple[str, float]]:
@@ -409,15 +409,45 @@ WORKSPACE_WEIGHT = 3.0  # a workspace label counts as three corpus rows: few, bu
 MAX_TEST_DROP = 0.02
 
 
+@dataclass(frozen=True)
+class SavedFeatures:
+    """A saved features file (``save_corpus_features``), read whole: each row's inputs as saved (float16), label
+    index, split, Slack flag, weight and playbook proposal call, its id (None in files saved before ids were
+    kept), and the sha256 of the data the rows came from."""
+
+    x: np.ndarray
+    label: np.ndarray
+    split: np.ndarray
+    slack: np.ndarray
+    weight: np.ndarray
+    rules_proposal: np.ndarray
+    data_sha256: str
+    id: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def features(self, rows: np.ndarray | None = None) -> Features:
+        """The heads' inputs of ``rows`` (a mask or positions; every row when None), as training reads them."""
+        keep = slice(None) if rows is None else rows
+        return Features(self.x[keep].astype(np.float32), self.rules_proposal[keep].astype(bool))
+
+
+def load_corpus_features(path: Path = CORPUS_FEATURES) -> SavedFeatures:
+    """The one reader of a saved features file; OSError when it cannot be read."""
+    with np.load(path, allow_pickle=False) as data:
+        return SavedFeatures(data["x"], data["label"], data["split"], data["slack"].astype(bool), data["weight"],
+                             data["rules_proposal"].astype(bool), str(data["data_sha256"]),
+                             data["id"] if "id" in data.files else None)
+
+
 def save_corpus_features(rows: Sequence[Row], features: Features, path: Path = CORPUS_FEATURES) -> None:
     """The heads' inputs for every corpus row (not its text): a workspace head can then be refitted on a
     machine without the corpus text. float16 keeps it small; ids, labels, splits and weights ride along.
 
     Refuses (ValueError) to replace a saved set with one of fewer rows: the file is for every row."""
-    if path.exists():
-        with np.load(path, allow_pickle=False) as old:
-            if len(old["label"]) > len(rows):
-                raise ValueError(f"{path} holds {len(old['label'])} rows; not replacing it with {len(rows)}")
+    if path.exists() and (saved := len(load_corpus_features(path))) > len(rows):
+        raise ValueError(f"{path} holds {saved} rows; not replacing it with {len(rows)}")
     np.savez_compressed(path, x=features.x.astype(np.float16),
                         label=np.array([LABELS.index(r.label) for r in rows]),
                         split=np.array([r.split for r in rows]), slack=np.array([r.slack for r in rows]),
@@ -443,22 +473,22 @@ class CorpusSet:
         return self.without_text - self.filled
 
 
-def _saved_positions(saved: dict[str, np.ndarray], rows: Sequence[Row]) -> np.ndarray:
+def _saved_positions(saved: SavedFeatures, rows: Sequence[Row]) -> np.ndarray:
     """Each row's index in the saved features (-1: not there). By id; a file saved before ids were kept is in
     file order, so by position, when its labels and splits line up row for row."""
     labels = np.array([LABELS.index(r.label) for r in rows])
     splits = np.array([r.split for r in rows])
-    if "id" in saved:
-        index = {str(i): n for n, i in enumerate(saved["id"])}
+    if saved.id is not None:
+        index = {str(i): n for n, i in enumerate(saved.id)}
         pos = np.array([index.get(r.id, -1) for r in rows])
-    elif len(saved["label"]) == len(rows):
+    elif len(saved) == len(rows):
         pos = np.arange(len(rows))
     else:
         return np.full(len(rows), -1)
     found = pos >= 0
     same = np.zeros(len(rows), bool)
-    same[found] = (saved["label"][pos[found]] == labels[found]) & (saved["split"][pos[found]] == splits[found])
-    if "id" not in saved and not same.all():
+    same[found] = (saved.label[pos[found]] == labels[found]) & (saved.split[pos[found]] == splits[found])
+    if saved.id is None and not same.all():
         return np.full(len(rows), -1)
     return np.where(same, pos, -1)
 
@@ -478,31 +508,31 @@ def corpus_set(playbook: Playbook, *, saved_path: Path = CORPUS_FEATURES, notes:
     fill = np.zeros(len(rows), bool)
     why = ""
     if missing.any():
+        saved: SavedFeatures | None
         try:
-            with np.load(saved_path, allow_pickle=False) as data:
-                saved = {k: data[k] for k in data.files}
+            saved = load_corpus_features(saved_path)
         except OSError:
             saved = None
             why = f"there are no saved features ({saved_path})"
         if saved is not None:
             pos = _saved_positions(saved, rows)
             both = has_text & (pos >= 0)
-            sx = saved["x"][pos[both]].astype(np.float32)
-            if saved["x"].shape[1] != width:
-                why = f"the saved features ({saved_path}) have {saved['x'].shape[1]} columns, today's reading {width}"
+            sx = saved.features(pos[both]).x
+            if saved.x.shape[1] != width:
+                why = f"the saved features ({saved_path}) have {saved.x.shape[1]} columns, today's reading {width}"
             elif not both.any():
                 why = f"no row with text here is in the saved features ({saved_path}) to check them against"
             else:
                 # float16 on disk: a row read the same way agrees to about 1e-3.
                 differ = ~np.isclose(sx, x[both], atol=2e-3, rtol=2e-3).all(axis=1)
-                differ |= saved["rules_proposal"][pos[both]].astype(bool) != rules[both]
+                differ |= saved.rules_proposal[pos[both]] != rules[both]
                 if differ.any():
                     why = (f"the saved features ({saved_path}) read {int(differ.sum())} of {int(both.sum())} rows "
                            "that have text differently (another playbook, or a changed featurizer)")
                 else:
                     fill = missing & (pos >= 0)
-                    x[fill] = saved["x"][pos[fill]].astype(np.float32)
-                    rules[fill] = saved["rules_proposal"][pos[fill]].astype(bool)
+                    filled = saved.features(pos[fill])
+                    x[fill], rules[fill] = filled.x, filled.rules_proposal
                     if (missing & ~fill).any():
                         why = f"{int((missing & ~fill).sum())} of them are not in the saved features ({saved_path})"
     keep = has_text | fill
@@ -540,11 +570,11 @@ def train_workspace(playbook: Playbook, base: Heads, labelled: Sequence[tuple[st
     if len(labelled) < 10:
         raise ValueError(f"a workspace head needs at least 10 labelled drafts; this workspace has {len(labelled)}")
     try:
-        data = np.load(features_path, allow_pickle=False)
+        data = load_corpus_features(features_path)
     except OSError as exc:
         raise ValueError(f"cannot read the corpus features {features_path}: {exc}") from exc
-    corpus_rows = Features(data["x"].astype(np.float32), data["rules_proposal"].astype(bool))
-    x_c, y_c, split, w_c = corpus_rows.x, data["label"], data["split"], data["weight"]
+    corpus_rows = data.features()
+    x_c, y_c, split, w_c = corpus_rows.x, data.label, data.split, data.weight
     workspace_rows = read_texts(featurizer_for(playbook), [text for text, _ in labelled])
     x_w = workspace_rows.x
     y_w = np.array([LABELS.index(label) for _, label in labelled])

@@ -25,18 +25,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.engines.trained import CHANNEL, EXPLICIT, PREFILTER, Heads  # noqa: E402
 from bot.evaluation import evaluate  # noqa: E402
-from bot.train import CORPUS_FEATURES, Features, decided  # noqa: E402
+from bot.train import CORPUS_FEATURES, SavedFeatures, decided, load_corpus_features  # noqa: E402
 from bot.verdict import LABELS  # noqa: E402
 
 NOT = "not-a-proposal"
 
 
-def compare(heads: Heads, saved: dict[str, np.ndarray], split: str) -> dict:
+def compare(heads: Heads, saved: SavedFeatures, split: str) -> dict:
     """One head's figures on one split of the saved corpus features."""
-    rows = saved["split"] == split
-    features = Features(saved["x"][rows].astype(np.float32), saved["rules_proposal"][rows].astype(bool))
-    gold = [LABELS[i] for i in saved["label"][rows]]
-    slack = saved["slack"][rows].astype(bool)
+    rows = saved.split == split
+    features = saved.features(rows)
+    gold = [LABELS[i] for i in saved.label[rows]]
+    slack = saved.slack[rows]
     explicit, channel, prefilter = ([lab for lab, _ in decided(heads, features, mode)]
                                     for mode in (EXPLICIT, CHANNEL, PREFILTER))
     out: dict = {}
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", default=str(CORPUS_FEATURES), metavar="FILE.npz")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    with np.load(args.features, allow_pickle=False) as data:
-        saved = {k: data[k] for k in data.files}
+    saved = load_corpus_features(Path(args.features))
     results = {path: compare(Heads.load(Path(path)), saved, args.split) for path in args.heads}
     if args.json:
         print(json.dumps(results, indent=2))

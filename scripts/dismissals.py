@@ -37,11 +37,11 @@ from bot.evaluation import evaluate  # noqa: E402
 from bot.playbook import load_playbook  # noqa: E402
 from bot.text import prepare  # noqa: E402
 from bot.train import (  # noqa: E402
-    CORPUS_FEATURES,
     MAX_PROPOSALS_DISMISSED,
     Features,
     Row,
     choose_dismiss_thresholds,
+    load_corpus_features,
     load_rows,
     measure,
 )
@@ -97,10 +97,10 @@ def measure_engines(threshold: float | None) -> dict:
 
 
 def saved_features() -> tuple[list[Row], Features, str]:
-    with np.load(CORPUS_FEATURES, allow_pickle=False) as data:
-        rows = [Row("", LABELS[int(y)], str(s), "", bool(k)) for y, s, k in zip(data["label"], data["split"],
-                                                                                 data["slack"], strict=True)]
-        return rows, Features(data["x"].astype(np.float32), data["rules_proposal"].astype(bool)), str(data["data_sha256"])
+    saved = load_corpus_features()
+    rows = [Row("", LABELS[int(y)], str(s), "", bool(k)) for y, s, k in zip(saved.label, saved.split, saved.slack,
+                                                                             strict=True)]
+    return rows, saved.features(), saved.data_sha256
 
 
 def choose(path: Path) -> dict:

@@ -18,7 +18,7 @@ from bot.config import load_settings
 from bot.engines.trained import CHANNEL, PREFILTER, Heads, TrainedEngine
 from bot.playbook import load_playbook
 from bot.text import prepare
-from bot.train import CORPUS_FEATURES, MIN_PREFILTER_RECALL, prefilter_threshold, shipped_prefilter
+from bot.train import MIN_PREFILTER_RECALL, load_corpus_features, prefilter_threshold, shipped_prefilter
 from bot.verdict import LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,10 +44,10 @@ def test_the_shipped_prefilter_passes_nearly_every_dev_proposal_and_is_reproduci
     heads = Heads.load()
     assert heads.prefilter_threshold is not None and heads.prefilter_threshold < heads.gate_threshold
     assert heads.prefilter_threshold == pytest.approx(shipped_prefilter(heads), abs=1e-6)
-    saved = np.load(CORPUS_FEATURES, allow_pickle=False)
-    dev = (saved["split"] == "dev") & saved["slack"]
-    p = heads.gate.probs(saved["x"][dev].astype(np.float32))[:, 0]
-    proposals = saved["label"][dev] != LABELS.index("not-a-proposal")
+    saved = load_corpus_features()
+    dev = (saved.split == "dev") & saved.slack
+    p = heads.gate.probs(saved.features(dev).x)[:, 0]
+    proposals = saved.label[dev] != LABELS.index("not-a-proposal")
     assert np.mean(p[proposals] >= heads.prefilter_threshold) >= MIN_PREFILTER_RECALL
     assert np.mean(p[~proposals] >= heads.prefilter_threshold) < 1.0  # it still keeps some chatter away
 

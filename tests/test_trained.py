@@ -33,15 +33,16 @@ from bot.evaluation import evaluate
 from bot.playbook import load_playbook
 from bot.text import prepare
 from bot.train import (
-    CORPUS_FEATURES,
     MAX_PROPOSALS_DISMISSED,
     SYNTHETIC,
     Features,
     Row,
+    SavedFeatures,
     choose_dismiss_thresholds,
     decided,
     featurizer_for,
     fit_logistic,
+    load_corpus_features,
     load_rows,
     read_texts,
     train,
@@ -247,32 +248,27 @@ def test_a_fit_settles_on_the_minimum_not_where_it_stopped():
     assert np.linalg.norm(w16 - w) < 1e-2 * np.linalg.norm(w)
 
 
-def _saved_corpus_features() -> dict[str, np.ndarray]:
-    with np.load(CORPUS_FEATURES, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
-
-
 def test_the_saved_corpus_features_are_what_todays_featurizer_reads():
     """The saved features stand in for the corpus text in CI, so they must be today's reading: the synthetic
     rows (whose text is in the repo) are read again and must match, and the shipped heads' input fits."""
-    saved = _saved_corpus_features()
+    saved = load_corpus_features()
     synthetic = [json.loads(line) for path in SYNTHETIC for line in path.read_text().splitlines() if line.strip()]
     again = read_texts(featurizer_for(load_playbook("outside-in")), [d["text"] for d in synthetic]).x
-    tail = saved["x"][-len(synthetic):].astype(np.float32)
+    tail = saved.features(np.arange(len(saved) - len(synthetic), len(saved))).x
     assert tail.shape == again.shape
     np.testing.assert_allclose(tail, again, atol=2e-3, rtol=2e-3)  # float16 on disk
-    assert Heads.load().motive.mean.shape[0] == saved["x"].shape[1]
+    assert Heads.load().motive.mean.shape[0] == saved.x.shape[1]
 
 
 def test_trained_engine_beats_the_rules_engine_on_the_dev_split_from_saved_features():
     """Runs without the corpus text: the engine's own decision on each dev passage's saved reading, against
     the rules engine's label recorded in the same reading (its one-hot columns)."""
-    saved = _saved_corpus_features()
-    dev = (saved["split"] == "dev") & ~saved["slack"]
+    saved = load_corpus_features()
+    dev = (saved.split == "dev") & ~saved.slack
     assert dev.sum() >= 150
-    x = saved["x"][dev].astype(np.float32)
-    labels = [LABELS[i] for i in saved["label"][dev]]
-    trained = [lab for lab, _ in decided(Heads.load(), Features(x, saved["rules_proposal"][dev]), EXPLICIT)]
+    x = saved.features(dev).x
+    labels = [LABELS[i] for i in saved.label[dev]]
+    trained = [lab for lab, _ in decided(Heads.load(), saved.features(dev), EXPLICIT)]
     first = x.shape[1] - len(CUE_FEATURES) + CUE_FEATURES.index("rules_outside_in")
     rules = [LABELS[i] for i in np.argmax(x[:, first:first + len(LABELS)], axis=1)]
     f_trained = evaluate(zip(labels, trained, strict=True))["macro_f1"]
@@ -280,12 +276,11 @@ def test_trained_engine_beats_the_rules_engine_on_the_dev_split_from_saved_featu
     assert f_trained > f_rules + 0.03, (f_trained, f_rules)
 
 
-def _explicit_dismissals(heads: Heads, saved: dict[str, np.ndarray], split: str) -> tuple[int, int]:
+def _explicit_dismissals(heads: Heads, saved: SavedFeatures, split: str) -> tuple[int, int]:
     """(real proposals dismissed, real proposals) by explicit checks on one split of the saved corpus rows."""
-    rows = saved["split"] == split
-    labels = [lab for lab, _ in decided(heads, Features(saved["x"][rows].astype(np.float32),
-                                                        saved["rules_proposal"][rows]), EXPLICIT)]
-    proposals = saved["label"][rows] != LABELS.index("not-a-proposal")
+    rows = saved.split == split
+    labels = [lab for lab, _ in decided(heads, saved.features(rows), EXPLICIT)]
+    proposals = saved.label[rows] != LABELS.index("not-a-proposal")
     return sum(lab == "not-a-proposal" for lab, p in zip(labels, proposals, strict=True) if p), int(proposals.sum())
 
 
@@ -300,7 +295,7 @@ def test_decide_proposal_mode_judges_even_what_it_is_sure_is_chatter():
 def test_explicit_checks_dismiss_at_most_2_in_100_real_proposals(split):
     """Issue 21: someone who asked wants the draft read. Every corpus row (passages and Slack), from its saved
     reading, so it holds without the corpus text; the old single threshold (0.39) dismissed 20 and 13."""
-    saved = _saved_corpus_features()
+    saved = load_corpus_features()
     dismissed, proposals = _explicit_dismissals(Heads.load(), saved, split)
     assert proposals > 200
     assert dismissed / proposals <= 0.02, (split, dismissed, proposals)
@@ -312,11 +307,10 @@ def test_explicit_checks_dismiss_at_most_2_in_100_real_proposals(split):
 def test_the_shipped_dismiss_thresholds_are_the_ones_chosen_on_dev():
     """Provenance: head.json's thresholds are what ``choose_dismiss_thresholds`` picks on the dev rows (as
     ``motivecheck train`` and ``scripts/dismissals.py --choose`` do), not a number typed in by hand."""
-    saved = _saved_corpus_features()
-    dev = saved["split"] == "dev"
+    saved = load_corpus_features()
+    dev = saved.split == "dev"
     heads = Heads.load()
-    chosen = choose_dismiss_thresholds(heads, Features(saved["x"][dev].astype(np.float32), saved["rules_proposal"][dev]),
-                                       saved["label"][dev], MAX_PROPOSALS_DISMISSED)
+    chosen = choose_dismiss_thresholds(heads, saved.features(dev), saved.label[dev], MAX_PROPOSALS_DISMISSED)
     # After `motivecheck train` (full precision) a float16 reading could tip a tie: then run that script.
     assert chosen == (heads.dismiss_threshold, heads.dismiss_threshold_short), "python scripts/dismissals.py --choose"
     assert heads.meta["dismiss"]["max_proposals_dismissed"] == MAX_PROPOSALS_DISMISSED == 0.02
