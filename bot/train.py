@@ -381,25 +381,47 @@ def decided(heads: Heads, features: Features, mode: str) -> list[tuple[str, floa
             for p, q, r, s in zip(probs, p_prop, features.rules_proposal, short_of(features.x), strict=True)]
 
 
+def explicit_by_part(gold: Sequence[str], slack: Sequence[bool], explicit: Sequence[str]) -> dict[str, dict]:
+    """``evaluate`` of explicit checks' labels on every row, the passages and the Slack rows of one split."""
+    return {part: evaluate((g, p) for g, p, s in zip(gold, explicit, slack, strict=True) if keep(s))
+            for part, keep in (("all", lambda s: True), ("passages", lambda s: not s), ("slack", bool))}
+
+
+def gate_and_dismissal_counts(gold: Sequence[str], slack: Sequence[bool], explicit: Sequence[str],
+                              channel: Sequence[str]) -> dict:
+    """[how many, of how many]: real proposals an explicit check dismisses (every row), and on the Slack rows the
+    channel gate's proposals caught and chatter spoken on."""
+    proposal = [g != "not-a-proposal" for g in gold]
+
+    def spoken(labels: Sequence[str], keep: Sequence[bool]) -> list[int]:
+        picked = [lab != "not-a-proposal" for lab, k in zip(labels, keep, strict=True) if k]
+        return [sum(picked), len(picked)]
+
+    passed, of = spoken(explicit, proposal)
+    return {"explicit_proposals_dismissed": [of - passed, of],
+            "gate_proposals_caught": spoken(channel, [s and p for s, p in zip(slack, proposal, strict=True)]),
+            "gate_chatter_spoken_on": spoken(channel, [s and not p for s, p in zip(slack, proposal, strict=True)])}
+
+
 def measure(heads: Heads, rows: Sequence[Row], features: Features) -> dict:
     """The figures ``train`` reports for one split."""
     explicit = decided(heads, features, EXPLICIT)
-    channel = decided(heads, features, CHANNEL)
-    passages = [(r.label, e[0]) for r, e in zip(rows, explicit, strict=True) if not r.slack]
-    slack = [(r, c[0]) for r, c in zip(rows, channel, strict=True) if r.slack]
-    props = [lab != "not-a-proposal" for r, lab in slack if r.is_proposal]
-    chatter = [lab != "not-a-proposal" for r, lab in slack if not r.is_proposal]
-    m_all = evaluate((r.label, e[0]) for r, e in zip(rows, explicit, strict=True))
+    gold, slack, labels = [r.label for r in rows], [r.slack for r in rows], [e[0] for e in explicit]
+    parts = explicit_by_part(gold, slack, labels)
+    n = gate_and_dismissal_counts(gold, slack, labels, [c[0] for c in decided(heads, features, CHANNEL)])
+
+    def share(key: str) -> float:
+        return n[key][0] / n[key][1] if n[key][1] else 0.0
+
     return {
-        "explicit_macro_f1": m_all["macro_f1"],
-        "passages_macro_f1": evaluate(passages)["macro_f1"] if passages else 0.0,
-        "gate_recall": sum(props) / len(props) if props else 0.0,
-        "gate_false_alarm": sum(chatter) / len(chatter) if chatter else 0.0,
-        "proposals_dismissed": sum(1 for r, e in zip(rows, explicit, strict=True)
-                                   if r.is_proposal and e[0] == "not-a-proposal") / max(1, sum(r.is_proposal for r in rows)),
+        "explicit_macro_f1": parts["all"]["macro_f1"],
+        "passages_macro_f1": parts["passages"]["macro_f1"],
+        "gate_recall": share("gate_proposals_caught"),
+        "gate_false_alarm": share("gate_chatter_spoken_on"),
+        "proposals_dismissed": share("explicit_proposals_dismissed"),
         "ece": expected_calibration_error([float(e[1]) for e in explicit],
-                                          [r.label == e[0] for r, e in zip(rows, explicit, strict=True)]),
-        "confusion": m_all["confusion"],
+                                          [g == p for g, p in zip(gold, labels, strict=True)]),
+        "confusion": parts["all"]["confusion"],
     }
 
 

@@ -19,16 +19,18 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.engines.trained import CHANNEL, EXPLICIT, PREFILTER, Heads  # noqa: E402
-from bot.evaluation import evaluate  # noqa: E402
-from bot.train import CORPUS_FEATURES, SavedFeatures, decided, load_corpus_features  # noqa: E402
+from bot.train import (  # noqa: E402
+    CORPUS_FEATURES,
+    SavedFeatures,
+    decided,
+    explicit_by_part,
+    gate_and_dismissal_counts,
+    load_corpus_features,
+)
 from bot.verdict import LABELS  # noqa: E402
-
-NOT = "not-a-proposal"
 
 
 def compare(heads: Heads, saved: SavedFeatures, split: str) -> dict:
@@ -39,17 +41,12 @@ def compare(heads: Heads, saved: SavedFeatures, split: str) -> dict:
     slack = saved.slack[rows]
     explicit, channel, prefilter = ([lab for lab, _ in decided(heads, features, mode)]
                                     for mode in (EXPLICIT, CHANNEL, PREFILTER))
-    out: dict = {}
-    for part, keep in (("all", np.ones(len(gold), bool)), ("passages", ~slack), ("slack", slack)):
-        m = evaluate((g, p) for g, p, k in zip(gold, explicit, keep, strict=True) if k)
-        out[part] = {"rows": int(keep.sum()), "macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4)}
-    proposal = np.array([g != NOT for g in gold])
-    out["explicit_proposals_dismissed"] = [sum(p == NOT for p, q in zip(explicit, proposal, strict=True) if q),
-                                           int(proposal.sum())]
-    for name, labels, of in (("gate_proposals_caught", channel, proposal), ("gate_chatter_spoken_on", channel, ~proposal),
-                             ("prefilter_proposals_passed", prefilter, proposal)):
-        picked = [p != NOT for p, s, q in zip(labels, slack, of, strict=True) if s and q]
-        out[name] = [sum(picked), len(picked)]
+    out: dict = {part: {"rows": m["n"], "macro_f1": round(m["macro_f1"], 4), "accuracy": round(m["accuracy"], 4)}
+                 for part, m in explicit_by_part(gold, slack, explicit).items()}
+    out.update(gate_and_dismissal_counts(gold, slack, explicit, channel))
+    # The prefilter's share of Slack proposals passed, as the gate's proposals caught are counted.
+    out["prefilter_proposals_passed"] = gate_and_dismissal_counts(gold, slack, explicit, prefilter)[
+        "gate_proposals_caught"]
     return out
 
 
