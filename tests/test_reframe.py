@@ -211,3 +211,15 @@ def test_a_code_block_is_never_offered_as_the_opening(prose, engine):
     for code, draft in drafts:  # the last one left open: it runs to the end
         reframe = checker.assess(draft, engine=engine)[0].reframe or ""
         assert reframe and not _words(reframe) & (_words(code) - _words(prose)), (draft, reframe)
+
+
+@pytest.mark.parametrize("tail", ["<!here>", "<!channel>", "<!subteam^S0ENG|@eng>", "<#C0FIN|finance!>"])
+def test_a_goal_never_ends_inside_slack_markup(rules, tail):
+    """A goal clause runs to the first "!", "?" or ";", and one inside a mention after the goal ("lift ARR 15%
+    <!here>") cut the mention in two: the reframe read "… can upsell accounts!here>. As a result, we expect to lift
+    ARR 15% <."."""
+    draft = f"We'll launch Premium Plus so <@U0ANA> can upsell accounts and lift ARR 15% {tail}."
+    reframe = _reframe(rules, draft)
+    assert "lift ARR 15%." in reframe and "<." not in reframe, reframe
+    rest = reframe.replace(tail, "")
+    assert "<" not in rest.replace("<@U0ANA>", "") and ">" not in rest.replace("<@U0ANA>", ""), reframe

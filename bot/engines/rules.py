@@ -758,7 +758,10 @@ class RulesEngine:
         for rx in self._extract["goal"]:
             found = rx.search(spaced)
             if found and found.group("goal"):
-                return (max(0, found.start() - 1), found.end() - 1), found.group("goal")
+                start = found.start("goal")
+                goal = spaced[start:reframing.outside_markup(spaced, found.end())].rstrip()  # no half mention
+                if goal:
+                    return (max(0, found.start() - 1), start + len(goal) - 1), goal
         return None
 
     def _action_in(self, text: str) -> bool:
