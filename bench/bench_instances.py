@@ -28,6 +28,7 @@ import aiohttp
 from harness import ServedApp, signed
 from openai_server import FakeOpenAI, answer, verdict_answer
 from slack_server import FakeSlack
+from timing import percentile
 
 DRAFT = "We'll launch Premium Plus {} to upsell existing accounts and lift ARR 15% this quarter."
 LLM_SECONDS = 5.0
@@ -42,11 +43,6 @@ def message_body(i: int) -> str:
     return json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"Ev{i}", "event_time": int(time.time()),
                        "event": {"type": "message", "channel": "C1", "user": f"U{i % 50}", "ts": f"1790000000.{i:06d}",
                                  "text": DRAFT.format(f"msg{i}"), "channel_type": "channel"}})
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[max(0, int(len(values) * p) - 1)] if values else float("nan")
 
 
 class Cluster:
@@ -178,9 +174,11 @@ def print_row(label: str, r: dict[str, Any], commands: int, messages: int) -> No
     cmd = [ms for code, ms in r["command_acks"] if code == 200]
     msg = [ms for code, ms in r["message_acks"] if code == 200]
     both = cmd + msg
-    met = len(cmd) == commands and pct(both, 0.99) <= 50 and r["all_answered"] <= 6
-    print(f"{label:<24}{pct(cmd, .5):>7.0f}{pct(cmd, .99):>7.0f}{max(cmd, default=float('nan')):>7.0f}"
-          f"{pct(msg, .5):>8.0f}{pct(msg, .99):>7.0f}{max(msg, default=float('nan')):>7.0f}{pct(both, .99):>9.0f}"
+    met = len(cmd) == commands and percentile(both, 99) <= 50 and r["all_answered"] <= 6
+    nan = float("nan")
+    print(f"{label:<24}{percentile(cmd, 50):>7.0f}{percentile(cmd, 99):>7.0f}{max(cmd, default=nan):>7.0f}"
+          f"{percentile(msg, 50):>8.0f}{percentile(msg, 99):>7.0f}{max(msg, default=nan):>7.0f}"
+          f"{percentile(both, 99):>9.0f}"
           f"{r['all_answered']:>9.1f}{r['replied']:>6}/{messages}{r['doubled']:>5}"
           f"   {'MET' if met else 'NOT MET'}")
 
@@ -269,8 +267,8 @@ def run_fairness(args: argparse.Namespace) -> None:
                 busy, other = fairness(slack, cluster, args.flood, 10)
             finally:
                 cluster.stop()
-        print(f"{n} instance(s): flooding workspace answered in p50 {pct(busy, .5):.1f} s, max {max(busy):.1f} s; "
-              f"the other workspace p50 {pct(other, .5):.1f} s, max {max(other):.1f} s")
+        print(f"{n} instance(s): flooding workspace answered in p50 {percentile(busy, 50):.1f} s, "
+              f"max {max(busy):.1f} s; the other workspace p50 {percentile(other, 50):.1f} s, max {max(other):.1f} s")
 
 
 def run_limits(args: argparse.Namespace) -> None:
@@ -287,8 +285,8 @@ def run_limits(args: argparse.Namespace) -> None:
             finally:
                 cluster.stop()
         acks = [ms for code, ms in r["command_acks"] if code == 200]
-        print(f"  {burst:>4} commands at once: acked {len(acks)}, ack p50 {pct(acks, .5):.0f} ms, p99 "
-              f"{pct(acks, .99):.0f} ms; all answered after {r['all_answered']:.1f} s")
+        print(f"  {burst:>4} commands at once: acked {len(acks)}, ack p50 {percentile(acks, 50):.0f} ms, p99 "
+              f"{percentile(acks, 99):.0f} ms; all answered after {r['all_answered']:.1f} s")
     for per_minute in args.rates:
         messages = int(per_minute * args.limit_seconds / 60)
         with FakeSlack() as slack, FakeOpenAI(default=answer(verdict_answer(), delay=LLM_SECONDS)) as llm, \
@@ -301,8 +299,9 @@ def run_limits(args: argparse.Namespace) -> None:
             finally:
                 cluster.stop()
         acks = [ms for code, ms in r["message_acks"] if code == 200]
-        print(f"  {per_minute:>5} messages a minute for {args.limit_seconds:.0f} s: ack p50 {pct(acks, .5):.0f} ms, "
-              f"p99 {pct(acks, .99):.0f} ms, max {max(acks, default=0):.0f} ms; replied {r['replied']}/{messages} "
+        print(f"  {per_minute:>5} messages a minute for {args.limit_seconds:.0f} s: ack p50 "
+              f"{percentile(acks, 50):.0f} ms, p99 {percentile(acks, 99):.0f} ms, max {max(acks, default=0):.0f} ms; "
+              f"replied {r['replied']}/{messages} "
               f"(doubled {r['doubled']}), the last {elapsed - args.limit_seconds:.1f} s after the stream ended")
 
 

@@ -21,6 +21,7 @@ from harness import ServedApp, command_body
 from openai_server import FakeOpenAI, answer, verdict_answer
 from slack_server import FakeSlack
 from socket_peer import SocketPeer
+from timing import percentile
 
 from bot.store import Store
 
@@ -31,7 +32,7 @@ DRAFT = "We'll launch Premium Plus {} to upsell existing accounts and lift ARR 1
 
 def _report(mode: str, acked: int, acks: list[float], answered: int, seconds: float, logged: int) -> None:
     acks = sorted(acks)
-    p99 = acks[int(len(acks) * 0.99) - 1] if acks else float("nan")
+    p99 = percentile(acks, 99)
     print(f"{mode:<12}{acked:>4}/{N}{statistics.median(acks) if acks else float('nan'):>9.0f}{p99:>9.0f}"
           f"{max(acks) if acks else float('nan'):>9.0f}{answered:>7}/{N}{seconds:>9.1f}{logged:>7}/{N}"
           f"   {'MET' if acked == N and p99 <= 100 and answered == N and seconds <= 7 else 'NOT MET'}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,6 +28,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))  # timing.py, also when a test loads this file by its path
+
+from timing import percentile  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.engines.llm import LLMEngine, get_client  # noqa: E402
@@ -145,12 +147,6 @@ async def run(engine: LLMEngine, timed: _Timed, drafts: list[str], n: int, triag
             outcome = f"fallback: {exc.reason}"
         checks.append(Check(kind, time.perf_counter() - started, outcome, timed.requests[first:]))
     return checks
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def summarise(checks: list[Check], answer_tokens: int | None = None) -> dict[str, Any]:
