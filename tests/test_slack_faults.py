@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 from hostile import HOSTILE
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
+
+from bot.slack.app import HEALTH_WAIT
 
 
 @pytest.fixture
@@ -76,7 +84,70 @@ def test_hostile_drafts_through_slash_and_channel(running, slack):
             if block["type"] == "section":
                 assert len(block["text"]["text"]) <= 3000
         assert len(msg.get("blocks", [])) <= 50
-    import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{running.port}/healthz", timeout=5) as resp:
         assert resp.status == 200  # still serving
+
+
+class Cuttable:
+    """A TCP forwarder to the test database that the test can cut, as a network outage or a server gone would:
+    the connections through it end and new ones are refused."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.create_connection(self.upstream)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress, which close() alone would not
+        self.listener.close()
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+def test_healthz_answers_at_once_when_the_database_is_gone(slack, tmp_path, database):
+    """With PostgreSQL out of reach, /healthz took 30 s (the pool's wait for a connection) to say so: a load
+    balancer's or orchestrator's health check gives up long before, seeing a hung instance instead of the cause."""
+    if not database.startswith("postgresql://"):
+        pytest.skip("a SQLite file cannot go out of reach")
+    where = urlsplit(database)
+    proxy = Cuttable(where.hostname or "127.0.0.1", where.port or 5432)
+    url = database.replace(where.netloc, where.netloc.replace(f"{where.hostname}:{where.port}",
+                                                              f"127.0.0.1:{proxy.port}"), 1)
+    app = RunningApp(settings_for(slack, tmp_path, database=url))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=5) as resp:
+            assert resp.status == 200
+        proxy.cut()
+        started = time.monotonic()
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=10)
+        assert answer.value.code == 503 and time.monotonic() - started < HEALTH_WAIT + 2
+        assert json.loads(answer.value.read())["database"].startswith("error: ")
+    finally:
+        app.stop()
+        app.deps.store.close()

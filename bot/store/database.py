@@ -133,13 +133,13 @@ class Database:
     location: str  # where it is, safe to print (no password)
 
     @contextmanager
-    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
+    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
         raise NotImplementedError
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """Reads (each statement on its own)."""
-        with self._connection() as conn:
+    def session(self, *, wait: float | None = None) -> Iterator[Session]:
+        """Reads (each statement on its own); ``wait``: at most this many seconds for a connection (a server's)."""
+        with self._connection(wait=wait) as conn:
             yield Session(conn, self.dialect)
 
     @contextmanager
@@ -230,7 +230,7 @@ class SQLiteDatabase(Database):
         return conn
 
     @contextmanager
-    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
+    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
         conn = self._thread_connection()
         if not writing:
             yield conn
@@ -304,8 +304,8 @@ class PostgresDatabase(Database):
         self.pool.open(wait=True, timeout=30)
 
     @contextmanager
-    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
-        with self.pool.connection() as conn:
+    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
+        with self.pool.connection(timeout=wait) as conn:
             yield conn
 
     def stream(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Row]:
