@@ -57,3 +57,24 @@ def test_using_a_long_reframe_still_answers(slack, tmp_path):
         assert answer["text"].startswith("Here's the reframing") and answer["text"].endswith("…")
     finally:
         app.stop()
+
+
+def test_every_hostile_draft_gets_an_answer_slack_takes(slack, tmp_path):
+    """The hostile corpus through the slash command and a watched channel: each draft gets a private answer (a
+    verdict, or why it was not checked) and each reply is one Slack takes; none is lost."""
+    from hostile import HOSTILE
+
+    app = RunningApp(settings_for(slack, tmp_path))
+    try:
+        typed = [(name, draft) for name, draft in HOSTILE if draft.strip() and name != "surrogate-escape"]
+        for i, (name, draft) in enumerate(typed):
+            sent = draft.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # as Slack escapes it
+            app.command(sent, response_url=slack.response_url(name))
+            app.event(channel_message(sent, ts=f"1700000{i:03d}.000100"), f"EvH{i}")
+        assert slack.wait_for(lambda: len(slack.responses) + len(slack.rejected) >= len(typed), timeout=30)
+        answered = dict(slack.responses)
+        assert not slack.rejected and set(answered) == {name for name, _ in typed}
+        for name, msg in answered.items():
+            assert msg["text"].startswith(("Motive Coach:", "I couldn't check that:")), (name, msg["text"])
+    finally:
+        app.stop()
