@@ -3,6 +3,7 @@ FakeSlack as Slack's Web API does), so the person always sees something."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -76,5 +77,23 @@ def test_every_hostile_draft_gets_an_answer_slack_takes(slack, tmp_path):
         assert not slack.rejected and set(answered) == {name for name, _ in typed}
         for name, msg in answered.items():
             assert msg["text"].startswith(("Motive Coach:", "I couldn't check that:")), (name, msg["text"])
+    finally:
+        app.stop()
+
+
+@pytest.mark.parametrize("sent", ["&lt;!channel&gt;", "<!channel>", "<!here|here>", "<!subteam^S0ENG|@eng>"],
+                         ids=["typed-as-text", "real-channel", "real-here", "user-group"])
+def test_the_public_note_never_notifies_a_whole_channel_or_group(slack, tmp_path, sent):
+    """The reframe reuses the draft's words, and the draft is kept as written: "<!channel>" typed as text (Slack
+    sends it escaped) came back as markup, and the coach's public reply called @channel on its author's behalf (a
+    real one in the draft was called a second time, by the coach). The note now names it without notifying."""
+    app = RunningApp(settings_for(slack, tmp_path))
+    try:
+        app.event(channel_message(f"We'll launch Premium Plus so {sent} can upsell accounts to lift ARR 15% this "
+                                  "quarter."))
+        assert slack.wait_for(lambda: slack.calls("chat.postMessage"))
+        (note,) = slack.calls("chat.postMessage")
+        public = note["text"] + json.dumps(note["blocks"])
+        assert "Premium Plus" in public and "<!" not in public, public
     finally:
         app.stop()

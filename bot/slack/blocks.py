@@ -184,7 +184,7 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
         note = "Updated for your edit. " + note
     blocks: list[dict[str, Any]] = [_section(f":bulb: {note}")]
     if verdict.reframe:
-        blocks.append(_section("*A possible opening:*\n>" + escape(verdict.reframe).replace("\n", "\n>")))
+        blocks.append(_section("*A possible opening:*\n>" + mrkdwn.quiet(escape(verdict.reframe)).replace("\n", "\n>")))
     blocks.append(_context("Only the author can use the buttons; *Why?* shows the details to you alone. "
                            f"playbook {escape(verdict.playbook.name)}"))
     if quick_read:
@@ -196,7 +196,7 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
             {"type": "button", "action_id": "mc_why", "value": str(check_id or 0),
              "text": {"type": "plain_text", "text": "Why?"}}]})
     text = note + (f" A possible opening: {verdict.reframe}" if verdict.reframe else "")
-    return {"text": cut(escape(text), TEXT_MAX), "blocks": blocks}
+    return {"text": cut(mrkdwn.quiet(escape(text)), TEXT_MAX), "blocks": blocks}
 
 
 def build_draft_modal(channel: str) -> dict[str, Any]:

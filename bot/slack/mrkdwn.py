@@ -42,6 +42,15 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+_BROADCAST = re.compile(r"<!(here|channel|everyone)(?:\|[^<>\n]*)?>|<!subteam\^[A-Za-z0-9]+(?:\|([^<>\n]*))?>")
+
+
+def quiet(text: str) -> str:
+    """Mrkdwn with @here, @channel, @everyone and user-group mentions named as text, notifying nobody: for what the
+    coach posts in public, which quotes the draft (where such markup may even have been typed as text)."""
+    return _BROADCAST.sub(lambda m: f"@{m.group(1)}" if m.group(1) else (m.group(2) or "@a user group"), text)
+
+
 def markdown_to_mrkdwn(text: str) -> str:
     """``**bold**`` / ``__bold__`` → ``*bold*``; stray ``**`` left over are dropped rather than shown half-done."""
     def one(m: re.Match[str]) -> str:
