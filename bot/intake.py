@@ -102,9 +102,14 @@ def slash_draft(text: str) -> tuple[str, str]:
     return (text[m.end():], SLASH_PROPOSAL) if m else (text, "slash")
 
 
+def marked_no_coach(text: str) -> bool:
+    """Whether the author put the opt-out marker in ``text`` (any case)."""
+    return OPT_OUT_MARKER in text.lower()
+
+
 def refusal(draft: Draft, optouts: set[tuple[str, str]]) -> str | None:
     """Why ``draft`` must be neither checked nor stored, or None. Pure: the road's first step."""
-    if OPT_OUT_MARKER in draft.text.lower():
+    if marked_no_coach(draft.text):
         return NO_COACH
     if draft.user and ((draft.workspace, draft.user) in optouts
                        or (not draft.workspace and any(u == draft.user for _, u in optouts))):

@@ -119,6 +119,31 @@ def test_only_an_edit_is_checked_again(running, slack, kind):
     assert running.deps.store.get_check(check["id"])["draft_text"] == OUTSIDE_IN
 
 
+def test_an_edit_adding_no_coach_withdraws_the_draft_like_a_deletion(running, slack):
+    """Adding ``[no-coach]`` by an edit takes the draft out of coaching: the refused edit used to return early,
+    leaving our public reply up and the draft's words stored."""
+    store = running.deps.store
+    check = draft_with_reply(running, slack)
+    assert running.event(edit(PREMIUM + " [No-Coach]"), "EvX1")[0] == 200
+    assert store.get_check(check["id"])["draft_text"] is None  # erased before the ack, as a deletion is
+    assert slack.wait_for(lambda: store.get_check(check["id"])["reply_ts"] is None)
+    (gone,) = slack.calls("chat.delete")
+    assert gone["channel"] == "C111" and gone["ts"] == check["reply_ts"]
+    row = store.get_check(check["id"])
+    verdict = json.loads(row["verdict_json"])
+    assert verdict["evidence"] == [] and verdict["reframe"] is None and verdict["questions"] == []
+    assert (row["label"], row["customer_ease"], row["status"]) == (check["label"], check["customer_ease"], "done")
+    # Delivered again, or edited once more (the marker taken out): the draft stays withdrawn, nothing is said.
+    assert running.event(edit(PREMIUM + " [No-Coach]"), "EvX1", headers={"X-Slack-Retry-Num": "1",
+                                                                          "X-Slack-Retry-Reason": "timeout"})[0] == 200
+    assert running.event(edit(OUTSIDE_IN, "1700000970.000100"), "EvX2")[0] == 200
+    time.sleep(0.3)
+    assert len(slack.calls("chat.delete")) == 1 and slack.calls("chat.update") == []
+    assert len(slack.calls("chat.postMessage")) == 1 and store.get_check(check["id"])["draft_text"] is None
+    if store.path:
+        assert slack.wait_for(lambda: WORDS not in file_bytes(store), timeout=5)
+
+
 # -- deletions ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", sorted(DELETIONS))
 def test_a_deleted_draft_takes_our_reply_and_its_words_with_it(running, slack, kind):

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from .. import quickread
 from ..errors import InputError
-from ..intake import EMPTY, NO_COACH, OPTED_OUT, SLASH_PROPOSAL, Draft, Outcome, slash_draft
+from ..intake import EMPTY, NO_COACH, OPTED_OUT, SLASH_PROPOSAL, Draft, Outcome, marked_no_coach, slash_draft
 from ..logs import check_id_var
 from ..store import Store
 from ..verdict import LABELS, Verdict
@@ -97,7 +97,8 @@ async def _answer_command(deps: Deps, respond: Any, admitted: Outcome) -> None:
 # -- channel messages --------------------------------------------------------------------------
 async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> BoltResponse | None:  # noqa: A002
     """Before Bolt acknowledges a message event: claim a new draft and record it as pending, or claim a deleted
-    draft's withdrawal and erase its words, each in one transaction.
+    draft's withdrawal (or one its author edited to add ``[no-coach]``) and erase its words, each in one
+    transaction.
 
     Bolt acks events before their listener runs, so this is a listener middleware: a crash before the ack makes
     Slack retry (to any instance), and after the ack the draft is already in the database for any instance to
@@ -114,7 +115,7 @@ async def admit_message(body: dict, context: Any, next: Any, deps: Deps) -> Bolt
     channel = event.get("channel", "")
     new_draft = (event.get("subtype") in DRAFT_SUBTYPES and not event.get("bot_id") and not event.get("bot_profile")
                  and not (event.get("thread_ts") and event.get("thread_ts") != ts))
-    gone = deleted_ts(event)
+    gone = deleted_ts(event) or no_coach_ts(event)
     if gone and channel:
         context["withdrawn"] = await asyncio.to_thread(_withdraw, deps.store, team, channel, gone)
     elif new_draft and channel:
@@ -143,6 +144,17 @@ def deleted_ts(event: dict) -> str | None:
     return ts or None
 
 
+def no_coach_ts(event: dict) -> str | None:
+    """The ts of a top-level human message its author edited to add ``[no-coach]``: taken out of coaching, it is
+    withdrawn as a deleted draft is (the refused edit alone left our reply up and the draft's words stored)."""
+    message = event.get("message") or {}
+    if event.get("subtype") != "message_changed" or not is_edit(event) or message.get("bot_id"):
+        return None
+    if message.get("thread_ts") not in (None, message.get("ts")):
+        return None  # a thread reply: never a draft we checked
+    return message.get("ts") if marked_no_coach(mrkdwn.unescape(message.get("text") or "")) else None
+
+
 def is_edit(event: dict) -> bool:
     """Whether a ``message_changed`` is its author's edit. Slack sends one as well when a link unfurls or a reply
     joins the thread (the text unchanged, no new ``edited``) and when a message with replies is deleted (a
@@ -162,7 +174,8 @@ async def handle_message(body: dict, client: Any, deps: Deps, admitted: Outcome 
                          withdrawn_check: dict | None = None) -> None:
     event = body.get("event") or {}
     if withdrawn_check is not None:
-        # The author withdrew the draft (its words were erased before the ack): our public reply goes too.
+        # The author withdrew the draft, deleting it or adding [no-coach] (its words were erased before the ack): our
+        # public reply goes too.
         await delete_reply(deps, client, withdrawn_check)
         await asyncio.to_thread(deps.store.checkpoint)
         return

@@ -73,8 +73,9 @@ def slack_error(exc: Exception) -> str:
 
 # -- drafts their authors deleted ----------------------------------------------------------------------------
 def withdrawal_key(workspace: str, channel: str, message_ts: str) -> str:
-    """The claim a deleted draft is withdrawn by, once (listeners.admit_message); it stays as the sign that the
-    draft is gone, so work on it still in flight says nothing more."""
+    """The claim a deleted draft (or one edited to add ``[no-coach]``) is withdrawn by, once
+    (listeners.admit_message); it stays as the sign that the draft is gone, so work on it still in flight says
+    nothing more."""
     return f"withdrawn:{workspace}:{channel}:{message_ts}"
 
 
