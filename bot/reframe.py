@@ -26,7 +26,7 @@ _STRAY_STAR = re.compile(r"(?:(?<=\s)|^)\*+(?=\S)|(?<=\S)\*+(?=\s|$|[.,;:!?])")
 _EMOJI = re.compile(r":[a-z0-9_+\-']+:")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?])")
-_CODE_BLOCK = re.compile(r"```.*?(?:```|\Z)", re.S)
+_CODE_BLOCK = re.compile(r"```.*?```", re.S)  # closed: Slack shows a fence never closed, and what follows, as text
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _CODE_MARK = re.compile("\ue000(\\d+)\ue001")  # where an inline code span waits while the prose around it is cleaned
 # Mentions, channel links and specials (<!here>) that open a sentence: who it is addressed to, not what it says.

@@ -39,7 +39,8 @@ _MARKUP = re.compile(
     # Every alternative opens with a literal character (control characters are listed one by one), so
     # the regex engine can skip ordinary prose with a fast character-set scan in C (3x faster than
     # a leading lookahead).
-    r"```.*?(?:```|\Z)"  # code block (may be left open)
+    r"```.*?```"  # code block
+    r"|```"  # a fence never closed: Slack shows it, and what follows, as text, so only the fence is blanked
     r"|`[^`\n]*`"  # inline code
     r"|<([^<>\s][^<>\n]*)>"  # 1: mention, channel, link, special (<!here>) or HTML tag; not "a < b > c"
     r"|:[a-z0-9_+\-']+:"  # emoji code

@@ -82,6 +82,16 @@ def test_only_slack_markup_is_blanked_not_a_comparison():
     assert "the plan" in scan and not any(w in scan for w in ("https", "u123", "here", "br"))
 
 
+@pytest.mark.parametrize("draft,kept,blanked", [
+    ("```\nDROP TABLE x\n```\nWe'll ship it.", "we'll ship it.", "drop table"),  # a code block
+    ("```We'll ship it.", "we'll ship it.", "```"),  # a fence never closed: text, as Slack shows it
+    ("We'll ship it.\n```sql\nselect plan", "select plan", "```"),
+])
+def test_only_a_closed_fence_makes_code(draft, kept, blanked):
+    scan = prepare(draft).scan
+    assert kept in scan and blanked not in scan
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=400))
 def test_prepare_keeps_length_and_offsets(text):

@@ -206,9 +206,9 @@ def test_a_code_block_is_never_offered_as_the_opening(prose, engine):
     from bot.config import load_settings
 
     checker = Checker(load_settings(env={}))
+    # A fence never closed is not a code block: Slack shows it, and what follows, as text, and so is it read.
     drafts = [(code, f"{code}\n{prose}") for code in CODE] + [(code, f"{prose}\n{code}") for code in CODE]
-    drafts.append(("```sql\nselect from accounts where plan", f"{prose}\n```sql\nselect * from accounts where plan"))
-    for code, draft in drafts:  # the last one left open: it runs to the end
+    for code, draft in drafts:
         reframe = checker.assess(draft, engine=engine)[0].reframe or ""
         assert reframe and not _words(reframe) & (_words(code) - _words(prose)), (draft, reframe)
 

@@ -232,6 +232,20 @@ def test_channel_draft_gets_exactly_one_threaded_reply_despite_retries(running, 
     assert running.deps.store.count("checks") == 1
 
 
+def test_an_unclosed_fence_is_text_not_a_code_block(running, slack):
+    """Slack shows a ``` never closed as plain text, but it made the rest of the draft count as code: the draft
+    was refused ("no words to check, only code") in a channel and in the slash command."""
+    store = running.deps.store
+    assert running.event(channel_message("```" + PREMIUM, ts="1.8"), "EvFence")[0] == 200
+    assert slack.wait_for(lambda: (store.find_check_by_message("T111", "C111", "1.8") or {}).get("reply_ts"))
+    (reply,) = slack.calls("chat.postMessage")
+    assert reply["thread_ts"] == "1.8" and store.find_check_by_message("T111", "C111", "1.8")["label"] == "inside-out"
+    assert running.command("```\n" + PREMIUM, response_url=slack.response_url("f"))[0] == 200
+    assert slack.wait_for(lambda: slack.responses)
+    (_, msg), = slack.responses
+    assert "inside-out" in msg["text"] and "only code" not in msg["text"]
+
+
 @pytest.mark.parametrize("event", [
     channel_message("We'll upsell everyone", bot_id="B999", ts="1.1"),
     channel_message("We'll upsell everyone", subtype="bot_message", ts="1.2"),
