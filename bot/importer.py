@@ -15,7 +15,7 @@ from typing import Any
 from .aio import run_sync
 from .checker import Checker
 from .errors import InputError
-from .intake import DUPLICATE, Draft, Intake, Outcome
+from .intake import DRAFT_SUBTYPES, DUPLICATE, Draft, Intake, Outcome
 from .slack import mrkdwn
 
 SOURCE = "import"
@@ -138,7 +138,7 @@ async def _import_day(intake: Intake, messages: list, chan: dict, kind: str, fna
         if not isinstance(msg, dict) or not isinstance(msg.get("ts"), str):
             summary.problems.append(f"{fname}[{i}]: not a message; skipped")
             continue
-        if msg.get("subtype"):
+        if (msg.get("subtype") or None) not in DRAFT_SUBTYPES:  # a file_share with text is a draft, as in Slack
             summary.skipped[f"subtype {msg['subtype']}"] += 1
         elif msg.get("bot_id"):
             summary.skipped["bot message"] += 1

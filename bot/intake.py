@@ -26,6 +26,9 @@ from .store import Store
 from .verdict import Usage, Verdict
 
 OPT_OUT_MARKER = "[no-coach]"
+# A person's own new message: none, or one posted with a file attached (a proposal with its screenshot or spec),
+# live in Slack or in an export.
+DRAFT_SUBTYPES = (None, "file_share")
 SLASH_PROPOSAL = "slash-proposal"  # the source of an explicit check its author said is a proposal
 _PROPOSAL_PREFIX = re.compile(r"\s*proposal\s*:\s*", re.IGNORECASE)
 # A check answered just before a crash, delivered by the instance that took it over, from what was stored.

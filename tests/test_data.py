@@ -76,6 +76,38 @@ def test_import_is_idempotent_and_reports_what_it_skipped(tmp_path, zipped):
     assert only["checked"] == 1
 
 
+@pytest.mark.parametrize("zipped", [False, True])
+def test_import_checks_a_draft_posted_with_a_file(tmp_path, zipped):
+    """A proposal posted with a screenshot or a spec (subtype file_share) is checked in Slack, so an import checks it
+    too: it was skipped as a subtype. A file posted with no text has nothing to check."""
+    export = tmp_path / "export"
+    (export / "proposals").mkdir(parents=True)
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "proposals"}]))
+    files = [{"id": "F1", "name": "plan.png", "mimetype": "image/png"}]
+    (export / "proposals" / "2026-11-16.json").write_text(json.dumps([
+        {"type": "message", "subtype": "file_share", "user": "U1", "text": PREMIUM, "files": files, "upload": False,
+         "ts": "1794823200.000100"},
+        {"type": "message", "subtype": "file_share", "user": "U1", "text": "", "files": files, "upload": False,
+         "ts": "1794823300.000100"},
+        {"type": "message", "subtype": "file_share", "bot_id": "B1", "text": PREMIUM, "files": files,
+         "ts": "1794823400.000100"},
+    ]))
+    if zipped:
+        with zipfile.ZipFile(tmp_path / "export.zip", "w") as zf:
+            for p in export.rglob("*"):
+                if p.is_file():
+                    zf.write(p, str(p.relative_to(export)))
+        export = tmp_path / "export.zip"
+    db = tmp_path / "i.db"
+    r = cli("import", str(export), "--json", "--workspace", "T1", db=db)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["checked"] == 1 and s["skipped"] == {"empty": 1, "bot message": 1}
+    (row,) = Store(db).db.query("select * from checks")
+    assert row["external_id"] == "C1:1794823200.000100" and row["draft_text"] == PREMIUM
+    assert row["label"] == "inside-out" and row["user"] == "U1"
+
+
 def test_purge_keeps_verdicts_and_counts(tmp_path):
     db = tmp_path / "p.db"
     cli("import", str(make_export(tmp_path / "e")), db=db)

@@ -11,7 +11,17 @@ from slack_bolt.async_app import AsyncApp
 
 from .. import quickread
 from ..errors import InputError
-from ..intake import EMPTY, NO_COACH, OPTED_OUT, SLASH_PROPOSAL, Draft, Outcome, marked_no_coach, slash_draft
+from ..intake import (
+    DRAFT_SUBTYPES,
+    EMPTY,
+    NO_COACH,
+    OPTED_OUT,
+    SLASH_PROPOSAL,
+    Draft,
+    Outcome,
+    marked_no_coach,
+    slash_draft,
+)
 from ..logs import check_id_var
 from ..store import Store
 from ..verdict import LABELS, Verdict
@@ -25,8 +35,6 @@ log = logging.getLogger(__name__)
 RESTARTING = "Motive Coach is restarting; please try again in a minute."  # draining: new checks wait for the next
 NOT_YOURS = ("Thanks for looking! These buttons belong to the person who wrote the draft (or an admin), "
              "so I've left it as it is.")
-# A person's own new message: none, or one posted with a file attached (a proposal with its screenshot or spec).
-DRAFT_SUBTYPES = (None, "file_share")
 _REFUSED = {  # what the author is told when the road refuses their draft
     OPTED_OUT: "You're opted out, so I won't check this. `/motivecheck optin` to resume.",
     NO_COACH: "That draft is marked `[no-coach]`, so I won't check it.",
