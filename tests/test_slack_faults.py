@@ -16,6 +16,8 @@ from hostile import HOSTILE
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
 
 from bot.slack.app import HEALTH_WAIT
+from bot.store import Store
+from bot.store.database import CONNECT_TIMEOUT, POOL_WAIT
 
 
 @pytest.fixture
@@ -98,6 +100,7 @@ class Cuttable:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
+        self.silent = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -106,6 +109,9 @@ class Cuttable:
                 client, _ = self.listener.accept()
             except OSError:
                 return  # cut
+            if self.silent:  # taken, never answered
+                self.sockets.append(client)
+                continue
             upstream = socket.create_connection(self.upstream)
             self.sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
@@ -119,6 +125,14 @@ class Cuttable:
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_RDWR)
 
+    def hush(self) -> None:
+        """The connections through it end; new ones are accepted and never answered (a server that hangs, or
+        packets dropped past a load balancer)."""
+        self.silent = True
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
     def cut(self) -> None:
         with contextlib.suppress(OSError):
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress, which close() alone would not
@@ -129,15 +143,20 @@ class Cuttable:
             s.close()
 
 
-def test_healthz_answers_at_once_when_the_database_is_gone(slack, tmp_path, database):
-    """With PostgreSQL out of reach, /healthz took 30 s (the pool's wait for a connection) to say so: a load
-    balancer's or orchestrator's health check gives up long before, seeing a hung instance instead of the cause."""
+def through_relay(database: str) -> tuple[Cuttable, str]:
+    """A relay to the test's PostgreSQL database, and the database's URL through it."""
     if not database.startswith("postgresql://"):
         pytest.skip("a SQLite file cannot go out of reach")
     where = urlsplit(database)
     proxy = Cuttable(where.hostname or "127.0.0.1", where.port or 5432)
-    url = database.replace(where.netloc, where.netloc.replace(f"{where.hostname}:{where.port}",
-                                                              f"127.0.0.1:{proxy.port}"), 1)
+    return proxy, database.replace(where.netloc, where.netloc.replace(f"{where.hostname}:{where.port}",
+                                                                      f"127.0.0.1:{proxy.port}"), 1)
+
+
+def test_healthz_answers_at_once_when_the_database_is_gone(slack, tmp_path, database):
+    """With PostgreSQL out of reach, /healthz took 30 s (the pool's wait for a connection) to say so: a load
+    balancer's or orchestrator's health check gives up long before, seeing a hung instance instead of the cause."""
+    proxy, url = through_relay(database)
     app = RunningApp(settings_for(slack, tmp_path, database=url))
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=5) as resp:
@@ -151,3 +170,42 @@ def test_healthz_answers_at_once_when_the_database_is_gone(slack, tmp_path, data
     finally:
         app.stop()
         app.deps.store.close()
+
+
+def test_a_request_fails_fast_when_the_database_is_gone(slack, tmp_path, database):
+    """A slash command with PostgreSQL out of reach waited 30 s for a pooled connection, its worker thread with
+    it (and more piling up behind, so SIGTERM took ~50 s): now Slack hears back within its 3 s and may retry."""
+    proxy, url = through_relay(database)
+    app = RunningApp(settings_for(slack, tmp_path, database=url))
+    try:
+        assert app.command(PREMIUM, response_url=slack.response_url("before"))[0] == 200
+        proxy.cut()
+        started = time.monotonic()
+        app.command(PREMIUM, response_url=slack.response_url("during"))  # whatever it answers, it answers now
+        assert time.monotonic() - started < 3.0
+        started = time.monotonic()
+        with pytest.raises(Exception, match="couldn't get a connection"):
+            app.deps.store.get_check(1)
+        assert POOL_WAIT - 0.5 < time.monotonic() - started < POOL_WAIT + 1
+    finally:
+        app.stop()
+        app.deps.store.close()
+
+
+def test_reconnect_attempts_give_up_on_a_server_that_never_answers(database):
+    """The pool replaces a lost connection in the background; with no connect timeout, an attempt on a server that
+    accepts but never answers hung for good (TCP keeps waiting), and no later attempt was made."""
+    proxy, url = through_relay(database)
+    store = Store(url)
+    try:
+        assert store.get_check(1) is None
+        proxy.hush()
+        with contextlib.suppress(Exception):
+            store.get_check(1)  # finds its connection gone: the pool sets about replacing it
+        deadline = time.monotonic() + CONNECT_TIMEOUT + 3
+        while store.db.pool.get_stats().get("connections_errors", 0) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store.db.pool.get_stats().get("connections_errors", 0) > 0, "the attempt is still hanging"
+    finally:
+        proxy.cut()
+        store.close()

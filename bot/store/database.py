@@ -25,6 +25,13 @@ from .dialect import POSTGRES, SQLITE, Dialect, nul_safe, quote
 
 BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10  # the store's calls run on worker threads; more than this wait their turn for a connection
+# PostgreSQL: a call waits at most this long for a pooled connection (psycopg_pool's default is 30 s). With the server
+# out of reach every request's worker thread sat out those 30 s, more piled up behind them, and SIGTERM took ~50 s;
+# Slack wants its ack within 3 s, so a handler that cannot get a connection by then fails and Slack retries.
+POOL_WAIT = 2.0
+# Each connection the pool opens (at start and to replace a lost one) gives up after this many seconds, instead of
+# hanging on a server that accepts but never answers (libpq counts whole seconds, at least 2).
+CONNECT_TIMEOUT = 3
 Row = dict[str, Any]
 
 
@@ -138,7 +145,8 @@ class Database:
 
     @contextmanager
     def session(self, *, wait: float | None = None) -> Iterator[Session]:
-        """Reads (each statement on its own); ``wait``: at most this many seconds for a connection (a server's)."""
+        """Reads (each statement on its own); ``wait``: at most this many seconds for a connection to a server
+        (POOL_WAIT when None)."""
         with self._connection(wait=wait) as conn:
             yield Session(conn, self.dialect)
 
@@ -291,6 +299,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str) -> None:
         import psycopg  # the optional extra: imported only when a PostgreSQL URL is given
+        from psycopg.conninfo import conninfo_to_dict
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
@@ -298,9 +307,11 @@ class PostgresDatabase(Database):
         # One connection first, so a wrong URL, password or a server that is down is told plainly (a pool
         # only says that it timed out).
         psycopg.connect(url, connect_timeout=10).close()
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": dict_row}
+        if "connect_timeout" not in conninfo_to_dict(url):  # one the URL sets is the operator's choice
+            kwargs["connect_timeout"] = CONNECT_TIMEOUT
         self.pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="motivecheck",
-                                   kwargs={"autocommit": True, "row_factory": dict_row}, configure=_configure,
-                                   check=_check_idle)
+                                   timeout=POOL_WAIT, kwargs=kwargs, configure=_configure, check=_check_idle)
         self.pool.open(wait=True, timeout=30)
 
     @contextmanager
