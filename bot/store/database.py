@@ -311,17 +311,30 @@ class PostgresDatabase(Database):
         if "connect_timeout" not in conninfo_to_dict(url):  # one the URL sets is the operator's choice
             kwargs["connect_timeout"] = CONNECT_TIMEOUT
         self.pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="motivecheck",
-                                   timeout=POOL_WAIT, kwargs=kwargs, configure=_configure, check=_check_idle)
+                                   timeout=POOL_WAIT, kwargs=kwargs, configure=_configure)
         self.pool.open(wait=True, timeout=30)
 
     @contextmanager
     def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
-        with self.pool.connection(timeout=wait) as conn:
-            yield conn
+        # Connections the server closed while they sat idle (a restart or a failover ends them all) are dropped
+        # here, not by the pool's ``check``: after each one that failed it the pool sleeps 1 s, then 2 s, ...
+        # before the next, so four of them outlasted POOL_WAIT. The pool replaces each one closed here.
+        deadline = time.monotonic() + (POOL_WAIT if wait is None else wait)
+        while True:
+            conn = self.pool.getconn(timeout=max(deadline - time.monotonic(), 0.01))
+            if not _closed_while_idle(conn):
+                break
+            conn.close()
+            self.pool.putconn(conn)
+        try:
+            with conn:  # commits, or rolls back on an error, as the pool's connection() does
+                yield conn
+        finally:
+            self.pool.putconn(conn)
 
     def stream(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Row]:
         # A server-side cursor, so an export of a million checks is not held in memory at once.
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor(name="motivecheck_stream") as cur:
+        with self._connection() as conn, conn.transaction(), conn.cursor(name="motivecheck_stream") as cur:
             cur.itersize = 500
             cur.execute(self.dialect.sql(sql), list(params))
             yield from cur
@@ -355,14 +368,16 @@ def _adapters() -> tuple[type, type, type]:
     return WholeOrFloat, NulSafeText, NulSafeBinaryText
 
 
-def _check_idle(conn: Any) -> None:
-    """Before the pool hands out a connection: raise if the server closed it while it sat idle (a restart or a
-    failover ends every connection, saying so on its socket), so the pool connects anew instead of the request
-    failing. Asking the server costs a round trip; only a connection whose socket has something to read is asked.
-    """
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
-        conn.execute("")  # reads what the server said: the error that ended the connection, or its end
+def _closed_while_idle(conn: Any) -> bool:
+    """Whether the server closed ``conn`` while it sat idle in the pool, saying so on its socket. Asking the server
+    costs a round trip; only a connection whose socket has something to read is asked."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        if readable:
+            conn.execute("")  # reads what the server said: the error that ended the connection, or its end
+    except Exception:  # noqa: BLE001 - any failure here means the connection is no use
+        return True
+    return bool(conn.closed)
 
 
 def _configure(conn: Any) -> None:
