@@ -44,6 +44,23 @@ def apply_retention(store: Store, settings: Settings, now: float | None = None) 
     return purge_texts(store, now - settings.retention_days * 86400)
 
 
+# The claim row (workspace, channel, week) in the digests table that serves retention as its lease, the way each
+# digest's row does for posting it: one instance purges at a time, not every instance every minute.
+RETENTION_CLAIM = ("", "", "retention")
+
+
+def run_retention(store: Store, settings: Settings, owner: str, every: float, now: float | None = None) -> int | None:
+    """The app's retention every ``every`` seconds: purge as apply_retention does unless another instance (a
+    different ``owner``) did within half of that or is at it now (None then). A long first purge keeps its claim."""
+    if settings.retention_days <= 0:
+        return 0
+    if not store.claim_digest(*RETENTION_CLAIM, owner, stale_after=every / 2):
+        return None
+    now = time.time() if now is None else now
+    return store.purge_texts(now - settings.retention_days * 86400,
+                             keep_going=lambda: store.renew_digest_claim(*RETENTION_CLAIM, owner))
+
+
 def forget_user(store: Store, user: str) -> dict[str, int]:
     """Right to erasure: drop a person's words everywhere; counts stay, unattributed; their opt-out stays."""
     if not user.strip():

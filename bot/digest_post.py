@@ -227,12 +227,13 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
                                interval: float = 60.0) -> None:
     """Inside the app: once the weekly slot passes, post the latest finished week (never a backlog). Each
     workspace's digest goes out through its own bot (``clients``: workspace → client, None if not installed)."""
-    from .datacontrols import apply_retention
+    from .datacontrols import run_retention
 
+    owner = f"{socket.gethostname()}:{os.getpid()}:{id(stop)}"  # this instance's scheduler
     while not stop.is_set():
         held = False
         try:
-            await asyncio.to_thread(apply_retention, store, settings)
+            await asyncio.to_thread(run_retention, store, settings, owner, interval)
             due = due_week(settings, time.time())
             if due:
                 workspaces = await asyncio.to_thread(store.digest_workspaces)

@@ -11,8 +11,9 @@ from test_digest import add  # records a T1 check with a Verdict
 
 from bot.checker import Checker
 from bot.config import load_settings
-from bot.datacontrols import apply_retention, forget_user, purge_texts
+from bot.datacontrols import apply_retention, forget_user, purge_texts, run_retention
 from bot.store import Store
+from bot.verdict import PlaybookRef, Verdict
 
 DRAFT = "We'll launch Zanzibar Gold to upsell dormant accounts and lift ARR 15% this quarter."
 WORDS = ("Zanzibar", "dormant accounts")  # only ever written by the author
@@ -105,3 +106,75 @@ def test_retention_takes_a_drafts_words_from_a_label_given_on_it_later(database)
 
     assert store.get_check(old)["draft_text"] is None
     assert [r["text"] for r in store.db.query("select text from labels")] == ["Bob's wombat plan to upsell Acme"]
+
+
+def old_checks(store: Store, n: int, ts: float) -> None:
+    """``n`` checks written at ``ts`` (a second apart), each with its words in the text and the verdict."""
+    v = Verdict(label="inside-out", customer_ease=40, motives=[], engine="rules", reframe="a quokka reframe",
+                playbook=PlaybookRef(name="outside-in", version="1"))
+    store.insert_checks([store.check_row(v, f"quokka draft {i}", source="import", ts=ts + i, workspace="T1")
+                         for i in range(n)])
+
+
+def test_a_big_purge_goes_in_short_batches_and_stops_when_told(database):
+    """The first purge of a long history ran as one write transaction (34 s with 200,000 checks on PostgreSQL; on
+    SQLite every other write waited that long): it goes a batch at a time, and may stop between batches."""
+    store = Store(database)
+    now = time.time()
+    old_checks(store, 250, now - 40 * 86400)
+    recent = add(store, "mixed", now - 86400, text="recent quokka words")
+    asked: list[int] = []
+
+    def keep_going() -> bool:
+        asked.append(1)
+        return len(asked) < 2
+
+    assert store.purge_texts(now - 30 * 86400, batch=100, keep_going=keep_going) == 200
+    assert store.db.value("select count(*) from checks where draft_text is not null") == 51
+    assert store.purge_texts(now - 30 * 86400, batch=100) == 50
+    assert store.purge_texts(now - 30 * 86400, batch=100) == 0
+    assert [r["id"] for r in store.db.query("select id from checks where draft_text is not null")] == [recent]
+    assert store.db.value("select count(*) from checks where verdict_json like '%quokka%'") == 0
+
+
+def test_a_purge_with_nothing_left_to_do_reads_none_of_the_old_checks(tmp_path):
+    """Every instance purged every minute, reading every old check to find none left with words (3.6-5.5 s each
+    time with 200,000 on PostgreSQL): rows that still hold words are found by an index of only them. Counted in
+    SQLite's virtual machine instructions, which grow with every row a statement reads."""
+    store = Store(tmp_path / "idle.db")
+    now = time.time()
+    old_checks(store, 3000, now - 40 * 86400)
+    with store.db.write() as tx:  # labels an admin loaded: they stay, however old
+        tx.insert_many("labels", [{"workspace": "T1", "text": f"label {i}", "label": "mixed", "source": "file",
+                                   "ts": now - 40 * 86400, "text_hash": f"h{i}"} for i in range(3000)])
+    assert store.purge_texts(now - 30 * 86400) == 3000
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn = store.db._thread_connection()
+    conn.set_progress_handler(count, 100)
+    try:
+        assert store.purge_texts(now - 30 * 86400) == 0
+    finally:
+        conn.set_progress_handler(None, 0)
+    assert steps * 100 < 3000, steps  # fewer instructions than old rows
+
+
+def test_retention_runs_on_one_instance_at_a_time(database):
+    """Every instance ran the same purge every minute: the digest's claim now hands it to one of them at a time."""
+    first, second = Store(database), Store(database)
+    now = time.time()
+    old = add(first, "inside-out", now - 40 * 86400, text="old quokka words")
+    settings = load_settings(env={"MOTIVECHECK_RETENTION_DAYS": "30"})
+    assert run_retention(first, settings, "instance-a", every=0.4, now=now) == 1
+    add(first, "inside-out", now - 41 * 86400, text="older quokka words")
+    assert run_retention(second, settings, "instance-b", every=0.4, now=now) is None  # instance-a just did
+    time.sleep(0.25)
+    assert run_retention(second, settings, "instance-b", every=0.4, now=now) == 1
+    assert first.get_check(old)["draft_text"] is None
+    assert run_retention(first, load_settings(env={}), "instance-a", every=0.4) == 0  # retention off: no claim
+    second.close()

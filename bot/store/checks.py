@@ -227,6 +227,8 @@ def _verdict_columns(verdict: Verdict | None, usage: Usage | None, *, words: boo
         "playbook": verdict.playbook.name,
         "playbook_version": verdict.playbook.version,
         "verdict_json": raw if words else strip_verdict(raw),
+        # Found by retention's index until purged (m013): a verdict that repeats the draft's words.
+        "verdict_words": 1 if words and strip_verdict(raw) != raw else None,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "cached_tokens": usage.cached_tokens,

@@ -3,34 +3,72 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from .database import Part, Row
 from .events import claim as claim_key
 
+PURGE_BATCH = 1000  # rows per write transaction of a purge: each a few tens of milliseconds (bench/bench_purge.py)
+
 
 class ErasureStore(Part):
-    def purge_texts(self, older_than: float) -> int:
+    def purge_texts(self, older_than: float, *, batch: int = PURGE_BATCH,
+                    keep_going: Callable[[], bool] | None = None) -> int:
         """Remove every copy of people's words older than ``older_than``: draft texts, the quotes, reframes,
-        questions and measures in verdicts, the verdict cache and decision reasons. Returns checks purged."""
-        rows = []
-        for row in self.db.query("select id, draft_text, verdict_json from checks where ts < ?", [older_than]):
-            stripped = strip_verdict(row["verdict_json"])
-            if row["draft_text"] is not None or stripped != row["verdict_json"]:
-                rows.append((row["id"], stripped))
+        questions and measures in verdicts, the verdict cache and decision reasons. Returns checks purged.
+
+        Rows still holding words are found by index (m013), so a purge with nothing to do reads nothing; a big one
+        goes ``batch`` rows per transaction (one transaction held SQLite's write lock for half a minute), asking
+        ``keep_going`` between them (False: stop, the rest waits for the next run)."""
+        purged = changed = 0
+        for step in (self._purge_checks, self._purge_by_age):
+            more = True
+            while more:
+                words, rows, more = step(older_than, batch)
+                purged, changed = purged + words, changed + rows
+                if more and keep_going is not None and not keep_going():
+                    break
+            if more:
+                break
+        if changed:
+            self.db.checkpoint()
+        return purged
+
+    def _purge_checks(self, older_than: float, batch: int) -> tuple[int, int, bool]:
+        """One batch of old checks that hold words: (checks that did, rows changed, whether there may be more)."""
         with self.db.write() as tx:
-            tx.executemany("update checks set draft_text = null, verdict_json = ? where id = ?",
-                           [(stripped, check_id) for check_id, stripped in rows])
-            tx.execute("delete from verdict_cache where ts < ?", [older_than])
-            tx.execute("update decisions set reason = null where ts < ? and reason is not null", [older_than])
+            found = tx.query("select id, draft_text, verdict_json from checks where ts < ? "
+                             "and (draft_text is not null or verdict_words = 1) order by ts limit ?"
+                             + self.db.dialect.for_update, [older_than, batch])
+            rows = []
+            for row in found:
+                stripped = strip_verdict(row["verdict_json"])
+                rows.append((row["id"], stripped, row["draft_text"] is not None or stripped != row["verdict_json"]))
+            tx.executemany("update checks set draft_text = null, verdict_json = ?, verdict_words = null where id = ?",
+                           [(stripped, check_id) for check_id, stripped, _words in rows])
             # Labels from Slack decisions carry a draft's words, so they follow the retention setting too: they go
             # with the draft's text (however recently the label was given), or when older than the cut-off
-            # themselves. Labels an admin loaded from a file (motivecheck label) were given on purpose and stay
-            # until forgotten.
-            decisions = tx.query_in("select id from decisions where check_id in ({})", [r[0] for r in rows])
+            # themselves (_purge_by_age). Labels an admin loaded from a file (motivecheck label) were given on
+            # purpose and stay until forgotten.
+            decisions = tx.query_in("select id from decisions where check_id in ({})",
+                                    [check_id for check_id, _stripped, words in rows if words])
             tx.execute_in("delete from labels where source in ({})", [f"decision:{d['id']}" for d in decisions])
-            tx.execute("delete from labels where ts < ? and source like 'decision:%'", [older_than])
-        self.db.checkpoint()
-        return len(rows)
+        return sum(1 for _id, _stripped, had in rows if had), len(rows), len(found) == batch
+
+    def _purge_by_age(self, older_than: float, batch: int) -> tuple[int, int, bool]:
+        """One batch each of old cached verdicts, decision reasons and labels from decisions: (0, rows changed,
+        whether there may be more)."""
+        with self.db.write() as tx:
+            changed = [
+                tx.execute("delete from verdict_cache where key in "
+                           "(select key from verdict_cache where ts < ? limit ?)", [older_than, batch]),
+                tx.execute("update decisions set reason = null where id in "
+                           "(select id from decisions where ts < ? and reason is not null limit ?)",
+                           [older_than, batch]),
+                tx.execute("delete from labels where id in (select id from labels where ts < ? "
+                           "and substr(source, 1, 9) = 'decision:' limit ?)", [older_than, batch]),
+            ]
+        return 0, sum(changed), max(changed) == batch
 
     def withdraw_check(self, check_id: int, *, claim: str | None = None) -> Row | None:
         """Its author deleted the draft: erase its words from the check (the text; the verdict's quotes, reframe,
@@ -45,7 +83,7 @@ class ErasureStore(Part):
             if row is None:
                 return None
             row.update(draft_text=None, verdict_json=strip_verdict(row["verdict_json"]))
-            tx.execute("update checks set draft_text = null, verdict_json = ? where id = ?",
+            tx.execute("update checks set draft_text = null, verdict_json = ?, verdict_words = null where id = ?",
                        [row["verdict_json"], check_id])
             if row["draft_hash"]:
                 tx.execute("delete from verdict_cache where draft_hash = ?", [row["draft_hash"]])
@@ -75,8 +113,8 @@ class ErasureStore(Part):
             decisions = tx.execute(
                 'delete from decisions where "user" = ? or check_id in (select id from checks where "user" = ?)',
                 [user, user])
-            tx.executemany("update checks set draft_text = null, verdict_json = ?, \"user\" = '', message_ts = null "
-                           "where id = ?", [(strip_verdict(r["verdict_json"]), r["id"]) for r in checks])
+            tx.executemany("update checks set draft_text = null, verdict_json = ?, verdict_words = null, \"user\" = '', "
+                           "message_ts = null where id = ?", [(strip_verdict(r["verdict_json"]), r["id"]) for r in checks])
             cached = tx.execute_in("delete from verdict_cache where draft_hash in ({})", hashes)
             # Entries cached before draft hashes were recorded cannot be told apart: a cache, so drop them.
             cached += tx.execute("delete from verdict_cache where draft_hash is null")
