@@ -4,8 +4,11 @@ Real signed requests to Bolt, the local Slack stand-in and a real database."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
+from test_surface import fixture
 
 ADMIN = "UADMIN"  # an admin on the Slack stand-in (conftest)
 
@@ -66,3 +69,16 @@ def test_a_channel_command_typed_in_a_direct_message_asks_which_channel(app, sla
     answer = admin_says(app, slack, command, "d", channel="D0123ABCD")
     assert answer.startswith("I didn't change anything") and "direct message" in answer
     assert app.deps.store.watched_channels("T111") == []
+
+
+def test_app_home_lists_a_channel_the_environment_watches_once_with_its_options(app, slack):
+    """C111 is named by MOTIVECHECK_WATCH_CHANNELS; once an admin sets its mode it was listed twice on App Home."""
+    admin_says(app, slack, "mode private <#C111|proposals>", "m")
+    admin_says(app, slack, "watch <#C555|ideas>", "w")
+    body = fixture("event_app_home_opened_home_tab.slack_docs.json")
+    body["team_id"], body["event"]["user"] = "T111", ADMIN
+    assert app.post(json.dumps(body), "application/json")[0] == 200
+    assert slack.wait_for(lambda: slack.calls("views.publish"))
+    shown = json.dumps(slack.calls("views.publish")[0]["view"])
+    assert shown.count("<#C111>") == 1 and "<#C111> (private, from MOTIVECHECK_WATCH_CHANNELS)" in shown
+    assert "<#C555> (thread)" in shown

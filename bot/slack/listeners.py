@@ -387,8 +387,12 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
     admin_lines: list[str] = []
     if await is_admin(deps, client, user):
         watched = await asyncio.to_thread(deps.store.watched_channels, team)
-        names = [f"<#{w['channel']}> ({w.get('reply_mode') or 'thread'})" for w in watched]
-        names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in deps.settings.watch_channels]
+        env = deps.settings.watch_channels
+        # A channel the setting names may also have options set here: one line for it, saying both.
+        names = [f"<#{w['channel']}> ({w.get('reply_mode') or 'thread'}"
+                 + (", from MOTIVECHECK_WATCH_CHANNELS)" if w["channel"] in env else ")") for w in watched]
+        listed = {w["channel"] for w in watched}
+        names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in env if c not in listed]
         digest = await asyncio.to_thread(deps.store.get_setting, team, "digest_channel", deps.settings.digest_channel)
         problem = await asyncio.to_thread(deps.store.get_setting, team, "last_delivery_error")
         admin_lines = [f"Watched channels: {', '.join(names) or 'none yet'}",
