@@ -82,3 +82,12 @@ def test_app_home_lists_a_channel_the_environment_watches_once_with_its_options(
     shown = json.dumps(slack.calls("views.publish")[0]["view"])
     assert shown.count("<#C111>") == 1 and "<#C111> (private, from MOTIVECHECK_WATCH_CHANNELS)" in shown
     assert "<#C555> (thread)" in shown
+
+
+@pytest.mark.parametrize("typed", ["GENERAL", "CUSTOMERS"])
+def test_a_channel_name_in_capitals_is_not_taken_for_an_id(app, slack, typed):
+    """`watch GENERAL` fitted the ID pattern: it answered "Watching <#GENERAL>", which watches nothing."""
+    answer = admin_says(app, slack, f"watch {typed}", "g")
+    assert f"couldn't read `{typed}` as a channel" in answer
+    assert app.deps.store.watched_channels("T111") == []
+    assert "Watching <#C0123ABCD>" in admin_says(app, slack, "watch C0123ABCD", "i")

@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 SOMETHING_WENT_WRONG = ("Sorry — something went wrong while changing that, so it may not have changed. Please try "
                         "again; if it keeps happening, ask whoever runs Motive Coach to look at its log.")
 _PLAYBOOK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,})")
+# A bare ID has a digit (C0123ABCD): a word in capitals (GENERAL) is a channel's name typed without #, not its ID.
+_CHANNEL_REF = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG](?=[A-Z]*[0-9])[A-Z0-9]{2,})")
 
 
 def channel_arg(text: str, default: str) -> str:
