@@ -73,8 +73,6 @@ def file_bytes(store) -> bytes:
 def file_share(text: str, ts: str) -> dict:
     """A message posted with a file attached, as Slack sends it (subtype file_share, the file in ``files``)."""
     path = FIXTURES / "event_message_file_share.bolt.json"
-    if not path.exists():
-        pytest.skip("shared fixtures not present")
     event = json.loads(path.read_text())["event"]
     event.pop("blocks", None)
     return {**event, "text": text, "ts": ts, "event_ts": ts, "user": "U222"}

@@ -1,6 +1,6 @@
 """The Slack surface as people meet it: text shown as written, coaching (not grading) in public, details in
 private, decisions counted once, the reason box's promise, mentions and the DM fallback. Signed requests built
-from the payloads in ../shared/slack-fixtures, assertions on the Web API calls FakeSlack recorded."""
+from the payloads in tests/data/slack-fixtures, assertions on the Web API calls FakeSlack recorded."""
 
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ SENT = WRITTEN.replace("&", "&amp;").replace("> 50", "&gt; 50")
 
 def fixture(name: str) -> dict:
     path = FIXTURES / name
-    if not path.exists():
-        pytest.skip("shared fixtures not present")
     return json.loads(path.read_text())
 
 
