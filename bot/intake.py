@@ -44,6 +44,7 @@ DUPLICATE = "duplicate"
 UNWATCHED = "unwatched"  # a channel message from a channel nobody asked to watch (not told to anyone)
 _REFUSALS = {"opted-out": OPTED_OUT, "unwatched": UNWATCHED, "duplicate": DUPLICATE}  # Store.admit_pending's words
 DEFAULT_LEASE_SECONDS = 15.0  # MOTIVECHECK_LEASE_SECONDS
+SETTLED_POLL = 0.2  # seconds between looks at a check another request (or instance) is still answering
 MAX_ATTEMPTS = 3  # instances that may take over one check before it is given up (a draft that crashes each one)
 
 
@@ -298,6 +299,19 @@ class Intake:
         ids = sorted(self.held)
         still = await asyncio.to_thread(self.store.renew_leases, self.owner, ids, time.time() + self.lease_seconds)
         self.held.difference_update(set(ids) - still)
+
+    async def settled(self, workspace: str, channel: str, message_ts: str) -> dict[str, Any] | None:
+        """The check of a channel message once no instance is working on it (answered, or given up), or None.
+
+        An edit made while the first check runs waits here, so it re-checks the latest text once the reply is out
+        (it found no reply to update and was dropped). Bounded: a check is taken over at most MAX_ATTEMPTS times.
+        """
+        deadline = time.monotonic() + self.lease_seconds * (MAX_ATTEMPTS + 1)
+        while True:
+            row = await asyncio.to_thread(self.store.find_check_by_message, workspace, channel, message_ts)
+            if row is None or row.get("lease_until") is None or time.monotonic() > deadline:
+                return row
+            await asyncio.sleep(SETTLED_POLL)
 
     async def take_over(self, limit: int = 20) -> list[dict[str, Any]]:
         """Checks whose holder stopped renewing their lease (it crashed, or stopped), now held by this instance."""

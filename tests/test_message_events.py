@@ -142,6 +142,55 @@ def test_an_edit_adding_no_coach_withdraws_the_draft_like_a_deletion(running, sl
         assert slack.wait_for(lambda: WORDS not in file_bytes(store), timeout=5)
 
 
+def test_an_edit_made_while_the_draft_is_checked_gets_the_reply(slack, tmp_path, database):
+    """The author edits while the LLM is still reading the draft: the edit found no reply to update and was dropped,
+    so the reply showed the verdict on the old words and the old words were stored. The reply the author ends up
+    with is for the edited text, checked once."""
+    edited = answer(verdict_answer(label="outside-in", customer_ease=80, quote="exports are painful", motives=[],
+                                   reframe=None))
+    with FakeOpenAI() as llm:
+        llm.script(slow(1.0, answer(verdict_answer())), edited)
+        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
+                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
+        try:
+            store = app.deps.store
+            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE1")[0] == 200
+            assert slack.wait_for(lambda: llm.requests)  # the LLM is reading the first text
+            assert app.event(edit(OUTSIDE_IN), "EvE2")[0] == 200
+            assert slack.wait_for(lambda: (store.find_check_by_message(TEAM, "C111", DRAFT_TS) or {}).get("label")
+                                  == "outside-in", timeout=10)
+            assert slack.wait_for(lambda: not store.leased_checks() and slack.calls("chat.update"), timeout=10)
+            time.sleep(0.3)
+            check = store.find_check_by_message(TEAM, "C111", DRAFT_TS)
+            assert check["draft_text"] == OUTSIDE_IN
+            assert len(llm.requests) == 2 and OUTSIDE_IN in json.dumps(llm.requests[1])
+            (reply,) = slack.calls("chat.postMessage")  # one reply, then brought up to date for the edit
+            (update,) = slack.calls("chat.update")
+            assert update["ts"] == check["reply_ts"] and "Updated for your edit" in json.dumps(blocks_of(update))
+            assert "Premium Plus" not in json.dumps(blocks_of(update))
+        finally:
+            app.stop()
+
+
+def test_an_edit_adding_no_coach_while_the_draft_is_checked_gets_no_reply(slack, tmp_path, database):
+    with FakeOpenAI(default=slow(1.0, answer(verdict_answer()))) as llm:
+        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
+                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
+        try:
+            store = app.deps.store
+            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE3")[0] == 200
+            assert slack.wait_for(lambda: llm.requests)
+            assert app.event(edit(PREMIUM + " [no-coach]"), "EvE4")[0] == 200
+            assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None  # erased before the ack
+            assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)
+            time.sleep(0.3)
+            assert slack.calls("chat.postMessage") == [] and slack.calls("chat.update") == []
+            assert len(llm.requests) == 1
+            assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None
+        finally:
+            app.stop()
+
+
 # -- deletions ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", sorted(DELETIONS))
 def test_a_deleted_draft_takes_our_reply_and_its_words_with_it(running, slack, kind):

@@ -220,7 +220,8 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     message = event.get("message") or {}
     if message.get("bot_id") or not message.get("ts"):
         return
-    previous = await asyncio.to_thread(deps.store.find_check_by_message, team, channel, message["ts"])
+    # Edited while the first check is still running (on any instance): wait for its answer, then check the new text.
+    previous = await deps.intake.settled(team, channel, message["ts"])
     # Re-check only drafts that got a reply: a threaded (or shared) one, or, in private mode, an ephemeral.
     private = (previous or {}).get("reply_mode") == "private" and (previous or {}).get("label") not in (
         None, "not-a-proposal")
