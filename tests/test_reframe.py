@@ -223,3 +223,13 @@ def test_a_goal_never_ends_inside_slack_markup(rules, tail):
     assert "lift ARR 15%." in reframe and "<." not in reframe, reframe
     rest = reframe.replace(tail, "")
     assert "<" not in rest.replace("<@U0ANA>", "") and ">" not in rest.replace("<@U0ANA>", ""), reframe
+
+
+@pytest.mark.parametrize("draft", [
+    "> we will upsell\n> accounts\n> to grow revenue",  # the playbook's template reframe: "When we upsell > accounts >,"
+    "> we will upsell\n> accounts\n> ok",
+    ">>> we will upsell\n>>> accounts\n>>> to grow revenue",
+    "> we will upsell existing accounts to lift ARR 15% this quarter.",
+])
+def test_slack_quote_markers_never_reach_the_reframe(rules, draft):
+    assert ">" not in _reframe(rules, draft)

@@ -86,6 +86,8 @@ _MAX_EVIDENCE = 8  # cue spans; they widen into fewer, longer phrases (3 are sho
 _DIGIT = re.compile(r"\d")
 _CACHE_MAX = 50_000
 _FACTS_WINDOW = 400  # the reframe rewrites the opening; facts come from it
+# Slack quote markers ("> ", ">>> ") opening a line: layout, not words; with lines joined they would land mid-phrase.
+_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
 
 
 class _Entry(NamedTuple):
@@ -698,7 +700,7 @@ class RulesEngine:
 
     def _facts(self, masked: str, motives: list[str]) -> dict[str, object]:
         # One space in front: extract patterns may open with " " to match at word starts only (faster).
-        text = " " + " ".join(masked[:_FACTS_WINDOW].split())
+        text = " " + " ".join(_QUOTE_MARKS.sub("", masked[:_FACTS_WINDOW]).split())
         offering = self._first("offering", text)
         customer = self._first("customer", text) or "customers"
         if customer and customer.lower().startswith("our "):
