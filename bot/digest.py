@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from . import quickread
 from .errors import InputError
+from .slack.mrkdwn import outside_atoms  # pure text rules, as bot/reframe.py uses them
 from .store import Store
 
 MIN_POSTERS = 3  # a channel's own figures appear only with at least this many different people
@@ -248,10 +249,10 @@ def headline(d: Digest) -> str:
 
 
 def shorten(text: str, limit: int = 300) -> str:
-    """At most ``limit`` characters, cut at a word and ending with "…"."""
+    """At most ``limit`` characters, cut at a word (never inside an emoji code or a link) and ending with "…"."""
     if len(text) <= limit:
         return text
-    head = text[: limit - 1]
+    head = text[: outside_atoms(text, limit - 1)]
     space = head.rfind(" ")
     return (head[:space] if space > limit // 2 else head).rstrip() + "…"
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from test_slack import FIXTURES, PREMIUM, RunningApp, settings_for
 
-from bot.digest import compute
+from bot.digest import compute, shorten
 from bot.slack import mrkdwn
 from bot.slack.blocks import build_thread_note, build_verdict_message
 from bot.slack.listeners import MENTION_HINT, NOT_YOURS
@@ -134,6 +134,19 @@ def test_app_home_tells_someone_new_how_to_start(running, slack):
 def test_cuts_keep_words_escapes_and_links_whole(text, limit, expected):
     out = mrkdwn.cut(text, limit)
     assert out == expected and len(out) <= limit
+
+
+def test_a_cut_never_leaves_half_an_emoji_code():
+    """The draft quoted back, the digest's examples and mrkdwn cuts stop before an emoji code the limit falls
+    inside ("…launch:rocke…" showed before); a draft with no space near the limit is where it showed."""
+    draft = "Premium Plus " + "x" * 1980 + "launch:rocket:done and more words"
+    v = Verdict(label="inside-out", customer_ease=10, engine="rules", playbook=PlaybookRef(name="p", version="1"),
+                evidence=[Evidence(quote="Premium Plus", start=0, end=12, shows="upsell-crosssell")])
+    quoted = next(b["text"]["text"] for b in build_verdict_message(draft, v, 1)["blocks"] if "What I read" in json.dumps(b))
+    assert quoted.endswith("launch…") and ":rock" not in quoted
+    example = "Premium Plus " + "x" * 280 + "go:rocket:now and more"
+    assert shorten(example).endswith("go…")
+    assert mrkdwn.cut("ok:rocket:now", 9) == "ok…"
 
 
 @pytest.mark.parametrize("written,shown", [

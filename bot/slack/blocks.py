@@ -94,13 +94,10 @@ def highlighted(draft: str, verdict: Verdict) -> str:
 
 
 def _clip_draft(draft: str, limit: int) -> str:
-    """The draft as written, cut to ``limit`` at a word boundary outside links and mentions."""
+    """The draft as written, cut to ``limit`` at a word boundary outside links, mentions and emoji codes."""
     if len(draft) <= limit:
         return draft
-    end = limit
-    for a, b in _atoms(draft):
-        if a < end < b:
-            end = a
+    end = mrkdwn.outside_atoms(draft, limit)
     space = draft.rfind(" ", 0, end + 1)
     return draft[: space if space > end // 2 else end].rstrip() + mrkdwn.ELLIPSIS
 

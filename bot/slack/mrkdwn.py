@@ -70,19 +70,24 @@ def to_mrkdwn(text: str) -> str:
     return escape(markdown_to_mrkdwn(text))
 
 
+def outside_atoms(text: str, end: int) -> int:
+    """``end``, or the start of the markup, escape code or emoji code it falls inside: a cut there would show
+    half of it (":rocke", "&am", "<https://exa")."""
+    for m in _ATOM.finditer(text, max(0, end - 400)):
+        if m.start() < end < m.end():
+            return m.start()
+        if m.start() >= end:
+            break
+    return end
+
+
 def cut(text: str, limit: int) -> str:
     """``text`` in at most ``limit`` characters, ending with "…" when cut, never inside a word, an escape code or a
     link/mention; a bold mark left unpaired by the cut is dropped."""
     if len(text) <= limit:
         return text
     room = max(limit - len(ELLIPSIS), 0)
-    end = room
-    for m in _ATOM.finditer(text, max(0, room - 400)):
-        if m.start() < room < m.end():
-            end = m.start()
-            break
-        if m.start() >= room:
-            break
+    end = outside_atoms(text, room)
     space = max(text.rfind(" ", 0, end + 1), text.rfind("\n", 0, end + 1))
     if space > room // 2:
         end = space
