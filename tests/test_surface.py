@@ -12,9 +12,12 @@ import pytest
 from test_slack import FIXTURES, PREMIUM, RunningApp, settings_for
 
 from bot.digest import compute, shorten
+from bot.engines.rules import RulesEngine
+from bot.playbook import load_playbook
 from bot.slack import mrkdwn
 from bot.slack.blocks import build_thread_note, build_verdict_message
 from bot.slack.listeners import MENTION_HINT, NOT_YOURS
+from bot.text import prepare
 from bot.verdict import Evidence, PlaybookRef, Verdict
 
 # A draft as its author wrote it, and as Slack sends it (& < > escaped everywhere, markup kept).
@@ -147,6 +150,22 @@ def test_a_cut_never_leaves_half_an_emoji_code():
     example = "Premium Plus " + "x" * 280 + "go:rocket:now and more"
     assert shorten(example).endswith("go…")
     assert mrkdwn.cut("ok:rocket:now", 9) == "ok…"
+
+
+def test_control_characters_and_bidi_overrides_never_reach_slack():
+    """A draft pasted with a NUL, a terminal colour code or a right-to-left override: the coach's quote of it, its
+    reframe and the public thread note carry none of them (Slack would show the text reordered or boxed); the
+    draft's words are still all there."""
+    draft = ("We\x00 will \x1b[31mlaunch\x1b[0m Premium Plus\u202e to upsell\x85 existing accounts and \u2066lift"
+             "\u2069 ARR 15% this quarter.\r\nThoughts?\x7f")
+    verdict = RulesEngine(load_playbook("outside-in")).assess(prepare(draft)).verdict
+    assert verdict.reframe and verdict.evidence
+    posted = [build_verdict_message(draft, verdict, 1), build_thread_note(verdict, 1)]
+    out = json.dumps(posted, ensure_ascii=False)
+    unseen = [c for c in out if ord(c) < 0x20 and c not in "\n\t" or 0x7f <= ord(c) <= 0x9f
+              or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
+    assert unseen == [], unseen
+    assert "Premium Plus" in out and "[31mlaunch" in out and "ARR 15% this quarter" in out
 
 
 @pytest.mark.parametrize("written,shown", [

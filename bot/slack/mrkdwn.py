@@ -27,12 +27,20 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+# Characters no one reads that can still act on what Slack shows: control characters (C0 but newline and tab, DEL,
+# C1) and bidi overrides and isolates, which reorder the text after them. Dropped from what the coach posts only: the
+# draft itself is stored and checked as written.
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _escape_plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape(text: str) -> str:
-    """Text as written → mrkdwn: ``&``, ``<``, ``>`` escaped once; mentions, channels and links kept as markup."""
+    """Text as written → mrkdwn: ``&``, ``<``, ``>`` escaped once; mentions, channels and links kept as markup;
+    control characters and bidi overrides dropped."""
+    text = _UNSEEN.sub("", text)
     out, pos = [], 0
     for m in MARKUP.finditer(text):
         out.append(_escape_plain(text[pos:m.start()]))
