@@ -8,18 +8,17 @@ import os
 import socket
 import tempfile
 import time
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from .aio import run_sync
 from .config import Settings
-from .digest import Digest, change, claim, compute, last_full_week, percents, template_note
+from .digest import Digest, change, claim, compute, percents, template_note
 from .prompts import render
+from .schedule import due_week, workspace_schedule
 from .store import Store
 
 log = logging.getLogger(__name__)
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
@@ -56,7 +55,9 @@ def motive_titles(settings: Settings) -> dict[str, str]:
 
 
 def build(store: Store, settings: Settings, workspace: str, year: int, week: int) -> Digest:
-    d = compute(store, workspace, year, week, settings.timezone, names=settings.digest_names,
+    """The week's digest, its days counted in the workspace's own timezone (its digest schedule's)."""
+    tz = workspace_schedule(store, settings, workspace).timezone
+    d = compute(store, workspace, year, week, tz, names=settings.digest_names,
                 titles=motive_titles(settings))
     d.note, d.note_source = coaching_note(settings, d)
     return d
@@ -212,21 +213,12 @@ async def find_digest(client: Any, channel: str, workspace: str, week: str, sinc
     return ""
 
 
-def due_week(settings: Settings, now: float) -> tuple[int, int] | None:
-    """The week to post now, if the weekly slot (day, time, timezone) has passed this week."""
-    local = datetime.fromtimestamp(now, ZoneInfo(settings.timezone))
-    hour, minute = (int(x) for x in settings.digest_time.split(":"))
-    slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    weekday = _DAYS.index(settings.digest_day)
-    if local.weekday() < weekday or (local.weekday() == weekday and local < slot):
-        return None
-    return last_full_week(now, settings.timezone)
-
-
 async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, stop: asyncio.Event,
-                               interval: float = 60.0) -> None:
-    """Inside the app: once the weekly slot passes, post the latest finished week (never a backlog). Each
-    workspace's digest goes out through its own bot (``clients``: workspace → client, None if not installed)."""
+                               interval: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+    """Inside the app: once a workspace's weekly slot passes (its day, time and timezone), post its latest finished
+    week (never a backlog). Each workspace's digest goes out through its own bot (``clients``: workspace → client,
+    None if not installed). The week is the workspace's own, so the claim (workspace, channel, week) keeps every
+    instance to one post of it."""
     from .datacontrols import run_retention
 
     owner = f"{socket.gethostname()}:{os.getpid()}:{id(stop)}"  # this instance's scheduler
@@ -234,16 +226,18 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
         held = False
         try:
             await asyncio.to_thread(run_retention, store, settings, owner, interval)
-            due = due_week(settings, time.time())
-            if due:
-                workspaces = await asyncio.to_thread(store.digest_workspaces)
-                for ws in workspaces:
-                    try:  # one workspace's failure must not hold back the others' digests
+            now = clock()
+            workspaces = await asyncio.to_thread(store.digest_workspaces)
+            for ws in workspaces:
+                try:  # one workspace's failure must not hold back the others' digests
+                    schedule = await asyncio.to_thread(workspace_schedule, store, settings, ws)
+                    due = due_week(schedule, now)
+                    if due:
                         client = await clients(ws)
                         if client is not None:  # uninstalled: its figures stay until retention, unposted
                             held |= await post_digest(client, store, settings, ws, *due) == "held"
-                    except Exception as exc:  # noqa: BLE001 - retried next tick
-                        log.warning("digest scheduler, workspace %s: %s", ws, type(exc).__name__)
+                except Exception as exc:  # noqa: BLE001 - retried next tick
+                    log.warning("digest scheduler, workspace %s: %s", ws, type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - never a crash loop; try again next tick
             log.warning("digest scheduler: %s", type(exc).__name__)
         try:

@@ -17,7 +17,8 @@ from slack_server import FakeSlack
 
 from bot.config import load_settings
 from bot.digest import claim, compute, parse_week, to_json, to_markdown, week_bounds
-from bot.digest_post import due_week, post_digest
+from bot.digest_post import post_digest
+from bot.schedule import default_schedule, due_week
 from bot.slack.app import build_client
 from bot.store import Store
 from bot.verdict import PlaybookRef, Verdict
@@ -145,7 +146,8 @@ def test_post_once_with_chart_upload(store, database):
 
 
 def test_due_week_follows_the_schedule():
-    s = load_settings(env={"MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_DAY": "mon", "MOTIVECHECK_DIGEST_TIME": "09:00"})
+    s = default_schedule(load_settings(env={"MOTIVECHECK_TIMEZONE": TZ, "MOTIVECHECK_DIGEST_DAY": "mon",
+                                            "MOTIVECHECK_DIGEST_TIME": "09:00"}))
     assert due_week(s, local(2026, 11, 23, 8, 59)) is None
     assert due_week(s, local(2026, 11, 23, 9, 1)) == (2026, 47)
     assert due_week(s, local(2026, 11, 26, 15)) == (2026, 47)  # after downtime: the latest week, once

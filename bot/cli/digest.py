@@ -71,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
     from ..chart import alt_text, render_chart
     from ..digest import last_full_week, parse_week, to_json, to_markdown
     from ..digest_post import build
+    from ..schedule import workspace_schedule
 
     settings = settings_from(args)
     store = store_from(args, settings)
-    year, week = parse_week(args.week) if args.week else last_full_week(time.time(), settings.timezone)
+    tz = workspace_schedule(store, settings, args.workspace).timezone  # the workspace's week, as the app posts it
+    year, week = parse_week(args.week) if args.week else last_full_week(time.time(), tz)
     if args.post:
         result = _post_or_say_why(settings, store, args.workspace, year, week, args.channel)
         print({"posted": f"Posted the {year}-W{week:02d} digest.",

@@ -8,6 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .. import schedule
 from ..config import PLAYBOOKS_DIR
 from ..errors import InputError, PlaybookError
 from ..playbook import resolve_path
@@ -125,13 +126,44 @@ async def _playbook(deps: Deps, team: str, user: str, channel: str, args: list[s
 
 
 async def _digest(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:
+    if args and args[0].lower() == "time":
+        return await _digest_time(deps, team, args[1:])
     if len(args) < 2 or args[0] != "channel":
-        raise InputError("say `digest channel #channel`.")
+        raise InputError("say `digest channel #channel`, or `digest time mon 09:00 Europe/Berlin`.")
     target = channel_arg(" ".join(args[1:]), channel)
     await asyncio.to_thread(deps.store.set_setting, team, "digest_channel", target)
     await asyncio.to_thread(deps.store.set_setting, team, "digest_channel_by", user)  # told if posting fails
     await asyncio.to_thread(deps.store.unblock_digests, team, target)
     return f"The weekly digest will go to <#{target}>. Invite me there (`/invite @Motive Coach`) if I'm not in it."
+
+
+async def _digest_time(deps: Deps, team: str, args: list[str]) -> str:
+    """``digest time DAY HH:MM [TIMEZONE]`` sets this workspace's schedule (the timezone kept if left out);
+    ``digest time default`` goes back to the app's; ``digest time`` alone says what it is."""
+    current = await asyncio.to_thread(schedule.workspace_schedule, deps.store, deps.settings, team)
+    if not args:
+        return f"The weekly digest goes out {_when(current)}. " + _DIGEST_TIME_HINT
+    if len(args) == 1 and args[0].lower() == "default":
+        await asyncio.to_thread(deps.store.set_setting, team, schedule.SETTING, "")
+        return f"The weekly digest is back on the app's default schedule: {_when(schedule.default_schedule(deps.settings))}."
+    if len(args) not in (2, 3):
+        raise InputError(_DIGEST_TIME_HINT)
+    day, hhmm = schedule.parse_day(args[0]), schedule.parse_time(args[1])
+    tz = schedule.parse_timezone(args[2]) if len(args) == 3 else current.timezone
+    new = schedule.Schedule(day, hhmm, tz, set_here=True)
+    await asyncio.to_thread(deps.store.set_setting, team, schedule.SETTING, str(new))
+    return (f"The weekly digest will go out {_when(new)}, with each week counted Monday to Sunday in {tz}. "
+            "`/motivecheck digest time default` goes back to the app's schedule.")
+
+
+_DIGEST_TIME_HINT = ("To change it, say `digest time DAY HH:MM TIMEZONE`, like `digest time mon 09:00 Europe/Berlin` "
+                     "(the timezone is an IANA name; leave it out to keep the current one).")
+_DAY_TITLES = dict(zip(schedule.DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+                       strict=True))
+
+
+def _when(s: schedule.Schedule) -> str:
+    return f"on {_DAY_TITLES[s.day]}s at {s.time} {s.timezone}" + ("" if s.set_here else " (the app's default)")
 
 
 async def _retrain(deps: Deps, team: str, user: str, channel: str, args: list[str]) -> str:

@@ -365,6 +365,8 @@ HELP = (
     "• `/motivecheck mode thread|private #channel` — admins: reply in thread or privately\n"
     "• `/motivecheck playbook NAME #channel` — admins: use another playbook in a channel\n"
     "• `/motivecheck digest channel #channel` — admins: where the weekly digest goes\n"
+    "• `/motivecheck digest time mon 09:00 Europe/Berlin` — admins: when it goes, in your timezone "
+    "(`digest time default`: the app's schedule)\n"
     "• `/motivecheck retrain` — admins: teach the coach this workspace's words from the labels people gave\n"
     "A draft that starts with one of these words (\"Help customers…\") is checked like any other draft.\n"
     "Put `[no-coach]` in a message to keep it from being checked."

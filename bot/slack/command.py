@@ -12,7 +12,13 @@ SUBCOMMANDS: dict[str, int] = {
     "watch": 1, "unwatch": 1,  # [channel]
     "mode": 2,  # thread|private [channel]
     "playbook": 2,  # NAME [channel]
-    "digest": 2,  # channel [channel]
+    "digest": 2,  # channel [channel] | time [default]
+}
+# Longer forms a subcommand takes only after its keyword and a word of that form: `digest time mon 09:00
+# Europe/Berlin` (4 arguments) is a command, `Digest time is precious…` stays a draft.
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
+LONG_FORMS: dict[str, tuple[re.Pattern[str], int]] = {
+    "digest": (re.compile(rf"time {_DAY} \d\S*( \S+)?", re.IGNORECASE), 4),  # time DAY HH:MM [TIMEZONE]
 }
 
 
@@ -22,6 +28,9 @@ def parse_subcommand(text: str) -> tuple[str, str] | None:
     if not words:
         return None
     word, args = words[0].lower(), words[1:]
+    form = LONG_FORMS.get(word)
+    if form is not None and form[0].fullmatch(" ".join(args)) and len(args) <= form[1]:
+        return word, " ".join(args)
     if len(args) > SUBCOMMANDS.get(word, -1):
         return None
     return word, " ".join(args)

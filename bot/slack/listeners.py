@@ -23,6 +23,7 @@ from ..intake import (
     slash_draft,
 )
 from ..logs import check_id_var
+from ..schedule import workspace_schedule
 from ..store import Store
 from ..verdict import LABELS, Verdict
 from . import blocks, mrkdwn
@@ -396,9 +397,11 @@ async def handle_home(body: dict, client: Any, deps: Deps) -> None:
         names += [f"<#{c}> (from MOTIVECHECK_WATCH_CHANNELS)" for c in env if c not in listed]
         digest = await asyncio.to_thread(deps.store.get_setting, team, "digest_channel", deps.settings.digest_channel)
         problem = await asyncio.to_thread(deps.store.get_setting, team, "last_delivery_error")
+        when = await asyncio.to_thread(workspace_schedule, deps.store, deps.settings, team)
         admin_lines = [f"Watched channels: {', '.join(names) or 'none yet'}",
-                       f"Digest channel: {('<#' + digest + '>') if digest else 'not set'}; "
-                       f"{deps.settings.digest_day} {deps.settings.digest_time} {deps.settings.timezone}"]
+                       f"Digest channel: {('<#' + digest + '>') if digest else 'not set'}; {when} "
+                       + ("(set here; `/motivecheck digest time default` goes back to the app's default)" if when.set_here
+                          else "(the app's default; `/motivecheck digest time mon 09:00 Europe/Berlin` sets yours)")]
         if problem:
             admin_lines.append(f"Last delivery problem: {problem}")
         head = await asyncio.to_thread(deps.store.active_head, team)
