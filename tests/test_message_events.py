@@ -4,8 +4,11 @@ app, the Web API calls the Slack stand-in recorded, and the store (SQLite, and P
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from openai_server import FakeOpenAI, answer, slow, verdict_answer
@@ -62,6 +65,22 @@ def message_deleted(ts: str = DRAFT_TS, channel: str = "C111") -> dict:
 
 
 DELETIONS = {"tombstone": tombstone, "message_deleted": message_deleted}
+
+
+@contextlib.contextmanager
+def app_behind_llm(slack, tmp_path, database, *answers: Any) -> Iterator[tuple[RunningApp, FakeOpenAI]]:
+    """The app with its LLM on a fake server: the first answer takes 1 s (the draft is "being checked" meanwhile),
+    then ``answers`` in turn; with none given, every request gets that slow answer."""
+    first = slow(1.0, answer(verdict_answer()))
+    with FakeOpenAI(default=None if answers else first) as llm:
+        if answers:
+            llm.script(first, *answers)
+        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
+                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
+        try:
+            yield app, llm
+        finally:
+            app.stop()
 
 
 def file_bytes(store) -> bytes:
@@ -148,47 +167,36 @@ def test_an_edit_made_while_the_draft_is_checked_gets_the_reply(slack, tmp_path,
     with is for the edited text, checked once."""
     edited = answer(verdict_answer(label="outside-in", customer_ease=80, quote="exports are painful", motives=[],
                                    reframe=None))
-    with FakeOpenAI() as llm:
-        llm.script(slow(1.0, answer(verdict_answer())), edited)
-        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
-                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
-        try:
-            store = app.deps.store
-            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE1")[0] == 200
-            assert slack.wait_for(lambda: llm.requests)  # the LLM is reading the first text
-            assert app.event(edit(OUTSIDE_IN), "EvE2")[0] == 200
-            assert slack.wait_for(lambda: (store.find_check_by_message(TEAM, "C111", DRAFT_TS) or {}).get("label")
-                                  == "outside-in", timeout=10)
-            assert slack.wait_for(lambda: not store.leased_checks() and slack.calls("chat.update"), timeout=10)
-            time.sleep(0.3)
-            check = store.find_check_by_message(TEAM, "C111", DRAFT_TS)
-            assert check["draft_text"] == OUTSIDE_IN
-            assert len(llm.requests) == 2 and OUTSIDE_IN in json.dumps(llm.requests[1])
-            (reply,) = slack.calls("chat.postMessage")  # one reply, then brought up to date for the edit
-            (update,) = slack.calls("chat.update")
-            assert update["ts"] == check["reply_ts"] and "Updated for your edit" in json.dumps(blocks_of(update))
-            assert "Premium Plus" not in json.dumps(blocks_of(update))
-        finally:
-            app.stop()
+    with app_behind_llm(slack, tmp_path, database, edited) as (app, llm):
+        store = app.deps.store
+        assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE1")[0] == 200
+        assert slack.wait_for(lambda: llm.requests)  # the LLM is reading the first text
+        assert app.event(edit(OUTSIDE_IN), "EvE2")[0] == 200
+        assert slack.wait_for(lambda: (store.find_check_by_message(TEAM, "C111", DRAFT_TS) or {}).get("label")
+                              == "outside-in", timeout=10)
+        assert slack.wait_for(lambda: not store.leased_checks() and slack.calls("chat.update"), timeout=10)
+        time.sleep(0.3)
+        check = store.find_check_by_message(TEAM, "C111", DRAFT_TS)
+        assert check["draft_text"] == OUTSIDE_IN
+        assert len(llm.requests) == 2 and OUTSIDE_IN in json.dumps(llm.requests[1])
+        (reply,) = slack.calls("chat.postMessage")  # one reply, then brought up to date for the edit
+        (update,) = slack.calls("chat.update")
+        assert update["ts"] == check["reply_ts"] and "Updated for your edit" in json.dumps(blocks_of(update))
+        assert "Premium Plus" not in json.dumps(blocks_of(update))
 
 
 def test_an_edit_adding_no_coach_while_the_draft_is_checked_gets_no_reply(slack, tmp_path, database):
-    with FakeOpenAI(default=slow(1.0, answer(verdict_answer()))) as llm:
-        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
-                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
-        try:
-            store = app.deps.store
-            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE3")[0] == 200
-            assert slack.wait_for(lambda: llm.requests)
-            assert app.event(edit(PREMIUM + " [no-coach]"), "EvE4")[0] == 200
-            assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None  # erased before the ack
-            assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)
-            time.sleep(0.3)
-            assert slack.calls("chat.postMessage") == [] and slack.calls("chat.update") == []
-            assert len(llm.requests) == 1
-            assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None
-        finally:
-            app.stop()
+    with app_behind_llm(slack, tmp_path, database) as (app, llm):
+        store = app.deps.store
+        assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvE3")[0] == 200
+        assert slack.wait_for(lambda: llm.requests)
+        assert app.event(edit(PREMIUM + " [no-coach]"), "EvE4")[0] == 200
+        assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None  # erased before the ack
+        assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)
+        time.sleep(0.3)
+        assert slack.calls("chat.postMessage") == [] and slack.calls("chat.update") == []
+        assert len(llm.requests) == 1
+        assert store.find_check_by_message(TEAM, "C111", DRAFT_TS)["draft_text"] is None
 
 
 # -- deletions ------------------------------------------------------------------------------------------------
@@ -250,25 +258,20 @@ def test_a_deleted_private_draft_is_erased_and_cannot_be_shared(running, slack):
 
 
 def test_a_draft_deleted_while_it_is_checked_gets_no_reply(slack, tmp_path, database):
-    with FakeOpenAI(default=slow(1.0, answer(verdict_answer()))) as llm:
-        app = RunningApp(settings_for(slack, tmp_path, database=database, OPENAI_API_KEY="sk-x",
-                                      OPENAI_BASE_URL=llm.base_url, MOTIVECHECK_CHANNEL_TRIAGE="off"))
-        try:
-            store = app.deps.store
-            assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvW1")[0] == 200
-            assert slack.wait_for(lambda: llm.requests)  # the LLM is reading it
-            assert app.event(message_deleted(), "EvW2")[0] == 200
-            (row,) = store.recent_checks(1)
-            assert row["status"] == "pending" and row["draft_text"] is None  # erased before the ack
-            assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)  # the check finished, and
-            time.sleep(0.2)
-            assert slack.calls("chat.postMessage") == []  # nothing was said under the deleted draft
-            row = store.get_check(row["id"])
-            verdict = json.loads(row["verdict_json"])
-            assert row["label"] == "inside-out" and row["draft_text"] is None and verdict["evidence"] == []
-            assert verdict["reframe"] is None and len(llm.requests) == 1
-        finally:
-            app.stop()
+    with app_behind_llm(slack, tmp_path, database) as (app, llm):
+        store = app.deps.store
+        assert app.event(channel_message(PREMIUM, ts=DRAFT_TS), "EvW1")[0] == 200
+        assert slack.wait_for(lambda: llm.requests)  # the LLM is reading it
+        assert app.event(message_deleted(), "EvW2")[0] == 200
+        (row,) = store.recent_checks(1)
+        assert row["status"] == "pending" and row["draft_text"] is None  # erased before the ack
+        assert slack.wait_for(lambda: not store.leased_checks(), timeout=10)  # the check finished, and
+        time.sleep(0.2)
+        assert slack.calls("chat.postMessage") == []  # nothing was said under the deleted draft
+        row = store.get_check(row["id"])
+        verdict = json.loads(row["verdict_json"])
+        assert row["label"] == "inside-out" and row["draft_text"] is None and verdict["evidence"] == []
+        assert verdict["reframe"] is None and len(llm.requests) == 1
 
 
 def test_a_deleted_draft_whose_instance_died_is_not_answered_by_the_one_taking_it_over(running, slack):

@@ -3,6 +3,7 @@ per text; the SQLite file's permissions and locking; PostgreSQL through DATABASE
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -408,28 +409,43 @@ def _labels(store: Store) -> list[tuple[str, str, str]]:
     return sorted((r["workspace"], r["text"], r["label"]) for r in store.db.query("select * from labels"))
 
 
+@contextlib.contextmanager
+def _migrated_before(database: str, monkeypatch: pytest.MonkeyPatch, first_new: str) -> Iterator[Store]:
+    """A store migrated up to just before ``first_new``, for a test to fill the old way; closed on leaving, and the
+    shipped migrations put back, so the next ``Store`` runs ``first_new`` and the rest."""
+    shipped = list(migrations.MIGRATIONS)
+    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:[name for name, _fn in shipped].index(first_new)])
+    old = Store(database)
+    try:
+        yield old
+    finally:
+        old.close()
+        monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+
+
+def _insert_labels(store: Store, rows: list[tuple[str, str, str]], hashed: Callable[[str], str] | None = None) -> None:
+    """Labels written as an older version wrote them (``hashed``: that version's text_hash), bypassing the store."""
+    with store.db.write() as tx:
+        for workspace, text, label in rows:
+            tx.insert("labels", {"workspace": workspace, "channel": "", "user": "", "text": text, "label": label,
+                                 "source": "file", "private": 0, "ts": 1.0,
+                                 **({"text_hash": hashed(text)} if hashed else {})})
+
+
 def test_m010_keeps_the_latest_of_a_text_labelled_twice_before_it_and_indexes_the_rest(database, monkeypatch):
     """Before m010 one label per text was kept by one write transaction, so two writers at once on PostgreSQL could
     both store a text: m010 resolves such copies as m009 did (the latest stays), then a unique index holds."""
-    shipped = list(migrations.MIGRATIONS)
-    names = [name for name, _fn in shipped]
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m009_one_label_per_text") + 1])
-    old = Store(database)
     long = _long_text(1)
     made_the_old_way = [("T1", "Guests skip the queue.", "outside-in"), ("T1", long, "mixed"),
                         ("T2", "Guests skip the queue.", "mixed"), ("T1", "Guests skip the queue.", "inside-out"),
                         ("T1", "guests skip the queue.", "mixed"), ("T1", long, "not-a-proposal"),
                         ("T1", long + ".", "outside-in"), ("T1", "Guests skip the queue.", "mixed")]
-    with old.db.write() as tx:
-        for workspace, text, label in made_the_old_way:
-            tx.insert("labels", {"workspace": workspace, "channel": "", "user": "", "text": text, "label": label,
-                                 "source": "file", "private": 0, "ts": 1.0})
-    old.close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+    with _migrated_before(database, monkeypatch, "m010_labels_unique_by_text_hash") as old:
+        _insert_labels(old, made_the_old_way)
 
     store = Store(database)
 
-    assert migrations.applied(store.db) == names
+    assert migrations.applied(store.db) == [name for name, _fn in migrations.MIGRATIONS]
     # (m011 then counts "guests skip the queue." as the same draft: the later "Guests ..." stays.)
     assert _labels(store) == sorted([("T1", "Guests skip the queue.", "mixed"), ("T1", long, "not-a-proposal"),
                                      ("T2", "Guests skip the queue.", "mixed"), ("T1", long + ".", "outside-in")])
@@ -447,25 +463,16 @@ def test_m010_keeps_the_latest_of_a_text_labelled_twice_before_it_and_indexes_th
 def test_m011_keeps_the_latest_of_a_draft_labelled_again_re_cased_or_re_spaced(database, monkeypatch):
     """m010 hashed the exact text, so one draft re-cased or re-spaced was two labels: m011 hashes it as a draft (as
     the verdict cache and a retrain's hold-out count drafts) and keeps the latest of such copies."""
-    shipped = list(migrations.MIGRATIONS)
-    names = [name for name, _fn in shipped]
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m010_labels_unique_by_text_hash") + 1])
-    old = Store(database)
     long = _long_text(3)
     made_by_m010 = [("T1", "Guests skip the queue.", "outside-in"), ("T1", long, "mixed"),
                     ("T2", "Guests skip the queue.", "mixed"), ("T1", "guests  skip the queue.", "inside-out"),
                     ("T1", long.upper() + "\n", "not-a-proposal"), ("T1", "Guests skip the queue!", "mixed")]
-    with old.db.write() as tx:
-        for workspace, text, label in made_by_m010:
-            tx.insert("labels", {"workspace": workspace, "channel": "", "user": "", "text": text, "label": label,
-                                 "source": "file", "private": 0, "ts": 1.0,
-                                 "text_hash": hashlib.sha256(text.encode()).hexdigest()})  # m010's exact hash
-    old.close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+    with _migrated_before(database, monkeypatch, "m011_one_label_per_draft") as old:
+        _insert_labels(old, made_by_m010, lambda text: hashlib.sha256(text.encode()).hexdigest())  # m010's exact hash
 
     store = Store(database)
 
-    assert migrations.applied(store.db) == names
+    assert migrations.applied(store.db) == [name for name, _fn in migrations.MIGRATIONS]
     assert _labels(store) == sorted([("T1", "guests  skip the queue.", "inside-out"),
                                      ("T1", long.upper() + "\n", "not-a-proposal"),
                                      ("T2", "Guests skip the queue.", "mixed"), ("T1", "Guests skip the queue!", "mixed")])
@@ -484,18 +491,13 @@ def _indexes(store: Store, table: str) -> set[str]:
 
 
 def test_m012_drops_the_labels_workspace_index_the_unique_one_already_serves(database, monkeypatch):
-    shipped = list(migrations.MIGRATIONS)
-    names = [name for name, _fn in shipped]
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped[:names.index("m012_drop_labels_workspace_index")])
-    old = Store(database)
-    old.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "mixed"}])
-    assert "idx_labels_workspace" in _indexes(old, "labels")
-    old.close()
-    monkeypatch.setattr(migrations, "MIGRATIONS", shipped)
+    with _migrated_before(database, monkeypatch, "m012_drop_labels_workspace_index") as old:
+        old.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "mixed"}])
+        assert "idx_labels_workspace" in _indexes(old, "labels")
 
     store = Store(database)
 
-    assert migrations.applied(store.db) == names
+    assert migrations.applied(store.db) == [name for name, _fn in migrations.MIGRATIONS]
     assert {"idx_labels_one_per_text", "idx_labels_user"} <= _indexes(store, "labels")
     assert "idx_labels_workspace" not in _indexes(store, "labels")
     assert [r["text"] for r in store.labels_for("T1")] == ["Guests skip the queue."]
