@@ -15,7 +15,8 @@ from .aio import run_sync
 from .config import Settings
 from .digest import Digest, change, claim, compute, percents, template_note
 from .prompts import render
-from .schedule import due_week, workspace_schedule
+from .schedule import SETTING as SCHEDULE_SETTING
+from .schedule import due_week, schedule_of, workspace_schedule
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -228,10 +229,10 @@ async def run_digest_scheduler(clients: Any, store: Store, settings: Settings, s
             await asyncio.to_thread(run_retention, store, settings, owner, interval)
             now = clock()
             workspaces = await asyncio.to_thread(store.digest_workspaces)
+            stored = await asyncio.to_thread(store.setting_by_workspace, SCHEDULE_SETTING)  # every tick: one read
             for ws in workspaces:
                 try:  # one workspace's failure must not hold back the others' digests
-                    schedule = await asyncio.to_thread(workspace_schedule, store, settings, ws)
-                    due = due_week(schedule, now)
+                    due = due_week(schedule_of(stored.get(ws), settings), now)
                     if due:
                         client = await clients(ws)
                         if client is not None:  # uninstalled: its figures stay until retention, unposted

@@ -37,11 +37,15 @@ def default_schedule(settings: Settings) -> Schedule:
 
 
 def workspace_schedule(store: Store, settings: Settings, workspace: str) -> Schedule:
-    """The workspace's own schedule, or the defaults where its admins set none (or what is stored no longer reads,
+    """The workspace's own schedule, or the defaults where its admins set none."""
+    return schedule_of(store.get_setting(workspace, SETTING), settings)
+
+
+def schedule_of(stored: str | None, settings: Settings) -> Schedule:
+    """A workspace's stored schedule read, or the defaults where there is none (or what is stored no longer reads,
     e.g. a timezone a tzdata update renamed: the digest still goes out, at the default time)."""
-    stored = store.get_setting(workspace, SETTING) or ""
     try:
-        day, hhmm, tz = stored.split()
+        day, hhmm, tz = (stored or "").split()
         return Schedule(parse_day(day), parse_time(hhmm), parse_timezone(tz), set_here=True)
     except (ValueError, InputError):
         return default_schedule(settings)
