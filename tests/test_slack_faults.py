@@ -15,7 +15,6 @@ import pytest
 from hostile import HOSTILE
 from test_slack import PREMIUM, RunningApp, channel_message, settings_for
 
-from bot.slack.app import HEALTH_WAIT
 from bot.store import Store
 from bot.store.database import CONNECT_TIMEOUT, POOL_WAIT
 
@@ -165,7 +164,7 @@ def test_healthz_answers_at_once_when_the_database_is_gone(slack, tmp_path, data
         started = time.monotonic()
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(f"http://127.0.0.1:{app.port}/healthz", timeout=10)
-        assert answer.value.code == 503 and time.monotonic() - started < HEALTH_WAIT + 2
+        assert answer.value.code == 503 and time.monotonic() - started < POOL_WAIT + 2
         assert json.loads(answer.value.read())["database"].startswith("error: ")
     finally:
         app.stop()

@@ -27,7 +27,8 @@ BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10  # the store's calls run on worker threads; more than this wait their turn for a connection
 # PostgreSQL: a call waits at most this long for a pooled connection (psycopg_pool's default is 30 s). With the server
 # out of reach every request's worker thread sat out those 30 s, more piled up behind them, and SIGTERM took ~50 s;
-# Slack wants its ack within 3 s, so a handler that cannot get a connection by then fails and Slack retries.
+# Slack wants its ack within 3 s, so a handler that cannot get a connection by then fails and Slack retries; and
+# /healthz answers "database: error" within it, where a load balancer's check would have seen a hung instance.
 POOL_WAIT = 2.0
 # Each connection the pool opens (at start and to replace a lost one) gives up after this many seconds, instead of
 # hanging on a server that accepts but never answers (libpq counts whole seconds, at least 2).
@@ -140,14 +141,13 @@ class Database:
     location: str  # where it is, safe to print (no password)
 
     @contextmanager
-    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
         raise NotImplementedError
 
     @contextmanager
-    def session(self, *, wait: float | None = None) -> Iterator[Session]:
-        """Reads (each statement on its own); ``wait``: at most this many seconds for a connection to a server
-        (POOL_WAIT when None)."""
-        with self._connection(wait=wait) as conn:
+    def session(self) -> Iterator[Session]:
+        """Reads (each statement on its own)."""
+        with self._connection() as conn:
             yield Session(conn, self.dialect)
 
     @contextmanager
@@ -238,7 +238,7 @@ class SQLiteDatabase(Database):
         return conn
 
     @contextmanager
-    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
         conn = self._thread_connection()
         if not writing:
             yield conn
@@ -315,11 +315,11 @@ class PostgresDatabase(Database):
         self.pool.open(wait=True, timeout=30)
 
     @contextmanager
-    def _connection(self, *, writing: bool = False, wait: float | None = None) -> Iterator[Any]:
+    def _connection(self, *, writing: bool = False) -> Iterator[Any]:
         # Connections the server closed while they sat idle (a restart or a failover ends them all) are dropped
         # here, not by the pool's ``check``: after each one that failed it the pool sleeps 1 s, then 2 s, ...
         # before the next, so four of them outlasted POOL_WAIT. The pool replaces each one closed here.
-        deadline = time.monotonic() + (POOL_WAIT if wait is None else wait)
+        deadline = time.monotonic() + POOL_WAIT
         while True:
             conn = self.pool.getconn(timeout=max(deadline - time.monotonic(), 0.01))
             if not _closed_while_idle(conn):

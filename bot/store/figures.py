@@ -6,12 +6,11 @@ from .database import Part, Row
 
 
 class FigureStore(Part):
-    def ping(self, wait: float | None = None) -> None:
-        """Raise if the database cannot be read (health checks), after waiting at most ``wait`` seconds for a
-        connection to a server. One row at most: every instance's /healthz runs it, and count(*) reads the whole
-        table on PostgreSQL, which keeps no row count."""
-        with self.db.session(wait=wait) as s:
-            s.value("select id from checks limit 1")
+    def ping(self) -> None:
+        """Raise if the database cannot be read (health checks; on PostgreSQL within POOL_WAIT). One row at most:
+        every instance's /healthz runs it, and count(*) reads the whole table on PostgreSQL, which keeps no row
+        count."""
+        self.db.value("select id from checks limit 1")
 
     def count(self, table: str) -> int:
         return int(self.db.value(f"select count(*) from {table}"))
