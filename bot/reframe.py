@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
-from .slack.mrkdwn import MARKUP, unescape  # Slack's &amp; &lt; &gt;, decoded as everywhere else
+from .slack.mrkdwn import MARKUP, start_around, unescape  # Slack's &amp; &lt; &gt;, decoded as everywhere else
 
 # Markdown and Slack markup that must not reach a reframe half-converted.
 _LINK = re.compile(r"<(https?://[^|>\s]+)\|([^>]+)>|<(https?://[^>\s]+)>")
@@ -114,12 +114,7 @@ def without_code_blocks(draft: str) -> str:
 def outside_markup(text: str, end: int) -> int:
     """``end``, or the start of the Slack markup (a mention, a channel, a link) it falls inside: a clause cut there
     would leave half a mention on each side ("… accounts!here>", "… 15% <")."""
-    for m in MARKUP.finditer(text):
-        if m.start() < end < m.end():
-            return m.start()
-        if m.start() >= end:
-            break
-    return end
+    return start_around(MARKUP, text, end)
 
 
 def cut_short(text: str) -> bool:

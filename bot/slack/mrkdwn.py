@@ -78,15 +78,20 @@ def to_mrkdwn(text: str) -> str:
     return escape(markdown_to_mrkdwn(text))
 
 
-def outside_atoms(text: str, end: int) -> int:
-    """``end``, or the start of the markup, escape code or emoji code it falls inside: a cut there would show
-    half of it (":rocke", "&am", "<https://exa")."""
-    for m in _ATOM.finditer(text, max(0, end - 400)):
+def start_around(pattern: re.Pattern[str], text: str, end: int, since: int = 0) -> int:
+    """``end``, or the start of the match of ``pattern`` (looked for from ``since``) that it falls inside."""
+    for m in pattern.finditer(text, since):
         if m.start() < end < m.end():
             return m.start()
         if m.start() >= end:
             break
     return end
+
+
+def outside_atoms(text: str, end: int) -> int:
+    """``end``, or the start of the markup, escape code or emoji code it falls inside: a cut there would show
+    half of it (":rocke", "&am", "<https://exa")."""
+    return start_around(_ATOM, text, end, max(0, end - 400))
 
 
 def cut(text: str, limit: int) -> str:
