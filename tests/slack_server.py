@@ -3,6 +3,8 @@
     with FakeSlack(admins={"UADMIN"}) as slack:
         env SLACK_API_URL=slack.api_url; response_url = slack.response_url("r1")
         slack.fail("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+        slack.people["U123"] = {"display_name": "Dana", "real_name": "Dana Smith"}  # what users.info tells
+        slack.slow("users.info", 3.0)  # each call answers after 3 s
         slack.calls("chat.postMessage") -> list of params dicts
         slack.calls_with_token("views.publish") -> list of (token, params)
         slack.rejected -> what Slack would have refused (tests/block_kit.py: invalid_blocks, msg_too_long, ...):
@@ -58,6 +60,8 @@ class FakeSlack:
         self.uploads: list[tuple[str, bytes]] = []
         self.socket_url = ""  # set by a Socket Mode test to its local websocket server
         self._failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self.people: dict[str, dict[str, str]] = {}  # user id -> profile fields users.info answers with
+        self._slow: dict[str, float] = {}  # method -> seconds each call takes
         self._ts = itertools.count(1)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -126,6 +130,10 @@ class FakeSlack:
         with self._lock:
             self._failures.setdefault(method, []).extend([(status, body, headers or {})] * times)
 
+    def slow(self, method: str, seconds: float) -> None:
+        with self._lock:
+            self._slow[method] = seconds
+
     def grant(self, code: str, team_id: str, token: str, *, enterprise_id: str | None = None, org_wide: bool = False,
               installer: str = "UINSTALLER", bot_user: str | None = None, refresh_token: str | None = None,
               expires_in: int | None = None, scope: str = "commands,chat:write") -> None:
@@ -190,6 +198,9 @@ class FakeSlack:
             method = path.rsplit("/", 1)[1]
             self.log.append((method, params, token))
             self._cond.notify_all()
+            until = time.monotonic() + self._slow.get(method, 0.0)
+            while (left := until - time.monotonic()) > 0:
+                self._cond.wait(left)  # releases the lock meanwhile: other calls are answered
             if self._failures.get(method):
                 return self._failures[method].pop(0)
             refused = (message_problem(params) if method in _MESSAGES else
@@ -258,7 +269,10 @@ class FakeSlack:
             return 200, {"ok": True, "channel": {"id": chan, "name": f"team-{chan.lower()}"}}, {}
         if method == "users.info":
             uid = params.get("user", "")
-            return 200, {"ok": True, "user": {"id": uid, "is_admin": uid in self.admins, "is_owner": False}}, {}
+            with self._lock:
+                profile = dict(self.people.get(uid, {}))
+            return 200, {"ok": True, "user": {"id": uid, "is_admin": uid in self.admins, "is_owner": False,
+                                              "real_name": profile.get("real_name", ""), "profile": profile}}, {}
         return 200, {"ok": True}, {}
 
     def calls(self, method: str) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import diagnosis
@@ -172,16 +173,18 @@ def build_verdict_message(draft: str, verdict: Verdict, check_id: int | None, *,
 
 
 def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = False,
-                      quick_read: str | None = None) -> dict[str, Any]:
+                      quick_read: str | None = None, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The public reply under a colleague's post: a short, kind note, the suggested opening and "Why?" (details
     go to whoever asks, in private). No colour, no score, no quote of their draft. ``quick_read`` as in
-    ``build_verdict_message``."""
+    ``build_verdict_message``. The opening may reuse the draft's mentions: they notify nobody, people are named from
+    ``names`` (user id → name, see ``mrkdwn.quiet``)."""
     note = (EDIT_NOTE if edited else KIND_NOTE).get(verdict.label, "A thought on how this opens.")
     if edited:
         note = "Updated for your edit. " + note
     blocks: list[dict[str, Any]] = [_section(f":bulb: {note}")]
     if verdict.reframe:
-        blocks.append(_section("*A possible opening:*\n>" + mrkdwn.quiet(escape(verdict.reframe)).replace("\n", "\n>")))
+        blocks.append(_section("*A possible opening:*\n>"
+                               + mrkdwn.quiet(escape(verdict.reframe), names).replace("\n", "\n>")))
     blocks.append(_context("Only the author can use the buttons; *Why?* shows the details to you alone. "
                            f"playbook {escape(verdict.playbook.name)}"))
     if quick_read:
@@ -193,7 +196,7 @@ def build_thread_note(verdict: Verdict, check_id: int | None, *, edited: bool = 
             {"type": "button", "action_id": "mc_why", "value": str(check_id or 0),
              "text": {"type": "plain_text", "text": "Why?"}}]})
     text = note + (f" A possible opening: {verdict.reframe}" if verdict.reframe else "")
-    return {"text": cut(mrkdwn.quiet(escape(text)), TEXT_MAX), "blocks": blocks}
+    return {"text": cut(mrkdwn.quiet(escape(text), names), TEXT_MAX), "blocks": blocks}
 
 
 def build_draft_modal(channel: str) -> dict[str, Any]:

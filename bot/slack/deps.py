@@ -15,6 +15,7 @@ from ..checker import Checker
 from ..config import Settings
 from ..intake import Intake
 from ..store import Store
+from .names import Names
 
 ACK_QUIET = 0.02  # background work starts once no Slack request has arrived for this long...
 ACK_PRIORITY_MAX = 1.0  # ...or after this long, so a steady stream of requests cannot starve it
@@ -30,6 +31,7 @@ class Deps:
     authorize: Any = None  # app.OneAuthTest (one bot token), or Bolt's installation-store authorize (OAuth)
     clients: Any = None  # oauth.WorkspaceClients: a workspace's Web API client for work outside a request
     intake: Intake | None = None
+    names: Names = field(default_factory=Names)  # people's names for mentions quoted in public
     _last_request: float = 0.0
 
     def __post_init__(self) -> None:

@@ -242,7 +242,8 @@ async def _handle_edit(deps: Deps, client: Any, team: str, channel: str, event: 
     if outcome.verdict is None or await withdrawn(deps, client, previous["id"], team, channel, message["ts"]):
         return
     if previous.get("reply_ts"):
-        msg = blocks.build_thread_note(outcome.verdict, previous["id"], edited=True)
+        names = await deps.names.of(client, team, outcome.verdict.reframe)
+        msg = blocks.build_thread_note(outcome.verdict, previous["id"], edited=True, names=names)
         await client.chat_update(channel=previous["reply_channel"], ts=previous["reply_ts"], **msg)
         return
     # Private mode, not shared: an ephemeral cannot be updated, so the author gets a fresh one. Like the first,

@@ -10,6 +10,7 @@ Slack's own (``*bold*``) or dropped, never left half-converted.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 ELLIPSIS = "…"
 
@@ -51,12 +52,38 @@ def escape(text: str) -> str:
 
 
 _BROADCAST = re.compile(r"<!(here|channel|everyone)(?:\|[^<>\n]*)?>|<!subteam\^[A-Za-z0-9]+(?:\|([^<>\n]*))?>")
+# A person's mention: U… ids, W… on Enterprise Grid; a label after | is what older clients (or a typed one) carry.
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^<>\n]*))?>")
+SOMEONE = "@someone"  # a person whose name Slack would not give in time
+NAME_MAX = 80  # characters of a name shown
 
 
-def quiet(text: str) -> str:
-    """Mrkdwn with @here, @channel, @everyone and user-group mentions named as text, notifying nobody: for what the
-    coach posts in public, which quotes the draft (where such markup may even have been typed as text)."""
-    return _BROADCAST.sub(lambda m: f"@{m.group(1)}" if m.group(1) else (m.group(2) or "@a user group"), text)
+def mentioned(text: str | None) -> list[str]:
+    """The user ids ``text`` mentions, each once, in order."""
+    return list(dict.fromkeys(m.group(1) for m in USER_MENTION.finditer(text or "")))
+
+
+def _as_name(name: str) -> str:
+    """A name as plain mrkdwn on one line: what Slack returned is someone's own text, so it is escaped like it."""
+    name = " ".join(_UNSEEN.sub("", name).split())[:NAME_MAX].lstrip("@")
+    return _escape_plain(name)
+
+
+def quiet(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Mrkdwn that notifies nobody, for what the coach posts in public, which quotes the draft (where markup may even
+    have been typed as text): @here, @channel, @everyone and user groups named as text, and each person mentioned as
+    "@Name", from ``names`` (user id → name, looked up at the Slack edge), else the mention's own label, else
+    "@someone". Slack has no mention that does not notify."""
+    def person(m: re.Match[str]) -> str:
+        label = (names or {}).get(m.group(1)) or ""
+        if label:
+            name = _as_name(label)
+        else:  # a label inside markup is already mrkdwn (escape() passed it through)
+            name = " ".join((m.group(2) or "").split()).lstrip("@")
+        return f"@{name}" if name else SOMEONE
+
+    text = _BROADCAST.sub(lambda m: f"@{m.group(1)}" if m.group(1) else (m.group(2) or "@a user group"), text)
+    return USER_MENTION.sub(person, text)
 
 
 def markdown_to_mrkdwn(text: str) -> str:

@@ -49,7 +49,8 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
                                                    quick_read=quick)
                 await client.chat_postEphemeral(channel=channel, user=user, **msg)
                 return
-            msg = blocks.build_thread_note(verdict, check_id, quick_read=quick)
+            names = await deps.names.of(client, workspace, verdict.reframe)
+            msg = blocks.build_thread_note(verdict, check_id, quick_read=quick, names=names)
             # The check's id rides along as message metadata, so an instance taking over this check after a
             # crash can tell from the thread itself whether this reply went out (find_reply).
             resp = await client.chat_postMessage(channel=channel, thread_ts=ts, metadata=reply_metadata(check_id),
@@ -141,7 +142,8 @@ async def share_in_thread(deps: Deps, client: Any, respond: Any, check: dict, ve
     if check.get("reply_ts") or not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
         await respond(text="Already shared in the thread.", response_type="ephemeral", replace_original=False)
         return
-    msg = blocks.build_thread_note(verdict, check["id"])
+    names = await deps.names.of(client, check.get("workspace") or "", verdict.reframe)
+    msg = blocks.build_thread_note(verdict, check["id"], names=names)
     try:
         resp = await client.chat_postMessage(channel=check["channel"], thread_ts=check["message_ts"],
                                              metadata=reply_metadata(check["id"]), **msg)
