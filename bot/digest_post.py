@@ -152,6 +152,7 @@ async def _post_claimed(client: Any, store: Store, settings: Settings, workspace
                         week: int, label: str, earlier: dict | None) -> str:
     from .chart import alt_text, render_chart
     from .slack.blocks import build_digest
+    from .slack.names import Names
 
     try:
         # A claim taken over from a process that stopped midway: it may have posted before it stopped.
@@ -162,8 +163,10 @@ async def _post_claimed(client: Any, store: Store, settings: Settings, workspace
             return "already"
         d = await asyncio.to_thread(build, store, settings, workspace, year, week)
         await add_permalinks(client, d)
+        # The examples quote drafts and reframes: the people they mention are named, not mentioned again.
+        names = await Names().of(client, workspace, *(ex.get(k) for ex in d.examples for k in ("before", "after")))
         resp = await client.chat_postMessage(channel=channel, metadata=digest_metadata(workspace, label),
-                                             **build_digest(d))
+                                             **build_digest(d, names))
     except Exception as exc:
         error = _slack_error(exc)
         if error in NEEDS_ADMIN:

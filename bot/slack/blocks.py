@@ -309,9 +309,10 @@ def build_home(checks: list[dict[str, Any]], share: float | None, playbook: str,
 EXAMPLE_MAX = 300  # characters of a before/after example
 
 
-def build_digest(d: Digest) -> dict[str, Any]:
+def build_digest(d: Digest, names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The weekly digest as Block Kit: a header, one section per part (never split on a leading ``*``), every
-    person's words escaped once; links are the permalinks ``digest_post`` fetched from Slack."""
+    person's words escaped once; links are the permalinks ``digest_post`` fetched from Slack. The examples quote
+    drafts and reframes: their mentions notify nobody, people are named from ``names`` (see ``mrkdwn.quiet``)."""
     title = f"Motive Coach weekly digest — {d.week}"
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     if d.quiet:
@@ -333,7 +334,7 @@ def build_digest(d: Digest) -> dict[str, Any]:
         blocks.append(_section("\n".join(lines)))
     blocks.append(_section(how_the_coach_did(d)))  # figures and week labels only: nothing to escape
     for ex in d.examples:
-        before, after = cut(escape(ex["before"]), EXAMPLE_MAX), cut(escape(ex["after"]), EXAMPLE_MAX)
+        before, after = (cut(mrkdwn.quiet(escape(ex[k]), names), EXAMPLE_MAX) for k in ("before", "after"))
         author = f" (<@{ex['author']}>)" if ex.get("author") else ""
         link = f"\n<{ex['link']}|See the thread>" if ex.get("link") else ""
         blocks.append(_section(f"*Before:* {before}\n*After:* {after}{author}{link}"))

@@ -24,6 +24,7 @@ KEEP = 3600.0  # seconds a name is kept: a renamed person shows their new name w
 KEEP_MISS = 60.0  # seconds a failed lookup is not tried again, nor any in a workspace where Slack was too slow
 SIZE = 5000  # names kept across workspaces, least recently used dropped first
 RETRY_AFTER_MAX = 300.0  # the longest a rate-limited workspace goes without lookups
+LOOKUPS_MAX = 20  # users.info calls for one post at most (Tier 4: 100+ a minute); more people are "@someone"
 
 
 def name_of(user: dict[str, Any]) -> str:
@@ -68,9 +69,13 @@ class Names:
                 missing.append(uid)
             elif hit:
                 names[uid] = hit
-        if missing and self._paused.get(workspace, 0.0) <= now:
-            tasks = {asyncio.ensure_future(self._lookup(client, workspace, uid)): uid for uid in missing}
-            done, pending = await asyncio.wait(tasks, timeout=self.wait)
+        if self._paused.get(workspace, 0.0) <= now:
+            self._paused.pop(workspace, None)
+        elif missing:
+            return names
+        if missing:
+            tasks = {asyncio.ensure_future(self._lookup(client, workspace, uid)): uid for uid in missing[:LOOKUPS_MAX]}
+            done, pending = await asyncio.wait(list(tasks), timeout=self.wait)
             for task in pending:
                 task.cancel()
             if pending:  # Slack is slow, or its client waits out a 429: the next replies should not wait as well
