@@ -19,7 +19,7 @@ from . import mrkdwn
 
 log = logging.getLogger(__name__)
 
-WAIT = 1.0  # seconds a reply waits for names at most (users.info answers in about 0.1 s)
+WAIT = 1.0  # seconds a reply waits for names at most (a users.info answer usually takes a fraction of it)
 KEEP = 3600.0  # seconds a name is kept: a renamed person shows their new name within the hour
 KEEP_MISS = 60.0  # seconds a failed lookup is not tried again, nor any in a workspace where Slack was too slow
 SIZE = 5000  # names kept across workspaces, least recently used dropped first
