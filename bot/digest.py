@@ -95,8 +95,10 @@ def groups(rows: list[dict[str, Any]]) -> tuple[set[str], bool]:
     return named, len(rest) >= MIN_POSTERS
 
 
-# A reframe that still shows its template: "[..]", "{{ offering }}", "[customer]", "<offering>".
-UNFILLED = re.compile(r"\[\s*\.\.+\s*\]|\{\{|\}\}|\{%|\[[A-Za-z _-]{2,30}\]|<(?:offering|customer|goal)>", re.I)
+# A reframe that still shows its template: "{{ offering }}", "<offering>", or any "[...]": square brackets are where
+# the coach leaves what only the author knows ("[What gets easier or nicer for customers — e.g. … ?]", the
+# playbook's "[name the task that gets easier for them — e.g. …]"), whatever words they hold.
+UNFILLED = re.compile(r"\[[^\[\]\n]*\]|\{\{|\}\}|\{%|<(?:offering|customer|goal)>", re.I)
 
 
 def real_reframe(before: str, after: str | None) -> bool:

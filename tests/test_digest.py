@@ -272,3 +272,19 @@ def test_no_example_is_quoted_from_a_channel_too_small_to_be_named(database):
     for user in ("U4", "U5"):  # two more people post there: it is named, and its example may be quoted
         add(s, "mixed", _week(47), user=user, channel="CTINY")
     assert [ex["channel"] for ex in compute(s, "T1", 2026, 47, TZ).examples] == ["CTINY"]
+
+
+@pytest.mark.parametrize("after", [
+    # The offline engine's slot for what only the author knows, and the playbook templates' slots: unfilled.
+    "[What gets easier or nicer for your customers — e.g. … ?] Let's cross-sell travel insurance at seat selection.",
+    "Accounts get [name the task that gets easier for them — e.g. what they can now do in one step]. ARR follows.",
+    "Pro customers can [e.g. see which reports their team reads ?] with Team Analytics.",
+])
+def test_an_example_whose_reframe_still_has_a_slot_to_fill_is_not_quoted(database, after):
+    s = Store(database)
+    for user in ("U1", "U2", "U3"):
+        check = add(s, "inside-out", _week(47), user=user, text=f"We'll cross-sell insurance for revenue, {user}",
+                    reframe=after if user == "U1" else REAL_REFRAME)
+        s.record_decision(check, "accepted", user=user)
+    examples = compute(s, "T1", 2026, 47, TZ).examples
+    assert [ex["after"] for ex in examples] == [REAL_REFRAME, REAL_REFRAME]  # README: "only with a filled-in reframe"
