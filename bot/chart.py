@@ -22,18 +22,38 @@ def _percent(value: float | None) -> float:
 
 
 def group_lines(d: Digest) -> list[tuple[str, list[float | None]]]:
-    """The group lines worth drawing beside "all channels", in drawing order: each named channel (at most as many
-    as there are colours), then "other". A group whose share equals "all channels" in every week it has one (it
-    was the only group: say every draft came from ungrouped channels) would hide exactly under that line while
-    the legend still listed it, so it is left out."""
-    named = sorted({c for t in d.trend for c in t["channels"] if c != "other"})[: len(CHANNEL_COLOURS)]
-    lines = []
-    for chan in [*named, "other"]:
-        values = [t["channels"].get(chan) for t in d.trend]
-        if any(v is not None and (t["overall"] is None or abs(v - t["overall"]) > 1e-9)
-               for v, t in zip(values, d.trend, strict=True)):
-            lines.append((chan, values))
-    return lines
+    """The group lines worth drawing beside "all channels", in drawing order: the named channels with the most drafts
+    over the weeks drawn (at most as many as there are colours), then "other", which holds every channel not drawn
+    on its own: a named channel past the colours is folded into it, never silently dropped. A group whose share
+    equals "all channels" in every week it has one (it was the only group: say every draft came from ungrouped
+    channels) would hide exactly under that line while the legend still listed it, so it is left out."""
+    drafts: dict[str, int] = {}
+    for t in d.trend:
+        for chan, n in t.get("sizes", {}).items():
+            drafts[chan] = drafts.get(chan, 0) + n
+    named = sorted({c for t in d.trend for c in t["channels"] if c != "other"}, key=lambda c: (-drafts.get(c, 0), c))
+    drawn = named[: len(CHANNEL_COLOURS)]
+    lines = [(chan, [t["channels"].get(chan) for t in d.trend]) for chan in sorted(drawn)]
+    lines.append(("other", [_rest(t, drawn) for t in d.trend]))
+    return [(chan, values) for chan, values in lines
+            if any(v is not None and (t["overall"] is None or abs(v - t["overall"]) > 1e-9)
+                   for v, t in zip(values, d.trend, strict=True))]
+
+
+def _rest(week: dict, drawn: list[str]) -> float | None:
+    """The outside-in share of one week's drafts outside the channels drawn on their own; None when no group that
+    may be shown is among them (the small channels alone, fewer than MIN_POSTERS people, stay hidden)."""
+    folded = [c for c in week["channels"] if c not in drawn]
+    if not folded:
+        return None
+    sizes = week.get("sizes") or {}
+    if not sizes:  # a trend without sizes (an older JSON): only "other" itself
+        return week["channels"].get("other")
+    # All drafts minus those drawn on their own: channels too small to show with MIN_POSTERS people count here too.
+    n = week["n"] - sum(sizes[c] for c in drawn if c in sizes)
+    outside_in = round(week["overall"] * week["n"]) - sum(round(week["channels"][c] * sizes[c])
+                                                           for c in drawn if c in sizes)
+    return outside_in / n if n else None
 
 
 def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a matplotlib Figure, imported lazily
@@ -61,7 +81,8 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
             ax.plot(xs, ys, marker="o", markersize=4, linewidth=1.5, color=next(colours), label=names.get(chan, chan))
     ax.set_xticks(xs, ticks, fontsize=8)
     ax.set_xlim(-0.4, len(xs) - 0.6)
-    ax.set_ylim(0, 100)
+    ax.set_ylim(-4, 104)  # a point at 0% or 100% is drawn whole, not cut in half by the frame
+    ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("% of proposals led outside-in")
     ax.set_title(f"Proposals led outside-in — 8 weeks to {d.week}")
     ax.grid(alpha=0.3)

@@ -56,7 +56,8 @@ class Digest:
     shares: dict[str, float] = field(default_factory=dict)
     previous_shares: dict[str, float] = field(default_factory=dict)
     previous_checked: int = 0  # last week's proposals: with none, there is no change to report
-    # 8 weeks: {week, n, overall, channels: {channel or "other": share}} (only groups with MIN_POSTERS people)
+    # 8 weeks: {week, n, overall, channels: {channel or "other": share}, sizes: {the same: drafts}} (only groups
+    # with MIN_POSTERS people)
     trend: list[dict[str, Any]] = field(default_factory=list)
     motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
     # Who judged the week's proposals: drafts per engine (openai, trained, rules), and how many of the offline
@@ -144,6 +145,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             "overall": overall["outside-in"] / n if n else None,
             "channels": {c: cnt["outside-in"] / sum(cnt.values()) for c, cnt in per.items()
                          if c != "other" or rest},
+            "sizes": {c: sum(cnt.values()) for c, cnt in per.items() if c != "other" or rest},  # drafts behind each
         })
 
     counter: Counter = Counter()

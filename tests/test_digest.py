@@ -288,3 +288,48 @@ def test_an_example_whose_reframe_still_has_a_slot_to_fill_is_not_quoted(databas
         s.record_decision(check, "accepted", user=user)
     examples = compute(s, "T1", 2026, 47, TZ).examples
     assert [ex["after"] for ex in examples] == [REAL_REFRAME, REAL_REFRAME]  # README: "only with a filled-in reframe"
+
+
+def test_the_chart_folds_named_channels_past_its_colours_into_other_channels(tmp_path):
+    """Eight channels with three people each: the six busiest are drawn, the two quietest are counted in "other
+    channels" (they were dropped, alphabetically, from both the lines and "other")."""
+    from bot.chart import draw, group_lines
+
+    store = Store(tmp_path / "g.db")
+    for i, chan in enumerate(("CA", "CB", "CC", "CD", "CE", "CF", "CG", "CH")):
+        extra = 0 if chan in ("CA", "CB") else 2  # CA and CB are the quietest: 3 drafts each, 5 elsewhere
+        for k in range(3 + extra):
+            label = "outside-in" if chan in ("CA", "CB") or k == 0 else "inside-out"
+            add(store, label, local(2026, 11, 17, 9 + k), channel=chan, user=f"U{i}{k % 3}")
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert set(d.trend[-1]["channels"]) == {"CA", "CB", "CC", "CD", "CE", "CF", "CG", "CH"}
+    lines = dict(group_lines(d))
+    assert list(lines) == ["CC", "CD", "CE", "CF", "CG", "CH", "other"]
+    assert lines["other"][-1] == pytest.approx(1.0)  # CA and CB: 6 drafts, all outside-in
+    legend = [t.get_text() for t in draw(d).axes[0].get_legend().get_texts()]
+    assert legend == ["all channels", "CC", "CD", "CE", "CF", "CG", "CH", "other channels (grouped)"]
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_points_at_0_and_100_percent_are_drawn_whole(tmp_path):
+    from bot.chart import draw
+
+    store = Store(tmp_path / "g.db")
+    for user in ("U1", "U2", "U3"):
+        add(store, "outside-in", _week(46), user=user)  # 100%
+        add(store, "inside-out", _week(47), user=user)  # 0%
+    fig = draw(compute(store, "T1", 2026, 47, TZ))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    frame = ax.get_window_extent()
+    for line in ax.get_lines():
+        radius = line.get_markersize() / 2 * fig.dpi / 72
+        for x, y in line.get_xydata():
+            if y == y:  # not NaN
+                px, py = ax.transData.transform((x, y))
+                assert frame.y0 <= py - radius and py + radius <= frame.y1, (line.get_label(), y)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
