@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .digest import Digest
+from .digest import MIN_SHARE, Digest, of
 
 
 def alt_text(d: Digest) -> str:
-    points = ", ".join(f"{t['week']}: {t['overall']:.0%}" for t in d.trend if t["overall"] is not None)
+    points = ", ".join(f"{t['week']}: {of(round(t['overall'] * t['n']), t['n'])}" for t in d.trend
+                       if t["overall"] is not None)
     return f"Weekly share of proposals led outside-in, last 8 weeks. {points or 'No proposals in this period.'}"
 
 
@@ -21,45 +22,60 @@ def _percent(value: float | None) -> float:
     return value * 100 if value is not None else float("nan")
 
 
-def group_lines(d: Digest) -> list[tuple[str, list[float | None]]]:
+def group_lines(d: Digest) -> list[tuple[str, list[float | None], list[int]]]:
     """The group lines worth drawing beside "all channels", in drawing order: the named channels with the most drafts
     over the weeks drawn (at most as many as there are colours), then "other", which holds every channel not drawn
     on its own: a named channel past the colours is folded into it, never silently dropped. A group whose share
     equals "all channels" in every week it has one (it was the only group: say every draft came from ungrouped
-    channels) would hide exactly under that line while the legend still listed it, so it is left out."""
+    channels) would hide exactly under that line while the legend still listed it, so it is left out. Each line
+    comes with its share and its number of drafts per week."""
     drafts: dict[str, int] = {}
     for t in d.trend:
         for chan, n in t.get("sizes", {}).items():
             drafts[chan] = drafts.get(chan, 0) + n
     named = sorted({c for t in d.trend for c in t["channels"] if c != "other"}, key=lambda c: (-drafts.get(c, 0), c))
     drawn = named[: len(CHANNEL_COLOURS)]
-    lines = [(chan, [t["channels"].get(chan) for t in d.trend]) for chan in sorted(drawn)]
-    lines.append(("other", [_rest(t, drawn) for t in d.trend]))
-    return [(chan, values) for chan, values in lines
+    lines = [(chan, [t["channels"].get(chan) for t in d.trend], [t["sizes"].get(chan, 0) for t in d.trend])
+             for chan in sorted(drawn)]
+    rest = [_rest(t, drawn) for t in d.trend]
+    lines.append(("other", [share for share, _ in rest], [n for _, n in rest]))
+    return [(chan, values, sizes) for chan, values, sizes in lines
             if any(v is not None and (t["overall"] is None or abs(v - t["overall"]) > 1e-9)
                    for v, t in zip(values, d.trend, strict=True))]
 
 
-def _rest(week: dict, drawn: list[str]) -> float | None:
-    """The outside-in share of one week's drafts outside the channels drawn on their own; None when no group that
-    may be shown is among them (the small channels alone, fewer than MIN_POSTERS people, stay hidden)."""
-    folded = [c for c in week["channels"] if c not in drawn]
-    if not folded:
-        return None
-    sizes = week.get("sizes") or {}
-    if not sizes:  # a trend without sizes (an older JSON): only "other" itself
-        return week["channels"].get("other")
+def _rest(week: dict, drawn: list[str]) -> tuple[float | None, int]:
+    """The outside-in share and number of one week's drafts outside the channels drawn on their own; (None, 0) when
+    no group that may be shown is among them (the small channels alone, fewer than MIN_POSTERS people, stay
+    hidden)."""
+    if not [c for c in week["channels"] if c not in drawn]:
+        return None, 0
+    sizes = week["sizes"]
     # All drafts minus those drawn on their own: channels too small to show with MIN_POSTERS people count here too.
     n = week["n"] - sum(sizes[c] for c in drawn if c in sizes)
     outside_in = round(week["overall"] * week["n"]) - sum(round(week["channels"][c] * sizes[c])
                                                            for c in drawn if c in sizes)
-    return outside_in / n if n else None
+    return (outside_in / n if n else None), n
+
+
+def _plot(ax, xs: list[int], values: list[float | None], sizes: list[int], **style) -> bool:  # noqa: ANN001
+    """One line through the weeks with MIN_SHARE drafts or more; a week with fewer is an open marker off the line,
+    so no trend is drawn through a share that one draft can swing. True if there was such a week."""
+    enough = [_percent(v) if n >= MIN_SHARE else float("nan") for v, n in zip(values, sizes, strict=True)]
+    few = [_percent(v) if n < MIN_SHARE else float("nan") for v, n in zip(values, sizes, strict=True)]
+    ax.plot(xs, enough, **style)
+    if all(y != y for y in few):  # NaN everywhere: every week had enough drafts
+        return False
+    ax.plot(xs, few, linestyle="none", marker=style.get("marker"), markersize=style.get("markersize", 6),
+            markerfacecolor="white", markeredgecolor=style["color"], markeredgewidth=1.5, zorder=style.get("zorder"))
+    return True
 
 
 def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a matplotlib Figure, imported lazily
     """The chart as a matplotlib figure (Agg backend): all channels (thick, dark green), each named channel that
     differs from it (its own colour), "other channels" (grey, dashed) where it differs too; the legend outside
-    the plot; under each week, how many drafts it counts."""
+    the plot; under each week, how many drafts it counts; a week with fewer than MIN_SHARE drafts in a line is an
+    open marker that the line does not pass through."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,16 +85,19 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=100)
     xs = list(range(len(d.trend)))
     ticks = [f"{t['week'][-3:]}\n{t['n']} draft{'s' if t['n'] != 1 else ''}" for t in d.trend]
-    ax.plot(xs, [_percent(t["overall"]) for t in d.trend], marker="o", linewidth=3, color=ALL_COLOUR,
-            label="all channels", zorder=5)
+    few = _plot(ax, xs, [t["overall"] for t in d.trend], [t["n"] for t in d.trend], marker="o", linewidth=3,
+                color=ALL_COLOUR, label="all channels", zorder=5)
     colours = iter(CHANNEL_COLOURS)
-    for chan, values in group_lines(d):
-        ys = [_percent(v) for v in values]
+    for chan, values, sizes in group_lines(d):
         if chan == "other":
-            ax.plot(xs, ys, marker="s", markersize=4, linewidth=1.5, linestyle="--", color=OTHER_COLOUR,
-                    label="other channels (grouped)")
+            few |= _plot(ax, xs, values, sizes, marker="s", markersize=4, linewidth=1.5, linestyle="--",
+                         color=OTHER_COLOUR, label="other channels (grouped)")
         else:
-            ax.plot(xs, ys, marker="o", markersize=4, linewidth=1.5, color=next(colours), label=names.get(chan, chan))
+            few |= _plot(ax, xs, values, sizes, marker="o", markersize=4, linewidth=1.5, color=next(colours),
+                         label=names.get(chan, chan))
+    if few:  # the open markers, explained in the legend
+        ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#555555",
+                label=f"open: fewer than {MIN_SHARE} drafts,\ntoo few for a share")
     ax.set_xticks(xs, ticks, fontsize=8)
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.set_ylim(-4, 104)  # a point at 0% or 100% is drawn whole, not cut in half by the frame

@@ -16,6 +16,9 @@ from .slack.mrkdwn import outside_atoms  # pure text rules, as bot/reframe.py us
 from .store import Store
 
 MIN_POSTERS = 3  # a channel's own figures appear only with at least this many different people
+# Fewer proposals than this in a week and one draft moves a share by more than 20 points: the digest gives counts
+# ("1 of 3") instead of percentages, and reads no change on last week and no trend from such a week.
+MIN_SHARE = 5
 PROPOSALS = ("outside-in", "mixed", "inside-out")
 LLM_ENGINES = ("openai",)  # the careful reader; every other engine is the offline quick read
 
@@ -66,8 +69,9 @@ class Digest:
     fallbacks: int = 0
     adoption: dict[str, dict[str, Any]] = field(default_factory=dict)
     disagree_share: float = 0.0
-    # Agreement over time: [{week, share}] for the weeks drawn (None where nothing was checked), and what a
-    # retrain this week changed.
+    disagreed: int = 0  # the proposals someone disagreed with, which disagree_share is of ``checked``
+    # Agreement over time: [{week, share, n, against}] for the weeks drawn (share None where nothing was checked),
+    # and what a retrain this week changed.
     disagree_trend: list[dict[str, Any]] = field(default_factory=list)
     retrain_note: str = ""
     examples: list[dict[str, str]] = field(default_factory=list)  # before, after, channel, message_ts, link
@@ -172,19 +176,22 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             "kept": len({d["check_id"] for d in mine if d["action"] == "kept-original"}),
             "reasons": [r for r, _ in reasons.most_common(3)],
         }
-    digest.disagree_share = _disputed(decisions) / digest.checked if digest.checked else 0.0
+    digest.disagreed = _disputed(decisions)
+    digest.disagree_share = digest.disagreed / digest.checked if digest.checked else 0.0
     for k in range(7, -1, -1):
         y, w = _weeks_back(year, week, k)
         ws, we = week_bounds(y, w, tz)
         n = sum(1 for r in store.week_checks(workspace, ws, we) if r["label"] in PROPOSALS)
         against = _disputed(store.week_decisions(workspace, ws, we))
-        digest.disagree_trend.append({"week": week_label(y, w), "share": against / n if n else None})
+        digest.disagree_trend.append({"week": week_label(y, w), "share": against / n if n else None, "n": n,
+                                      "against": against})
     retrained = [h for h in store.heads(workspace) if start <= h["created"] < end]
     if retrained and len(digest.disagree_trend) >= 2:
-        before, now = digest.disagree_trend[-2]["share"], digest.disagree_trend[-1]["share"]
-        if before is not None and now is not None:
+        before, now = digest.disagree_trend[-2], digest.disagree_trend[-1]
+        if before["share"] is not None and now["share"] is not None:
             digest.retrain_note = (f"The coach retrained on your team's labels this week (v{retrained[0]['version']}): "
-                                   f"disagreement {before:.0%} last week, {now:.0%} this week.")
+                                   f"disagreement {of(before['against'], before['n'])} last week, "
+                                   f"{of(now['against'], now['n'])} this week.")
 
     # Quoted only from the channels named this week (MIN_POSTERS people): a smaller channel's figures are folded
     # into "other", and its few authors' words must not be shown either.
@@ -224,10 +231,36 @@ def template_note(d: Digest) -> str:
 
 
 def change(d: Digest) -> float | None:
-    """The outside-in share's change on last week; None when last week had no proposals to compare with."""
-    if not d.previous_checked:
+    """The outside-in share's change on last week; None when either week had too few proposals to compare."""
+    if d.previous_checked < MIN_SHARE or d.checked < MIN_SHARE:
         return None
     return d.shares.get("outside-in", 0.0) - d.previous_shares.get("outside-in", 0.0)
+
+
+def no_change(d: Digest) -> str:
+    """Why there is no change on last week to report ("" when there is one)."""
+    if change(d) is not None:
+        return ""
+    if not d.previous_checked:
+        return "no drafts last week"
+    if d.checked < MIN_SHARE:
+        return "too few drafts this week to compare with last week"
+    return f"only {drafts(d.previous_checked)} last week, too few to compare"
+
+
+def drafts(n: int) -> str:
+    """'1 draft', '3 drafts'."""
+    return f"{n} draft{'' if n == 1 else 's'}"
+
+
+def of(k: int, n: int) -> str:
+    """A share as a reader can trust it: a percentage from MIN_SHARE drafts on, else the counts ("1 of 3")."""
+    return f"{k / n:.0%}" if n >= MIN_SHARE else f"{k} of {n}"
+
+
+def counts(d: Digest) -> dict[str, int]:
+    """The week's proposals by label."""
+    return {label: round(d.shares.get(label, 0.0) * d.checked) for label in PROPOSALS}
 
 
 def percents(shares: dict[str, float]) -> dict[str, int]:
@@ -244,11 +277,16 @@ def percents(shares: dict[str, float]) -> dict[str, int]:
 
 
 def headline(d: Digest) -> str:
-    """The week's figures in one line: drafts checked, the shares, and the change on last week when there is one."""
-    p = percents(d.shares)
+    """The week's figures in one line: drafts checked, the shares (counts, in a week with too few for a share), and
+    the change on last week when both weeks have enough drafts to compare."""
     delta = change(d)
-    versus = "no drafts last week" if delta is None else f"{points(delta)} outside-in vs last week"
-    return (f"{d.checked} drafts checked: {p['outside-in']}% outside-in, {p['mixed']}% mixed, "
+    versus = no_change(d) if delta is None else f"{points(delta)} outside-in vs last week"
+    if d.checked < MIN_SHARE:
+        c = counts(d)
+        return (f"{drafts(d.checked)} checked: {c['outside-in']} outside-in, {c['mixed']} mixed, {c['inside-out']} "
+                f"inside-out (too few for percentages; {versus}).")
+    p = percents(d.shares)
+    return (f"{drafts(d.checked)} checked: {p['outside-in']}% outside-in, {p['mixed']}% mixed, "
             f"{p['inside-out']}% inside-out ({versus}).")
 
 
@@ -313,21 +351,25 @@ def who_read(d: Digest) -> str:
     total = llm + quick
     if not total:
         return "*Who read them:* nobody this week."
-    fell_back = f", {d.fallbacks} of them when the LLM did not answer" if d.fallbacks else ""
+    every = f"all {total}" if total > 1 else "the only one"
     if not quick:
-        return f"*Who read them:* the LLM, all {total}."
+        return f"*Who read them:* the LLM, {every}."
     agrees = quickread.agreement(max(offline, key=lambda e: offline[e])) or "is a rough reading"
+    fell_back = f"{d.fallbacks} of them when the LLM did not answer" if d.fallbacks else ""
     if not llm:
-        return (f"*Who read them:* the offline quick read, all {total}{fell_back}. On real writing it {agrees}, "
-                "so take the shares as a rough guide.")
-    return (f"*Who read them:* the LLM {llm} ({llm / total:.0%}), the offline quick read {quick} "
-            f"({quick / total:.0%}{fell_back}). On real writing the quick read {agrees}.")
+        return (f"*Who read them:* the offline quick read, {every}{', ' + fell_back if fell_back else ''}. On real "
+                f"writing it {agrees}, so take the shares as a rough guide.")
+    enough = total >= MIN_SHARE  # percentages of 4 drafts say less than the counts
+    detail = ", ".join(x for x in (f"{quick / total:.0%}" if enough else "", fell_back) if x)
+    return (f"*Who read them:* the LLM {llm}{f' ({llm / total:.0%})' if enough else ''}, the offline quick read "
+            f"{quick}{f' ({detail})' if detail else ''}. On real writing the quick read {agrees}.")
 
 
 def how_the_coach_did(d: Digest) -> str:
     """Agreement over time, in one line: this week's share of verdicts people disagreed with, the trend, and
     what a retrain changed."""
-    weeks = [f"{t['week'][-3:]} {t['share']:.0%}" for t in d.disagree_trend if t["share"] is not None]
+    weeks = [f"{t['week'][-3:]} {of(t['against'], t['n'])}" for t in d.disagree_trend if t["share"] is not None]
     trend = f" (weeks before: {', '.join(weeks[-5:-1])})" if len(weeks) > 1 else ""
-    line = f"*How the coach did:* people disagreed with {d.disagree_share:.0%} of verdicts{trend}."
+    share = of(d.disagreed, d.checked)
+    line = f"*How the coach did:* people disagreed with {share}{' of' if '%' in share else ''} verdicts{trend}."
     return line + (f" {d.retrain_note}" if d.retrain_note else "")

@@ -13,7 +13,7 @@ from typing import Any
 
 from .aio import run_sync
 from .config import Settings
-from .digest import Digest, change, claim, compute, percents, template_note
+from .digest import MIN_SHARE, Digest, change, claim, compute, counts, no_change, of, percents, template_note
 from .prompts import render
 from .schedule import SETTING as SCHEDULE_SETTING
 from .schedule import due_week, schedule_of, workspace_schedule
@@ -39,7 +39,8 @@ async def _llm_note(settings: Settings, d: Digest) -> str:
     from .engines.llm import get_client
 
     prompt = render("digest_note.j2", week=d.week, checked=d.checked, percents=percents(d.shares), change=change(d),
-                    motives=d.motives, disagree=d.disagree_share)
+                    few=d.checked < MIN_SHARE, counts=counts(d), no_change=no_change(d), motives=d.motives,
+                    disagree=of(d.disagreed, d.checked))
     resp = await get_client(settings).chat.completions.create(
         model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
     return (resp.choices[0].message.content or "").strip()

@@ -163,10 +163,11 @@ def test_agreement_over_time_and_what_a_retrain_changed(store):
     assert before.retrain_note == ""
     store.save_head("T1", "{}", {"labels": 60}, active=True, created=local(2026, 11, 19))
     after = compute(store, "T1", 2026, 47, TZ)
-    assert "retrained on your team's labels this week (v1): disagreement 100% last week, 25% this week" \
+    # 1 draft last week, 4 this week: counts, not "100%" and "25%"
+    assert "retrained on your team's labels this week (v1): disagreement 1 of 1 last week, 1 of 4 this week" \
         in after.retrain_note
     line = to_markdown(after)
-    assert "disagreed with 25% of verdicts (weeks before: W46 100%)" in line and "retrained" in line
+    assert "disagreed with 1 of 4 verdicts (weeks before: W46 1 of 1)" in line and "retrained" in line
 
 
 def _judged_by(store: Store, engine: str, ts: float, user: str, fallback: str | None = None) -> None:
@@ -191,10 +192,15 @@ def test_the_digest_says_which_reader_judged_the_weeks_drafts(store):
     _judged_by(store, "trained", local(2026, 11, 19), "U3")
     d = compute(store, "T2", 2026, 47, TZ)
     assert d.readers == {"openai": 2, "trained": 2} and d.fallbacks == 1
-    assert ("*Who read them:* the LLM 2 (50%), the offline quick read 2 (50%, 1 of them when the LLM did not "
+    assert ("*Who read them:* the LLM 2, the offline quick read 2 (1 of them when the LLM did not answer). On real "
+            "writing the quick read agrees with a careful reader about half the time (accuracy 0.47).") \
+        in to_markdown(d)  # 4 drafts: counts, no percentages
+    _judged_by(store, "openai", local(2026, 11, 20), "U4")
+    d = compute(store, "T2", 2026, 47, TZ)
+    assert ("*Who read them:* the LLM 3 (60%), the offline quick read 2 (40%, 1 of them when the LLM did not "
             "answer). On real writing the quick read agrees with a careful reader about half the time (accuracy "
             "0.47).") in to_markdown(d)
-    assert json.loads(to_json(d))["readers"] == {"openai": 2, "trained": 2}
+    assert json.loads(to_json(d))["readers"] == {"openai": 3, "trained": 2}
 
 
 def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_path):
@@ -215,9 +221,11 @@ def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_pat
     for user in ("U7", "U8", "U9"):  # a named channel this week: now both groups differ from all channels
         add(store, "outside-in", local(2026, 11, 19), channel="CPROP", user=user)
     d = compute(store, "T1", 2026, 47, TZ)
-    assert [chan for chan, _ in group_lines(d)] == ["CPROP", "other"]
+    assert [chan for chan, *_ in group_lines(d)] == ["CPROP", "other"]
     legend = [t.get_text() for t in draw(d, {"CPROP": "#proposals"}).axes[0].get_legend().get_texts()]
-    assert legend == ["all channels", "#proposals", "other channels (grouped)"]
+    # 3 drafts in #proposals and in "other": open markers, and the legend says what they are
+    assert legend == ["all channels", "#proposals", "other channels (grouped)",
+                      "open: fewer than 5 drafts,\ntoo few for a share"]
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -230,19 +238,20 @@ def _week(week: int) -> float:
 
 def test_no_change_is_claimed_when_last_week_had_no_drafts(database):
     s = Store(database)
-    for user in ("U1", "U2", "U3"):
+    for user in ("U1", "U2", "U3", "U4", "U5"):
         add(s, "outside-in", _week(47), user=user)
     d = compute(s, "T1", 2026, 47, TZ)  # W46 had no drafts at all
     assert d.previous_checked == 0
     line = to_markdown(d).splitlines()[1]
-    assert line == "3 drafts checked: 100% outside-in, 0% mixed, 0% inside-out (no drafts last week).", line
-    add(s, "inside-out", _week(46), user="U1")
+    assert line == "5 drafts checked: 100% outside-in, 0% mixed, 0% inside-out (no drafts last week).", line
+    for user in ("U1", "U2", "U3", "U4", "U5"):
+        add(s, "inside-out", _week(46), user=user)
     assert "(+100 pts outside-in vs last week)" in to_markdown(compute(s, "T1", 2026, 47, TZ))
 
 
 def test_the_printed_shares_add_up_to_100(database):
     s = Store(database)
-    for user, label in (("U1", "outside-in"), ("U2", "mixed"), ("U3", "inside-out")):
+    for user, label in (("U1", "outside-in"), ("U2", "mixed"), ("U3", "inside-out")) * 2:
         add(s, label, _week(47), user=user)
     line = to_markdown(compute(s, "T1", 2026, 47, TZ)).splitlines()[1]
     assert "34% outside-in, 33% mixed, 33% inside-out" in line, line  # not 33/33/33: 99%
@@ -256,7 +265,7 @@ def test_read_it_as_a_proposal_is_not_a_disagreement_with_a_proposal_verdict(dat
         s.record_decision(check, "disputed", user=user, reason="It is a proposal: read it again as one.")
     d = compute(s, "T1", 2026, 47, TZ)
     assert d.disagree_share == 0.0 and d.disagree_trend[-1]["share"] == 0.0  # was 200%
-    assert "people disagreed with 0% of verdicts" in to_markdown(d)
+    assert "people disagreed with 0 of 1 verdicts" in to_markdown(d)
 
 
 def test_no_example_is_quoted_from_a_channel_too_small_to_be_named(database):
@@ -303,7 +312,7 @@ def test_the_chart_folds_named_channels_past_its_colours_into_other_channels(tmp
             add(store, label, local(2026, 11, 17, 9 + k), channel=chan, user=f"U{i}{k % 3}")
     d = compute(store, "T1", 2026, 47, TZ)
     assert set(d.trend[-1]["channels"]) == {"CA", "CB", "CC", "CD", "CE", "CF", "CG", "CH"}
-    lines = dict(group_lines(d))
+    lines = {chan: values for chan, values, _ in group_lines(d)}
     assert list(lines) == ["CC", "CD", "CE", "CF", "CG", "CH", "other"]
     assert lines["other"][-1] == pytest.approx(1.0)  # CA and CB: 6 drafts, all outside-in
     legend = [t.get_text() for t in draw(d).axes[0].get_legend().get_texts()]
@@ -330,6 +339,35 @@ def test_points_at_0_and_100_percent_are_drawn_whole(tmp_path):
             if y == y:  # not NaN
                 px, py = ax.transData.transform((x, y))
                 assert frame.y0 <= py - radius and py + radius <= frame.y1, (line.get_label(), y)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_a_week_with_few_drafts_gives_counts_and_no_change_or_trend_is_read_from_it(tmp_path):
+    """A first week with one draft, then six: '1 drafts checked: 100% outside-in', then '-83 pts outside-in vs last
+    week', and a chart line falling from 100% — all read from one draft."""
+    from bot.chart import alt_text, draw
+
+    store = Store(tmp_path / "few.db")
+    add(store, "outside-in", _week(46), user="U1")
+    d = compute(store, "T1", 2026, 46, TZ)
+    text = to_markdown(d)
+    assert text.splitlines()[1] == ("1 draft checked: 1 outside-in, 0 mixed, 0 inside-out (too few for percentages; "
+                                    "no drafts last week).")
+    assert "*Who read them:* the offline quick read, the only one." in text
+    assert "people disagreed with 0 of 1 verdicts." in text
+    add(store, "outside-in", _week(47), user="U1")
+    for user in ("U1", "U2", "U3", "U2", "U3"):
+        add(store, "inside-out", _week(47), user=user)
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert to_markdown(d).splitlines()[1] == ("6 drafts checked: 17% outside-in, 0% mixed, 83% inside-out (only 1 "
+                                              "draft last week, too few to compare).")
+    assert alt_text(d).endswith("2026-W46: 1 of 1, 2026-W47: 17%")
+    ax = draw(d).axes[0]
+    solid, open_ = ax.get_lines()[:2]  # all channels: its line, then its open markers
+    assert [y for y in solid.get_ydata() if y == y] == [pytest.approx(100 / 6)]  # no line from the 1-draft week
+    assert [y for y in open_.get_ydata() if y == y] == [100.0] and open_.get_markerfacecolor() == "white"
     import matplotlib.pyplot as plt
 
     plt.close("all")

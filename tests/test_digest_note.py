@@ -27,15 +27,32 @@ def test_the_note_is_written_by_the_llm_and_falls_back_to_the_template():
 
 
 def test_the_llm_is_told_there_is_no_change_when_last_week_had_no_drafts():
-    first = Digest(workspace="T1", week="2026-W47", timezone="UTC", checked=3,
+    first = Digest(workspace="T1", week="2026-W47", timezone="UTC", checked=6,
                    shares={"outside-in": 1 / 3, "mixed": 1 / 3, "inside-out": 1 / 3})
     with FakeOpenAI() as server:
         settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url})
         server.script(raw("A fine first week."), raw("Up on last week."))
         coaching_note(settings, first)
-        coaching_note(settings, Digest(**{**first.__dict__, "previous_checked": 2,
-                                          "previous_shares": {"outside-in": 0.0, "mixed": 0.5, "inside-out": 0.5}}))
+        coaching_note(settings, Digest(**{**first.__dict__, "previous_checked": 5,
+                                          "previous_shares": {"outside-in": 0.0, "mixed": 0.4, "inside-out": 0.6}}))
         prompts = [r["messages"][0]["content"] for r in server.requests]
-    assert "no proposals were checked, so there is no change" in prompts[0] and "points" not in prompts[0]
+    assert "none to report (no drafts last week; do not claim a rise or a fall)" in prompts[0]
+    assert "points" not in prompts[0]
     assert "outside-in: 34%, mixed: 33%, inside-out: 33%" in prompts[0]  # the shares as the digest prints them
     assert "change in outside-in share vs last week: +33 points" in prompts[1]
+
+
+def test_the_llm_is_given_counts_not_shares_and_no_change_in_a_week_with_few_drafts():
+    """Two drafts this week, one last week: "50% outside-in, up 50 points" is what the LLM wrote from these."""
+    few = Digest(workspace="T1", week="2026-W47", timezone="UTC", checked=2, disagreed=1, previous_checked=1,
+                 shares={"outside-in": 0.5, "mixed": 0.0, "inside-out": 0.5},
+                 previous_shares={"outside-in": 0.0, "mixed": 0.0, "inside-out": 1.0})
+    with FakeOpenAI() as server:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url})
+        server.script(raw("Two drafts this week."))
+        coaching_note(settings, few)
+        (prompt,) = [r["messages"][0]["content"] for r in server.requests]
+    assert "verdicts: 1 outside-in, 0 mixed, 1 inside-out (too few drafts for percentages" in prompt
+    assert "%" not in prompt and "points" not in prompt
+    assert "none to report (too few drafts this week to compare with last week;" in prompt
+    assert "verdicts people disagreed with: 1 of 2" in prompt
