@@ -11,6 +11,7 @@ from typing import Any
 from .aio import run_sync
 from .config import ENGINE_NAMES, Settings
 from .engines.rules import RulesEngine
+from .engines.slots import FairSlots
 from .engines.trained import CHANNEL, EXPLICIT, PREFILTER, PROPOSAL, Heads, TrainedEngine
 from .errors import EngineError, InputError
 from .playbook import Playbook, load_playbook
@@ -47,6 +48,7 @@ class Checker:
         self._workspace_heads: dict[str, tuple[float, TrainedEngine | None]] = {}
         self.default_playbook = self.playbook(settings.playbook)
         self.llm_transport: Any = None  # eval --record / --replay: bot.engines.recording stands for the client
+        self.llm_slots = FairSlots(settings.llm_concurrency)  # one bound for the whole process
 
     # -- playbooks and engines ---------------------------------------------------------------
     def playbook(self, name_or_path: str | None = None) -> Playbook:
@@ -149,6 +151,7 @@ class Checker:
 
         engine = llm_engine_for(self.settings, playbook)
         engine.transport = self.llm_transport
+        engine.slots = self.llm_slots
         return engine
 
     def _prepare(self, draft: str, playbook: str | Playbook | None) -> tuple[Playbook, Prepared]:
@@ -190,8 +193,12 @@ class Checker:
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
         verdict = self.offline(book, prepared, mode=mode)
         verdict.fallback = reason
-        verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered "
-                             "instead.")
+        if reason == "busy":  # no request was sent: this process's bound on requests in flight was reached
+            verdict.notes.append(f"The LLM was busy with other checks; the offline {verdict.engine} engine answered "
+                                 "instead.")
+        else:
+            verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered "
+                                 "instead.")
         return verdict
 
     def _cross_check(self, verdict: Verdict, book: Playbook, prepared: Prepared) -> Verdict:
@@ -239,7 +246,7 @@ class Checker:
         asked = mode
         if mode == CHANNEL and self.settings.channel_triage:
             try:
-                proposal, usage = await llm.atriage(prepared)
+                proposal, usage = await llm.atriage(prepared, workspace)
             except EngineError as exc:
                 proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
                 usage = usage + (exc.usage or Usage())  # the failed first pass was billed too
@@ -247,7 +254,7 @@ class Checker:
                 return llm.quiet(prepared, usage), usage
             asked = EXPLICIT  # the first pass found a proposal: the full prompt judges its motive
         try:
-            result = await llm.aassess(prepared, asked)
+            result = await llm.aassess(prepared, asked, workspace)
         except EngineError as exc:  # the tokens of the failed requests count: the check is logged with them
             return self._fallback(book, prepared, exc.reason, mode), usage + (exc.usage or Usage())
         if mode == PROPOSAL and result.verdict.label == "not-a-proposal":

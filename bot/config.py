@@ -182,6 +182,8 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
      "retries per check after a failed LLM request"),
     ("llm_deadline", "MOTIVECHECK_LLM_DEADLINE", "20", _float("MOTIVECHECK_LLM_DEADLINE", 0.1),
      "total seconds for a check, retries included, before falling back to the offline engine"),
+    ("llm_concurrency", "MOTIVECHECK_LLM_CONCURRENCY", "0", _int("MOTIVECHECK_LLM_CONCURRENCY", 0, 10000),
+     "most LLM requests in flight per process, shared fairly between workspaces (0: no bound)"),
     ("channel_triage", "MOTIVECHECK_CHANNEL_TRIAGE", "on", _bool("MOTIVECHECK_CHANNEL_TRIAGE"),
      "with an LLM, ask a short first-pass prompt (proposal or chat?) before the full prompt in watched channels"),
     ("redact", "MOTIVECHECK_REDACT", "on", _bool("MOTIVECHECK_REDACT"),
@@ -241,6 +243,7 @@ class Settings:
     llm_timeout: float
     llm_retries: int
     llm_deadline: float
+    llm_concurrency: int
     channel_triage: bool
     redact: bool
     prices: str

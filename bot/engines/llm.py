@@ -34,6 +34,7 @@ from ..text import Prepared, find_loosely, normalise_for_compare
 from ..verdict import EASE_BANDS, Evidence, Label, MotiveId, Shows, Usage, Verdict
 from . import EngineResult
 from .recording import PURPOSE_HEADER
+from .slots import Busy, FairSlots
 
 log = logging.getLogger(__name__)
 
@@ -331,6 +332,7 @@ class LLMEngine:
         self.playbook = playbook
         self.model = settings.model
         self.transport: Any = None  # bot.engines.recording wrappers stand here in eval --record / --replay
+        self.slots: FairSlots | None = None  # the process's bound on requests in flight (the checker's)
 
     # -- request and answer (pure) -------------------------------------------------------
     def client(self) -> Any:
@@ -402,7 +404,7 @@ class LLMEngine:
         """Sync wrapper of ``aassess``."""
         return run_sync(self.aassess(prepared))
 
-    async def aassess(self, prepared: Prepared, mode: str = "explicit") -> EngineResult:
+    async def aassess(self, prepared: Prepared, mode: str = "explicit", workspace: str | None = None) -> EngineResult:
         """Ask the model within one deadline: retries for passing faults, a step down the JSON modes when the
         server refuses one, one repair request for an unusable answer. Every request counts against the deadline."""
         json_mode = json_mode_for(self.settings)
@@ -415,8 +417,9 @@ class LLMEngine:
         cap: int | None = None  # set once a cut-off answer was asked again with a larger output cap
         for timeout in attempts:
             content = ""
+            after: float | None = None
             try:
-                response = await _create(client, _call_args(body), timeout, attempts)
+                response = await _create(client, _call_args(body), timeout, attempts, self.slots, workspace)
                 usage = usage + usage_of(response)
                 content = answer_text(response)
                 verdict = self._read(content, prepared, mapping, system)
@@ -433,7 +436,7 @@ class LLMEngine:
             except openai.APIStatusError as exc:
                 lower = _lower(json_mode)
                 if not refuses_format(exc, json_mode):
-                    reason = _reason(exc)
+                    reason, after = _reason(exc), _retry_after(exc)
                 elif forced or lower is None:
                     reason = "format-refused"
                 else:
@@ -450,7 +453,7 @@ class LLMEngine:
                     attempts.moved_on(f"the answer was cut off: asking again with max_tokens {cap}")
                     body = {**body, "max_tokens": cap}
                     continue
-            if not await attempts.retry(reason):
+            if not await attempts.retry(reason, after):
                 break
         raise attempts.error(usage)
 
@@ -468,7 +471,7 @@ class LLMEngine:
             log.warning("the LLM's answer could not be read: %s", type(exc).__name__)
             raise EngineError("unreadable-answer", "the answer could not be read") from None
 
-    async def atriage(self, prepared: Prepared) -> tuple[bool, Usage]:
+    async def atriage(self, prepared: Prepared, workspace: str | None = None) -> tuple[bool, Usage]:
         """The short first pass of the channel road: is this message a proposal? (a few hundred tokens in, a
         word out). Raises EngineError when the model does not answer within the deadline."""
         text, _ = redact(prepared.draft) if self.settings.redact else (prepared.draft, {})
@@ -479,13 +482,13 @@ class LLMEngine:
         usage = Usage()
         for timeout in attempts:
             try:
-                response = await _create(client, body, timeout, attempts)
+                response = await _create(client, body, timeout, attempts, self.slots, workspace)
                 usage = usage + usage_of(response)
                 word = _first_word(response)
                 # Recall first: only a plain "chatter" keeps the message from the full prompt.
                 return not word.startswith("chatter"), usage
             except (TimeoutError, openai.OpenAIError, EngineError) as exc:
-                if not await attempts.retry(_reason(exc)):
+                if not await attempts.retry(_reason(exc), _retry_after(exc)):
                     break
         raise attempts.error(usage)
 
@@ -572,10 +575,42 @@ def _first_word(response: Any) -> str:
     return text.strip().strip('"').lower()
 
 
-async def _create(client: Any, kwargs: dict[str, Any], timeout: float, attempts: _Attempts) -> Any:
-    """One request: the client's own timeout covers it; wait_for guards the whole deadline."""
-    return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
-                                  timeout=max(timeout, attempts.remaining()))
+async def _create(client: Any, kwargs: dict[str, Any], timeout: float, attempts: _Attempts,
+                  slots: FairSlots | None = None, workspace: str | None = None) -> Any:
+    """One request: the client's own timeout covers it; wait_for guards the whole deadline. With a bound on
+    requests in flight, waiting for a slot counts against the deadline, and a check that gets none sends nothing."""
+    if slots is None or slots.limit <= 0:
+        return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
+                                      timeout=max(timeout, attempts.remaining()))
+    try:
+        async with slots.slot(workspace, attempts.remaining()):
+            timeout = min(timeout, attempts.remaining())
+            if timeout <= 0.05:
+                raise Busy("no time left after the wait")
+            return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
+                                          timeout=max(timeout, attempts.remaining()))
+    except Busy:
+        raise EngineError("busy", f"the LLM was busy: all {slots.limit} request slots of this process "
+                          "(MOTIVECHECK_LLM_CONCURRENCY) stayed taken") from None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after`` in seconds), if it said."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:  # an HTTP date: rare from these servers, and the backoff covers it
+            continue
+        if 0 <= seconds < 3600:
+            return seconds
+    return None
 
 
 def _lower(json_mode: str) -> str | None:
@@ -612,17 +647,25 @@ class _Attempts:
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
-    def failed(self, reason: str) -> float | None:
+    def failed(self, reason: str, after: float | None = None) -> float | None:
         self.reason = reason
         log.info("llm request %d failed: %s", self.attempt + 1, reason)
         if reason not in _RETRYABLE or self.retries >= self.settings.llm_retries:
             return None
+        backoff = 0.2 * (2 ** self.retries) * (0.5 + random.random())
+        if after is not None:
+            if after >= self.remaining():
+                # The server asks for a wait the deadline cannot give: asking sooner would only be refused again.
+                log.info("llm: the server asks to wait %.1f s, past this check's deadline; giving up", after)
+                return None
+            backoff = max(backoff, after)
         self.retries += 1
-        return min(self.remaining(), 0.2 * (2 ** (self.retries - 1)) * (0.5 + random.random()))
+        return min(self.remaining(), backoff)
 
-    async def retry(self, reason: str) -> bool:
-        """Record a failed request; wait before the same request again and say True, or say False (give up)."""
-        wait = self.failed(reason)
+    async def retry(self, reason: str, after: float | None = None) -> bool:
+        """Record a failed request; wait before the same request again and say True, or say False (give up).
+        ``after``: the server's Retry-After, honoured when the deadline allows it."""
+        wait = self.failed(reason, after)
         if wait is None:
             return False
         await asyncio.sleep(wait)
