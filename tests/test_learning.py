@@ -117,6 +117,15 @@ def test_too_few_labels_is_a_clear_error(tmp_path, db, capsys):
     assert "at least 10 labelled drafts" in capsys.readouterr().err
 
 
+def test_model_list_json_gives_each_heads_metrics_once_parsed(db, capsys):
+    """--json printed the stored metrics twice: parsed as ``metrics`` and again as the raw ``metrics_json`` string."""
+    Store(db).save_head("T1", "{}", {"labels": 60, "held_back_accuracy": [0.5, 1.0]}, active=True)
+    assert main(["model", "list", "--db", db, "--json"]) == 0
+    (head,) = json.loads(capsys.readouterr().out)
+    assert head["metrics"] == {"labels": 60, "held_back_accuracy": [0.5, 1.0]} and "metrics_json" not in head
+    assert (head["workspace"], head["version"], head["active"]) == ("T1", 1, 1)
+
+
 def test_labels_of_people_who_opted_out_or_were_forgotten_are_not_used(db):
     store = Store(db)
     store.add_labels([{"workspace": "T1", **r} for r in dialect(n=8)])

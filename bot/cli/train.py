@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     lab = sub.add_parser("label", help="record labelled drafts for a workspace from a JSONL file",
                          description='Each line: {"text": ..., "label": ...} with optional "channel" and "user". '
                                      "Bad lines are reported with their line number and skipped.")
-    lab.add_argument("file", metavar="FILE.jsonl")
-    lab.add_argument("--workspace", required=True, metavar="T…")
+    lab.add_argument("file", metavar="FILE.jsonl", help="the labelled drafts")
+    lab.add_argument("--workspace", required=True, metavar="T…", help="the workspace (team ID) the labels belong to")
     lab.add_argument("--db", default=None, help=DB_HELP)
     lab.add_argument("--json", action="store_true", help="print the counts as JSON")
     lab.set_defaults(func=run_label)
@@ -52,12 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     model = sub.add_parser("model", help="the trained heads in use: list, rollback")
     msub = model.add_subparsers(dest="model_command", metavar="SUBCOMMAND", required=True)
     ls = msub.add_parser("list", help="head versions per workspace")
-    ls.add_argument("--workspace", metavar="T…")
+    ls.add_argument("--workspace", metavar="T…", help="only this workspace's heads")
     ls.add_argument("--db", default=None, help=DB_HELP)
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print a JSON array, one object per head")
     ls.set_defaults(func=run_model_list)
     rb = msub.add_parser("rollback", help="use an earlier head for a workspace (default: the one before)")
-    rb.add_argument("--workspace", required=True, metavar="T…")
+    rb.add_argument("--workspace", required=True, metavar="T…", help="the workspace (team ID) to roll back")
     rb.add_argument("--to", type=int, default=None, metavar="VERSION", help="version to use; 0 = the shipped head")
     rb.add_argument("--db", default=None, help=DB_HELP)
     rb.set_defaults(func=run_model_rollback)
@@ -190,7 +190,10 @@ def run_label(args: argparse.Namespace) -> int:
 def run_model_list(args: argparse.Namespace) -> int:
     heads = _store(args).heads(args.workspace)
     if args.json:
-        print(json.dumps([{**h, "metrics": json.loads(h.pop("metrics_json") or "{}")} for h in heads], indent=2))
+        # The stored JSON string is parsed, not repeated beside its parse (``{**h, ...}`` ran before the pop).
+        rows = [{k: v for k, v in h.items() if k != "metrics_json"} | {"metrics": json.loads(h["metrics_json"] or "{}")}
+                for h in heads]
+        print(json.dumps(rows, indent=2))
         return 0
     if not heads:
         print("no workspace heads: every workspace uses the shipped head (bot/models/head.json)")
