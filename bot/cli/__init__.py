@@ -29,7 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand's --help the one line ``motivecheck --help`` shows for it, where it has no text of its own."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None and helps.get(name):
+                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

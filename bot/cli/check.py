@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="explicit (default): judge the motive as /motivecheck does; channel: apply the watched-"
                         "channel gate (not-a-proposal where the app would stay quiet); proposal: the author says "
                         "it is a proposal, so its motive is always judged (/motivecheck proposal: ...)")
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the report (default auto: only on a terminal)")
     add_common(p)
     p.set_defaults(func=run)
 

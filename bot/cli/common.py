@@ -46,7 +46,7 @@ def add_common(parser: argparse.ArgumentParser, *, engine: bool = True) -> None:
     if engine:
         parser.add_argument("--engine", choices=ENGINE_NAMES, default=None,
                             help="engine to use (default: MOTIVECHECK_ENGINE or auto)")
-        parser.add_argument("--playbook", default=None, help="playbook name or path (default: outside-in)")
+        parser.add_argument("--playbook", default=None, help="playbook name or path (default: MOTIVECHECK_PLAYBOOK or outside-in)")
     parser.add_argument("--db", default=None, help=DB_HELP)
 
 

@@ -14,7 +14,7 @@ from .common import add_common, make_checker, open_output, store_from
 
 def register(sub: argparse._SubParsersAction) -> None:
     im = sub.add_parser("import", help="check a Slack workspace export (zip or folder) as a baseline")
-    im.add_argument("path", metavar="PATH")
+    im.add_argument("path", metavar="PATH", help="the export: a .zip, or the folder it unpacks to")
     im.add_argument("--channels", default=None, help="comma-separated channel names or IDs")
     im.add_argument("--since", default=None, help="first day (YYYY-MM-DD)")
     im.add_argument("--until", default=None, help="last day (YYYY-MM-DD)")
@@ -36,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     fo.set_defaults(func=run_forget)
 
     ex = sub.add_parser("export", help="one row per check, as CSV or JSON lines")
-    ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    ex.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="CSV (the default) or JSON lines")
     ex.add_argument("--since", default=None, help="only checks since this date or age (2026-01-01, 30d)")
     ex.add_argument("--with-text", action="store_true", help="include draft text (where it is still stored)")
     ex.add_argument("--workspace", default=None, metavar="TEAM_ID", help="only this workspace's checks")
-    ex.add_argument("--output", default="-", metavar="FILE")
+    ex.add_argument("--output", default="-", metavar="FILE", help="write here (default: standard output)")
     add_common(ex, engine=False)
     ex.set_defaults(func=run_export)
 

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("digest", help="preview or post the weekly leadership digest")
     p.add_argument("--week", default=None, help="ISO week, e.g. 2026-W47 (default: the last full week)")
     p.add_argument("--workspace", default="", help="workspace ID (default: checks logged without one)")
-    p.add_argument("--format", choices=("markdown", "json", "blocks"), default="markdown")
+    p.add_argument("--format", choices=("markdown", "json", "blocks"), default="markdown",
+                   help="markdown (the default), the figures as JSON, or the Slack message as Block Kit JSON")
     p.add_argument("--chart", default=None, metavar="FILE.png", help="also write the trend chart")
     p.add_argument("--post", action="store_true",
                    help="post it to Slack now (with SLACK_BOT_TOKEN, or the workspace's installed bot)")

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "precision/recall/F1, macro-F1, a confusion matrix, macro-F1 by genre, "
                                    "calibration, for Slack rows how the channel gate does, and, on rows a second labelling "
                                    "pass covers (the corpus test split), the engine beside a second careful person.")
-    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("file", metavar="FILE.jsonl", help="labelled drafts, or corpus/passages.jsonl or corpus/slack.jsonl")
     p.add_argument("--split", choices=("train", "dev", "test"), default=None,
                    help="only the rows of this corpus split")
     p.add_argument("--as", dest="mode", choices=("explicit", "channel", "proposal"), default="explicit",

@@ -11,13 +11,13 @@ from .common import add_common, make_checker, read_input, settings_from, store_f
 
 def register(sub: argparse._SubParsersAction) -> None:
     st = sub.add_parser("stats", help="checks, tokens and estimated LLM cost by engine and model")
-    st.add_argument("--json", action="store_true")
+    st.add_argument("--json", action="store_true", help="print a JSON array, one object per engine and model")
     add_common(st, engine=False)
     st.set_defaults(func=run_stats)
     pr = sub.add_parser("prompt", help="show the prompt the LLM engine would send")
     psub = pr.add_subparsers(dest="prompt_command", metavar="ACTION")
     rd = psub.add_parser("render", help="print exactly the messages that would be sent for a draft")
-    rd.add_argument("file", nargs="?", default=None, metavar="FILE|-")
+    rd.add_argument("file", nargs="?", default=None, metavar="FILE|-", help="draft file, or '-' for standard input")
     rd.add_argument("--text", help="the draft itself")
     rd.add_argument("--json", action="store_true", help="print the whole request body as JSON")
     add_common(rd)

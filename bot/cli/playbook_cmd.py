@@ -13,10 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("playbook", help="validate or show playbooks")
     psub = p.add_subparsers(dest="playbook_command", metavar="ACTION")
     v = psub.add_parser("validate", help="check a playbook file; errors name file, line and field")
-    v.add_argument("file", metavar="FILE|NAME")
+    v.add_argument("file", metavar="FILE|NAME", help="a playbook file, or the name of a shipped one")
     v.set_defaults(func=run_validate)
     s = psub.add_parser("show", help="summarise a playbook (default: outside-in)")
-    s.add_argument("name", nargs="?", default="outside-in", metavar="NAME|FILE")
+    s.add_argument("name", nargs="?", default="outside-in", metavar="NAME|FILE",
+                   help="a shipped playbook's name or a file (default: outside-in)")
     s.add_argument("--json", action="store_true", help="print the merged playbook as JSON")
     s.set_defaults(func=run_show)
     ls = psub.add_parser("list", help="list the playbooks shipped in playbooks/")
