@@ -213,7 +213,7 @@ SETTINGS: list[tuple[str, str, str, Callable[[str], object], str]] = [
     ("timezone", "MOTIVECHECK_TIMEZONE", "UTC", _tz("MOTIVECHECK_TIMEZONE"),
      "workspace timezone (IANA): the digest's default, and the day of the quick-read note"),
     ("workers", "MOTIVECHECK_WORKERS", "64", _int("MOTIVECHECK_WORKERS", 1, 1024),
-     "concurrent checks in the Slack app"),
+     "threads for the Slack app's database calls (not a cap on checks or LLM calls in flight)"),
     ("lease_seconds", "MOTIVECHECK_LEASE_SECONDS", "15", _float("MOTIVECHECK_LEASE_SECONDS", 1),
      "seconds a draft in flight stays with an instance that stopped renewing its claim; then another takes it over"),
     ("log_format", "MOTIVECHECK_LOG_FORMAT", "text", _choice("MOTIVECHECK_LOG_FORMAT", ("text", "json")),
