@@ -1,4 +1,5 @@
-"""The README documents every setting and every CLI command; the code is ruff clean."""
+"""The README documents every setting and every CLI command, and the commands it shows parse; the code is ruff
+clean (`ruff check .`, scripts/ and setup.py included, as the README says)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_readme_commands_match_ci():
 
 def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    r = subprocess.run([ruff, "check", "bot", "tests", "bench", "app.py"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:]
 
 
