@@ -51,9 +51,11 @@ def test_ruff_clean():
 
 
 def test_every_repository_file_the_readme_names_exists():
-    named = set(re.findall(r"(?<![\w/])((?:examples|tests|playbooks|bench|prompts|bot)/[\w./-]*\w)", README))
+    named = set(re.findall(r"(?<![\w/])((?:examples|tests|playbooks|bench|prompts|bot|scripts|corpus|\.ci)/[\w./-]*\w)",
+                           README))
     assert len(named) > 10
-    missing = sorted(p for p in named if not (ROOT / p).exists() and "*" not in p)
+    # corpus/text/ is where a machine may keep the corpus text: ignored by git, so not in a clone.
+    missing = sorted(p for p in named if not (ROOT / p).exists() and "*" not in p and p != "corpus/text")
     assert not missing, f"README names files that do not exist: {missing}"
 
 
