@@ -163,13 +163,15 @@ class Checker:
             raise InputError(blank_reason(prepared.draft))
         return book, prepared
 
-    def _cache_key(self, prepared: Prepared, book: Playbook, mode: str, workspace: str | None = None) -> str:
+    def _cache_key(self, whole: str, book: Playbook, mode: str, workspace: str | None = None) -> str:
         # The mode is part of the question: a channel may read as chat what an explicit check judges. Each
         # workspace has its own entries: a hit must never tell one workspace what another one checked. The server,
         # the playbook's content and redaction change the answer too (a changed key only misses: it is a cache).
+        # ``whole`` is the draft's hash as its check records it (the whole draft, not the part checked): two long
+        # drafts that differ after the cut have an entry each, each erased with its own check.
         s = self.settings
         server = s.azure_endpoint or s.openai_base_url or ""
-        raw = (f"{draft_hash(prepared.draft)}|{book.name}|{book.version}|{s.model}|{mode}|{server}|{book.digest}"
+        raw = (f"{whole}|{book.name}|{book.version}|{s.model}|{mode}|{server}|{book.digest}"
                f"|redact={'on' if s.redact else 'off'}")
         raw += f"|{workspace}" if workspace else ""
         return hashlib.sha256(raw.encode()).hexdigest()
@@ -186,9 +188,11 @@ class Checker:
         verdict.evidence = _respan(verdict.evidence, prepared.draft)
         return verdict
 
-    def _remember(self, key: str, verdict: Verdict, prepared: Prepared) -> None:
+    def _remember(self, key: str, verdict: Verdict, whole: str) -> None:
+        # Tied to the hash the draft's check records (``Store.record_check``), by which erasure finds the entry: the
+        # hash of the part checked missed it for a draft over MOTIVECHECK_MAX_CHARS.
         if self.store is not None:
-            self.store.cache_put(key, verdict.model_dump_json(), draft_hash(prepared.draft))
+            self.store.cache_put(key, verdict.model_dump_json(), whole)
 
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
         verdict = self.offline(book, prepared, mode=mode)
@@ -239,7 +243,8 @@ class Checker:
             gate = self.offline(book, prepared, mode=PREFILTER, workspace=workspace)
             if gate.label == "not-a-proposal":
                 return gate, usage
-        key = self._cache_key(prepared, book, mode, workspace)
+        whole = draft_hash(draft)
+        key = self._cache_key(whole, book, mode, workspace)
         cached = await asyncio.to_thread(self._cached, key, prepared)
         if cached is not None:
             return cached, usage
@@ -264,7 +269,7 @@ class Checker:
                                  f"is the offline {verdict.engine} engine's reading of its motive.")
         else:
             verdict = self._cross_check(result.verdict, book, prepared)
-        await asyncio.to_thread(self._remember, key, verdict, prepared)
+        await asyncio.to_thread(self._remember, key, verdict, whole)
         return verdict, usage + result.usage
 
     def assess(self, draft: str, *, engine: str | None = None, playbook: str | Playbook | None = None,

@@ -11,7 +11,7 @@ from test_digest import add  # records a T1 check with a Verdict
 
 from bot.checker import Checker
 from bot.config import load_settings
-from bot.datacontrols import apply_retention, forget_user, purge_texts, run_retention
+from bot.datacontrols import apply_retention, forget_user, forget_workspace, purge_texts, run_retention
 from bot.store import Store
 from bot.verdict import PlaybookRef, Verdict
 
@@ -52,6 +52,21 @@ def test_forget_user_leaves_no_word_of_theirs_in_the_file_and_keeps_their_opt_ou
         assert word.encode() not in data, word
     assert ("T1", "U1") in store.optouts()  # forgetting someone never starts checking them again
     assert store.count("checks") == 2  # counts stay, unattributed
+
+
+@pytest.mark.parametrize("forget", [lambda store: forget_user(store, "U1"), lambda store: forget_workspace(store, "T1")],
+                         ids=["user", "workspace"])
+def test_forgetting_a_draft_over_the_length_limit_erases_its_cached_verdict_too(llm_checker, forget):
+    """Only the first MOTIVECHECK_MAX_CHARS of a long draft are checked: the cached verdict was tied to the hash of
+    that part, the check to the hash of the whole draft, so erasure, which finds cache entries by the check's hash,
+    left the quotes of a long draft in the cache."""
+    store = llm_checker.store
+    llm_checker.check(DRAFT + " And more of the plan, in detail." * 300, log=True, workspace="T1", user="U1")
+    assert all(w.encode() in file_bytes(store.path) for w in WORDS)
+
+    forget(store)
+
+    assert [w for w in WORDS if w.encode() in file_bytes(store.path)] == []
 
 
 def test_purge_removes_measures_reasons_and_cached_quotes_from_the_file(llm_checker):
