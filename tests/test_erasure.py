@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from test_digest import add  # records a T1 check with a Verdict
 from bot.checker import Checker
 from bot.config import load_settings
 from bot.datacontrols import apply_retention, forget_user, forget_workspace, purge_texts, run_retention
+from bot.intake import Draft, Intake
 from bot.store import Store
 from bot.verdict import PlaybookRef, Verdict
 
@@ -65,6 +67,32 @@ def test_forgetting_a_draft_over_the_length_limit_erases_its_cached_verdict_too(
     assert all(w.encode() in file_bytes(store.path) for w in WORDS)
 
     forget(store)
+
+    assert [w for w in WORDS if w.encode() in file_bytes(store.path)] == []
+
+
+@pytest.mark.parametrize("then", ["forget", "delete"])
+def test_an_edited_draft_leaves_no_cached_verdict_of_its_words_before(llm_checker, then):
+    """An edit re-checks the new words and replaces the check's text and hash; the cached verdict of the words
+    before stayed under the old hash, which no check recorded any more: neither forget --user nor the author's
+    deleting the draft could find it, and its quotes stayed in the file."""
+    store = llm_checker.store
+    road = Intake(llm_checker, store)
+    check_id = llm_checker.check(DRAFT, log=True, workspace="T1", channel="C1", user="U1").check_id
+    assert store.count("verdict_cache") == 1
+    edited = Draft(text="Customers asked for faster exports, so let's add them.", source="channel", workspace="T1",
+                   channel="C1", user="U1")
+
+    async def edit() -> None:
+        assert (await road.finish(await road.admit(edited, check_id=check_id), new_text=True)).verdict is not None
+
+    asyncio.run(edit())
+    assert store.get_check(check_id)["draft_text"] == edited.text
+    if then == "forget":
+        forget_user(store, "U1")
+    else:  # as the Slack app withdraws a deleted draft
+        store.withdraw_check(check_id)
+        store.checkpoint()
 
     assert [w for w in WORDS if w.encode() in file_bytes(store.path)] == []
 

@@ -145,19 +145,29 @@ class CheckStore(Part):
 
     def complete_check(self, check_id: int, verdict: Verdict, *, latency_ms: float = 0.0,
                        usage: Usage | None = None, draft: str | None = None, owner: str | None = None) -> bool:
-        """Fill in the verdict of a pending check (or replace it after an edit).
+        """Fill in the verdict of a pending check (or replace it after an edit: ``draft``, the new text).
 
         ``owner``: only while that instance still holds the check's lease; False (and nothing written) when another
         instance has taken the work over, which then answers it.
         """
         cols = _verdict_columns(verdict, usage, words=self.store_text)
         cols.update({"status": "done", "latency_ms": latency_ms})
-        if draft is not None:
-            cols["draft_hash"] = draft_hash(draft)
-            cols["draft_text"] = draft if self.store_text else None
-        elif not self.store_text:
-            cols["draft_text"] = None  # held only while the check was pending
-        return self.update_check(check_id, owner=owner, **cols)
+        if draft is None:
+            if not self.store_text:
+                cols["draft_text"] = None  # held only while the check was pending
+            return self.update_check(check_id, owner=owner, **cols)
+        cols["draft_hash"] = draft_hash(draft)
+        cols["draft_text"] = draft if self.store_text else None
+        key: Row = {"id": check_id} if owner is None else {"id": check_id, "lease_owner": owner}
+        with self.db.write() as tx:
+            before = tx.value("select draft_hash from checks where id = ?", [check_id])
+            if tx.update("checks", key, cols) != 1:
+                return False
+            # The edit replaces the words: the cached verdict of the words before (its quotes, its reframe) is tied
+            # to a hash no check records any more, where erasure and a deletion could never find it again.
+            if before and before != cols["draft_hash"]:
+                tx.execute("delete from verdict_cache where draft_hash = ?", [before])
+        return True
 
     def fail_check(self, check_id: int, *, owner: str | None = None) -> bool:
         """Mark a check failed (its text goes too when texts are not stored); ``owner`` as for complete_check."""
