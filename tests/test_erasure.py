@@ -113,6 +113,20 @@ def test_purge_removes_measures_reasons_and_cached_quotes_from_the_file(llm_chec
     assert row["label"] == "inside-out" and row["draft_text"] is None  # the judgement stays
 
 
+def test_purge_takes_the_cached_verdict_of_an_old_draft_checked_recently(llm_checker):
+    """An import checks messages written long ago: the check has the message's time, its cached verdict today's.
+    The purge cleared the old draft's text and verdict but left the cached quotes for a whole retention period
+    more, until the cache entry itself was old."""
+    store = llm_checker.store
+    check_id = llm_checker.check(DRAFT, log=True, source="import", workspace="T1", user="U1", ts=1_000_000.0).check_id
+
+    assert purge_texts(store, 2_000_000.0) == 1
+
+    assert store.get_check(check_id)["draft_text"] is None
+    assert store.count("verdict_cache") == 0
+    assert [w for w in WORDS if w.encode() in file_bytes(store.path)] == []
+
+
 def test_forget_user_erases_their_draft_from_a_label_an_admin_gave_on_their_check(database):
     store = Store(database)
     check_id = add(store, "inside-out", 1_000_000.0, user="UALICE", text="Alice's quokka plan to cut the Acme deal",

@@ -37,7 +37,7 @@ class ErasureStore(Part):
     def _purge_checks(self, older_than: float, batch: int) -> tuple[int, int, bool]:
         """One batch of old checks that hold words: (checks that did, rows changed, whether there may be more)."""
         with self.db.write() as tx:
-            found = tx.query("select id, draft_text, verdict_json from checks where ts < ? "
+            found = tx.query("select id, draft_text, draft_hash, verdict_json from checks where ts < ? "
                              "and (draft_text is not null or verdict_words = 1) order by ts limit ?"
                              + self.db.dialect.for_update, [older_than, batch])
             rows = []
@@ -46,6 +46,10 @@ class ErasureStore(Part):
                 rows.append((row["id"], stripped, row["draft_text"] is not None or stripped != row["verdict_json"]))
             tx.executemany("update checks set draft_text = null, verdict_json = ?, verdict_words = null where id = ?",
                            [(stripped, check_id) for check_id, stripped, _words in rows])
+            # A draft's cached verdict may be younger than the draft (an import checks old messages today; an edit
+            # re-checks): it goes with the draft's words, not a retention period after its own time.
+            tx.execute_in("delete from verdict_cache where draft_hash in ({})",
+                          sorted({row["draft_hash"] for row in found if row["draft_hash"]}))
             # Labels from Slack decisions carry a draft's words, so they follow the retention setting too: they go
             # with the draft's text (however recently the label was given), or when older than the cut-off
             # themselves (_purge_by_age). Labels an admin loaded from a file (motivecheck label) were given on
