@@ -341,9 +341,9 @@ class Intake:
             return Outcome(draft=draft, check_id=row["id"], owner=self.owner, error="gave up")
         try:
             admitted = await self.admit(draft, check_id=row["id"], owner=self.owner)
-            if admitted.refused:
+            if admitted.refused:  # refused now (its author opted out meanwhile): never stored, whatever the setting
                 admitted.check_id, admitted.owner = row["id"], self.owner
-                await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner)
+                await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner, erase=True)
                 return admitted
             return await self.finish(admitted)
         except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop

@@ -169,10 +169,11 @@ class CheckStore(Part):
                 tx.execute("delete from verdict_cache where draft_hash = ?", [before])
         return True
 
-    def fail_check(self, check_id: int, *, owner: str | None = None) -> bool:
-        """Mark a check failed (its text goes too when texts are not stored); ``owner`` as for complete_check."""
+    def fail_check(self, check_id: int, *, owner: str | None = None, erase: bool = False) -> bool:
+        """Mark a check failed (its text goes too when texts are not stored, or with ``erase``: a draft that must not
+        be stored, its author having opted out meanwhile); ``owner`` as for complete_check."""
         cols: Row = {"status": "failed"}
-        if not self.store_text:
+        if erase or not self.store_text:
             cols["draft_text"] = None
         return self.update_check(check_id, owner=owner, **cols)
 
