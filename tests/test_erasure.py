@@ -147,6 +147,23 @@ def test_forget_user_erases_their_draft_from_a_label_an_admin_gave_on_their_chec
     assert store.db.query("select workspace from labels where text like 'Alice%'") == [{"workspace": "T2"}]
 
 
+@pytest.mark.parametrize("kept", ["never stored", "purged"])
+def test_forget_user_erases_a_loaded_label_of_their_draft_whose_text_the_check_no_longer_holds(database, kept):
+    """A label loaded from a file with the same text as someone's draft is theirs too (README): it was found only by
+    the text the check still held, so with MOTIVECHECK_STORE_TEXT=off, or after retention, it stayed."""
+    text = "Alice's quokka plan to cut the Acme deal"
+    store = Store(database, store_text=kept != "never stored")
+    add(store, "inside-out", 1_000_000.0, user="UALICE", text=text)
+    if kept == "purged":
+        assert purge_texts(store, 2_000_000.0) == 1
+    store.add_labels([{"workspace": "T1", "text": text.upper(), "label": "inside-out"},
+                      {"workspace": "T1", "text": "Bob's own words", "label": "mixed"}])
+
+    assert forget_user(store, "UALICE")["labels_deleted"] == 1
+
+    assert [r["text"] for r in store.db.query("select text from labels")] == ["Bob's own words"]
+
+
 def test_retention_takes_a_drafts_words_from_a_label_given_on_it_later(database):
     """A label from a Slack decision holds the draft's words: they went with the draft's text only once the label
     itself was older than the retention period, so a draft labelled 29 days after it was written kept its words

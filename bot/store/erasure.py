@@ -108,7 +108,11 @@ class ErasureStore(Part):
         checks = self.db.query('select id, workspace, draft_text, verdict_json, draft_hash from checks '
                                'where "user" = ?', [user])
         hashes = sorted({r["draft_hash"] for r in checks if r["draft_hash"]})
-        drafts = sorted({(r["workspace"] or "", r["draft_text"]) for r in checks if r["draft_text"]})
+        # Labels with a draft's words, by workspace and text_hash (a draft hash): the check's own, so they are found
+        # when the check no longer holds the text too (MOTIVECHECK_STORE_TEXT=off, purged, withdrawn); and the stored
+        # text's, as the database keeps it (PostgreSQL holds a NUL as U+FFFD).
+        drafts = sorted({(r["workspace"] or "", h) for r in checks for h in (
+            r["draft_hash"], r["draft_text"] and self.db.dialect.text_hash(r["draft_text"])) if h})
         with self.db.write() as tx:
             # A label given on their check by someone else (an admin's Disagree) holds their draft under the
             # labeller's id: found by the decision it came from (collected before the decisions go) or by its text.
@@ -124,9 +128,8 @@ class ErasureStore(Part):
             cached += tx.execute("delete from verdict_cache where draft_hash is null")
             labels = tx.execute('delete from labels where "user" = ?', [user])
             labels += tx.execute_in("delete from labels where source in ({})", sources)
-            for workspace, text in drafts:
-                labels += tx.execute("delete from labels where workspace = ? and text_hash = ?",
-                                     [workspace, self.db.dialect.text_hash(text)])
+            for workspace, text_hash in drafts:
+                labels += tx.execute("delete from labels where workspace = ? and text_hash = ?", [workspace, text_hash])
         self.db.checkpoint()
         return {"checks_erased": len(checks), "decisions_deleted": decisions, "cache_entries_deleted": cached,
                 "labels_deleted": labels}
