@@ -181,3 +181,21 @@ def test_csv_export_defuses_formulas_and_json_lines_stay_exact(tmp_path):
     assert all(r["score"].isdigit() for r in rows)  # numbers are not touched
     lines = [json.loads(x) for x in cli("export", "--format", "jsonl", "--with-text", db=db).stdout.splitlines()]
     assert [r["text"] for r in lines] == drafts
+
+
+def test_an_export_file_is_owner_only_as_the_database_is(tmp_path, monkeypatch):
+    """``export --with-text --output FILE`` writes people's drafts: the file was created with the umask's usual mode
+    (0644), readable by every account on the machine, where the database beside it is 0600."""
+    from bot.checker import Checker
+    from bot.cli import main
+
+    db = tmp_path / "o.db"
+    Checker(load_settings(env={}, db_path=str(db)), Store(db)).check(PREMIUM, log=True)
+    monkeypatch.setenv("MOTIVECHECK_DB", str(db))
+    old = os.umask(0o022)
+    try:
+        assert main(["export", "--with-text", "--output", str(tmp_path / "drafts.csv")]) == 0
+    finally:
+        os.umask(old)
+    assert PREMIUM in (tmp_path / "drafts.csv").read_text()
+    assert oct((tmp_path / "drafts.csv").stat().st_mode & 0o777) == oct(0o600)

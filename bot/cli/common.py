@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -120,11 +121,15 @@ def read_input(path: str | None) -> tuple[str, list[str]]:
 
 
 def open_output(path: str, flag: str) -> TextIO:
-    """Open FILE for writing ('-' is standard output); a file that cannot be written is one line, not a traceback."""
+    """Open FILE for writing ('-' is standard output); a file that cannot be written is one line, not a traceback.
+
+    A new file is owner-only (0600), as the database is: an export may hold people's drafts (``--with-text``), and
+    the umask's usual 0644 let every account on the machine read them."""
     if path == "-":
         return sys.stdout
     try:
-        return open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        return open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {path}: {exc.strerror}") from None
 
