@@ -272,8 +272,8 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                          "slack_client_secret", "database_url"}:
-                value = "***" if value else ""
+                          "slack_client_secret", "database_url"} or (f.name == "db_path" and _URL_SCHEME.match(value)):
+                value = "***" if value else ""  # MOTIVECHECK_DB may hold a postgresql:// URL, password and all
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 

@@ -61,3 +61,15 @@ def test_tests_clear_exactly_the_variables_the_table_names():
 
     assert set(_CLEARED) | {"MOTIVECHECK_DB"} == set(VARIABLES)
     assert {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"} <= set(_CLEARED)  # Bolt reads them too: they turn on OAuth
+
+
+def test_settings_never_show_a_secret_in_their_repr():
+    """The repr (in a traceback, a debugger, an error report) hides every secret: MOTIVECHECK_DB may be a
+    postgresql:// URL with its password, and it was shown as given."""
+    secrets = {"SLACK_BOT_TOKEN": "xoxb-1-2-botsecret", "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
+               "SLACK_APP_TOKEN": "xapp-1-appsecret", "SLACK_CLIENT_SECRET": "fedcba9876543210fedcba9876543210",
+               "OPENAI_API_KEY": "sk-proj-keysecret", "DATABASE_URL": "postgresql://coach:dburlsecret@db/coach",
+               "MOTIVECHECK_DB": "postgresql://coach:dbpathsecret@db/coach"}
+    shown = repr(load_settings(env=secrets))
+    assert [name for name, value in secrets.items() if value in shown or value.split(":")[-1] in shown] == []
+    assert "db_path='motivecheck.db'" in repr(load_settings(env={}))  # a file path is no secret
