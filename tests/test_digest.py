@@ -90,6 +90,19 @@ def test_privacy_rules(store):
     assert "author" in compute(store, "T1", 2026, 47, TZ, names=True).examples[0]
 
 
+def test_the_digest_quotes_no_draft_of_an_author_who_opted_out_since(store):
+    """An opt-out takes a person's words out of use (their labels are never used again): the weekly digest still
+    quoted their accepted draft to the digest channel, named too with MOTIVECHECK_DIGEST_NAMES=on."""
+    cid = store.db.value("select id from checks where channel = 'C1' and label = 'inside-out' order by id limit 1")
+    store.record_decision(cid, "accepted", user="U2")
+    assert [ex["author"] for ex in compute(store, "T1", 2026, 47, TZ, names=True).examples] == ["U2"]
+
+    store.set_optout("T1", "U2", True)
+
+    assert compute(store, "T1", 2026, 47, TZ, names=True).examples == []
+    assert "upsell for ARR" not in to_markdown(compute(store, "T1", 2026, 47, TZ))
+
+
 def test_quiet_week_and_week_parsing(store):
     d = compute(store, "T1", 2026, 30, TZ)
     assert d.quiet and "quiet week" in to_markdown(d)

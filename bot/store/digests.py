@@ -52,11 +52,13 @@ class DigestStore(Part):
             [workspace, start, end])
 
     def accepted_public_examples(self, workspace: str, start: float, end: float, limit: int = 3) -> list[Row]:
-        """The latest accepted reframes of public drafts whose text is still stored (one row per check)."""
+        """The latest accepted reframes of public drafts whose text is still stored (one row per check), of authors
+        who have not opted out since: an opt-out takes their words out of use, as it does their labels."""
         return self.db.query(
             'select c.channel, c.message_ts, c.draft_text, c.verdict_json, c."user", max(d.ts) as decided from '
             "decisions d join checks c on c.id = d.check_id where c.workspace = ? and c.ts >= ? and c.ts < ? and "
-            "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null "
+            "d.action = 'accepted' and c.channel_type = 'public' and c.draft_text is not null and not exists "
+            '(select 1 from optouts o where o.workspace = c.workspace and o."user" = c."user") '
             "group by c.id order by decided desc limit ?", [workspace, start, end, limit])
 
     # -- posting each digest once ---------------------------------------------------------------------
