@@ -146,8 +146,10 @@ def test_forget_and_export(tmp_path):
     assert next(r for r in rows if r["user"] == "U1")["decision"] == "kept-original"
     with_text = [json.loads(x) for x in cli("export", "--format", "jsonl", "--with-text", db=db).stdout.splitlines()]
     assert any(r["text"] == PREMIUM for r in with_text)
+    store.add_labels([{"workspace": "", "text": PREMIUM, "label": "inside-out"}])  # an admin's file held it too
     r = cli("forget", "--user", "U1", db=db)
     assert r.returncode == 0 and "erased the drafts of 1 check(s), deleted 1 decision(s)" in r.stdout
+    assert "and 1 label(s) holding their words" in r.stdout  # said, as every other thing it removed is
     assert not list(store.db.query("select * from checks where \"user\" = 'U1' or draft_text = ?", [PREMIUM]))
     assert store.count("checks") == 3 and store.count("decisions") == 0
     assert forget_user(store, "U1")["checks_erased"] == 0

@@ -98,8 +98,8 @@ def run_forget(args: argparse.Namespace) -> int:
         return 0
     result = forget_user(store_from(args), args.user)
     print(f"Forgot {args.user}: erased the drafts of {result['checks_erased']} check(s), deleted "
-          f"{result['decisions_deleted']} decision(s) and {result['cache_entries_deleted']} cached verdict(s); "
-          "an opt-out stays in force.")
+          f"{result['decisions_deleted']} decision(s), {result['cache_entries_deleted']} cached verdict(s) and "
+          f"{result['labels_deleted']} label(s) holding their words; an opt-out stays in force.")
     return 0
 
 
