@@ -272,6 +272,8 @@ def test_a_draft_deleted_while_it_is_checked_gets_no_reply(slack, tmp_path, data
         verdict = json.loads(row["verdict_json"])
         assert row["label"] == "inside-out" and row["draft_text"] is None and verdict["evidence"] == []
         assert verdict["reframe"] is None and len(llm.requests) == 1
+        if store.path:  # the finished check wrote the words back before they were erased again: no copy on disk
+            assert slack.wait_for(lambda: WORDS not in file_bytes(store), timeout=5)
 
 
 def test_a_deleted_draft_whose_instance_died_is_not_answered_by_the_one_taking_it_over(running, slack):

@@ -103,6 +103,8 @@ async def withdrawn(deps: Deps, client: Any, check_id: int, workspace: str, chan
     check = await asyncio.to_thread(deps.store.withdraw_check, check_id)
     if check is not None:
         await delete_reply(deps, client, check)
+        # As after the first erasure (listeners.handle_message): the words written back must not stay in the WAL.
+        await asyncio.to_thread(deps.store.checkpoint)
     return True
 
 
