@@ -51,7 +51,12 @@ RETENTION_CLAIM = ("", "", "retention")
 
 def run_retention(store: Store, settings: Settings, owner: str, every: float, now: float | None = None) -> int | None:
     """The app's retention every ``every`` seconds: purge as apply_retention does unless another instance (a
-    different ``owner``) did within half of that or is at it now (None then). A long first purge keeps its claim."""
+    different ``owner``) did within half of that or is at it now (None then). A long first purge keeps its claim.
+
+    With MOTIVECHECK_STORE_TEXT=off a draft's text is written only while its check is in flight and erased when it
+    is answered; SQLite keeps the erased text in its write-ahead log until a checkpoint, so each run takes one."""
+    if not settings.store_text:
+        store.checkpoint()
     if settings.retention_days <= 0:
         return 0
     if not store.claim_digest(*RETENTION_CLAIM, owner, stale_after=every / 2):

@@ -215,3 +215,23 @@ def test_no_edge_calls_the_checker_or_writes_a_check_itself():
         allowed = {"importer.py": ["store.insert_checks("]}.get(path.name, [])  # import writes its batch of rows
         assert [f for f in found if f not in allowed] == [], path.name
     assert Draft.__module__ == "bot.intake"
+
+
+def test_with_texts_off_a_drafts_words_leave_the_file_within_the_apps_minute(slack, tmp_path):
+    """MOTIVECHECK_STORE_TEXT=off: the text is held only while the check is in flight and erased when it is answered.
+    The erased text stayed in SQLite's write-ahead log (found there long after the answer); the app's minute loop
+    (retention) now checkpoints it away."""
+    from bot.datacontrols import run_retention
+
+    settings = settings_for(slack, tmp_path, MOTIVECHECK_STORE_TEXT="off")
+    app = RunningApp(settings)
+    try:
+        assert app.command(PREMIUM, response_url=slack.response_url("c"))[0] == 200
+        assert slack.wait_for(lambda: slack.responses and not app.deps.store.leased_checks(), timeout=10)
+        store = app.deps.store
+        assert store.recent_checks(1)[0]["draft_text"] is None
+        run_retention(store, settings, "this-instance", 60)
+        on_disk = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+        assert b"Premium Plus" not in on_disk
+    finally:
+        app.stop()
