@@ -320,8 +320,7 @@ def to_markdown(d: Digest) -> str:
         for chan, a in d.adoption.items():
             name = "other channels" if chan == "other" else f"<#{chan}>"
             reasons = f"; kept because: {', '.join(a['reasons'])}" if a["reasons"] else ""
-            lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept "
-                         f"the original{reasons}")
+            lines.append(f"• {name}: {adoption(a)}{reasons}")
     lines.append(how_the_coach_did(d))
     for ex in d.examples:
         author = f" ({ex['author']})" if ex.get("author") else ""
@@ -329,6 +328,12 @@ def to_markdown(d: Digest) -> str:
         lines.append(f"*Before:* {shorten(ex['before'])}\n*After:* {shorten(ex['after'])}{author}{link}")
     lines.append(f"*Note for the coming week* ({d.note_source}): {d.note}")
     return "\n".join(lines)
+
+
+def adoption(a: dict[str, Any]) -> str:
+    """One group's adoption figures: '1 reframe suggested, 0 used, 1 kept the original'."""
+    return (f"{a['suggested']} reframe{'' if a['suggested'] == 1 else 's'} suggested, {a['used']} used, {a['kept']} "
+            "kept the original")
 
 
 def to_json(d: Digest) -> str:

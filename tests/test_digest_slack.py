@@ -172,3 +172,43 @@ def test_one_bot_token_posts_one_digest_a_week_whatever_the_cli_logged(database)
     assert s.digest_workspaces() == ["T1"]
     s.set_setting("TNEW", "digest_channel", "CNEW")  # a team that chose its digest channel before any draft
     assert s.digest_workspaces() == ["T1", "TNEW"]
+
+
+def test_adoption_in_a_workspace_with_many_channels_fits_slack_and_names_every_channel(database):
+    """30 named channels: the adoption list passed one section's 3,000 characters and was cut with "…", so the last
+    channels and "other channels" were silently missing from the post."""
+    s = Store(database)
+    channels = [f"C{i:02d}LONGCHANNELID" for i in range(30)]
+    for chan in channels:
+        for user in ("U1", "U2", "U3"):
+            check = add(s, "inside-out", at(47), channel=chan, user=user + chan)
+            s.record_decision(check, "kept-original", user=user + chan,
+                              reason="the board reads the revenue figure first, always")
+    add(s, "mixed", at(47), channel="CLONE", user="ULONE")
+    for user in ("U7", "U8", "U9"):
+        add(s, "inside-out", at(47), channel="GSECRET", user=user, kind="private")
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert len(d.adoption) == 31
+    blocks = build_digest(d)["blocks"]
+    assert len(blocks) <= 50
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= 3000 for t in texts)
+    posted = "\n".join(texts)
+    assert all(f"<#{chan}>: 3 reframes suggested" in posted for chan in channels)
+    assert "• other channels: 4 reframes suggested, 0 used, 0 kept the original" in posted
+    assert "…" not in posted
+
+
+def test_a_reason_quoted_in_the_digest_notifies_nobody(database):
+    s = Store(database)
+    for user in ("U1", "U2", "U3"):
+        check = add(s, "inside-out", at(47), channel="CPROP", user=user)
+        s.record_decision(check, "kept-original", user=user, reason="<!here> the board wants ARR first")
+    for user, label in (("U4", "inside-out"), ("U5", "outside-in"), ("U6", "outside-in")):
+        add(s, label, at(47), channel="CONE", user=user)
+    d = compute(s, "T1", 2026, 47, TZ)
+    d.note = "<!channel> Lead with what gets easier."  # an LLM's note is posted in public too
+    posted = json.dumps(build_digest(d), ensure_ascii=False)
+    assert "<!here>" not in posted and "“@here the board wants arr first”" in posted
+    assert "<!channel>" not in posted and "@channel Lead with" in posted
+    assert "• <#CONE>: 1 reframe suggested, 0 used, 0 kept the original" in posted  # not "1 reframes"

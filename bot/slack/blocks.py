@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import diagnosis
-from ..digest import Digest, headline, how_the_coach_did, who_read
+from ..digest import Digest, adoption, headline, how_the_coach_did, who_read
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -325,23 +325,35 @@ def build_digest(d: Digest, names: Mapping[str, str] | None = None) -> dict[str,
         blocks.append(_section("*What led instead of customer ease:* "
                                + ", ".join(f"{escape(m)} ({n})" for m, n in d.motives)))
     if d.adoption:
-        lines = ["*Adoption:*"]
+        lines = []
         for chan, a in d.adoption.items():
             name = "other channels" if chan == "other" else f"<#{chan}>"
-            reasons = ("; kept because: " + ", ".join(f"“{escape(r)}”" for r in a["reasons"])) if a["reasons"] else ""
-            lines.append(f"• {name}: {a['suggested']} reframes suggested, {a['used']} used, {a['kept']} kept the "
-                         f"original{reasons}")
-        blocks.append(_section("\n".join(lines)))
+            # People's own words, posted in public: whatever markup they typed notifies nobody.
+            reasons = "; kept because: " + ", ".join(f"“{mrkdwn.quiet(escape(r))}”" for r in a["reasons"])
+            lines.append(f"• {name}: {adoption(a)}{reasons if a['reasons'] else ''}")
+        blocks.extend(_section(text) for text in _packed("*Adoption:*", lines))
     blocks.append(_section(how_the_coach_did(d)))  # figures and week labels only: nothing to escape
     for ex in d.examples:
         before, after = (cut(mrkdwn.quiet(escape(ex[k]), names), EXAMPLE_MAX) for k in ("before", "after"))
         author = f" (<@{ex['author']}>)" if ex.get("author") else ""
         link = f"\n<{ex['link']}|See the thread>" if ex.get("link") else ""
         blocks.append(_section(f"*Before:* {before}\n*After:* {after}{author}{link}"))
-    blocks.append(_section(f"*Note for the coming week* ({escape(d.note_source)}): {escape(d.note)}"))
+    blocks.append(_section(f"*Note for the coming week* ({escape(d.note_source)}): {mrkdwn.quiet(escape(d.note))}"))
     blocks.append(_context("Channels are named only when at least 3 people posted there; private channels are "
                            "never named or quoted."))
     return {"text": cut(escape(f"{title}. {figures}"), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
+
+
+def _packed(title: str, lines: list[str]) -> list[str]:
+    """``title`` and ``lines`` as few section texts as fit SECTION_MAX each, split between lines: a workspace with
+    many channels gets every one of them, not a list cut off with "…"."""
+    texts = [title]
+    for line in lines:
+        if len(texts[-1]) + 1 + len(line) > SECTION_MAX:
+            texts.append(line)
+        else:
+            texts[-1] += "\n" + line
+    return texts
 
 
 def build_stats(counts: dict[str, int], used: dict[str, int]) -> str:
