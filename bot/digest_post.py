@@ -13,7 +13,19 @@ from typing import Any
 
 from .aio import run_sync
 from .config import Settings
-from .digest import MIN_SHARE, Digest, change, claim, compute, counts, no_change, of, percents, template_note
+from .digest import (
+    MIN_SHARE,
+    Digest,
+    change,
+    claim,
+    compute,
+    counts,
+    no_change,
+    of,
+    percents,
+    shorten,
+    template_note,
+)
 from .prompts import render
 from .schedule import SETTING as SCHEDULE_SETTING
 from .schedule import due_week, schedule_of, workspace_schedule
@@ -29,7 +41,7 @@ def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
     try:
         text = run_sync(_llm_note(settings, d))
         if text:
-            return text[:600], f"written by the LLM ({settings.model})"
+            return shorten(text, 600), f"written by the LLM ({settings.model})"  # at a word, with "…"
     except Exception as exc:  # noqa: BLE001 - any LLM failure: the template answers
         log.info("digest note fell back to the template: %s", type(exc).__name__)
     return template_note(d), "template (the LLM did not answer)"

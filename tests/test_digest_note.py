@@ -56,3 +56,13 @@ def test_the_llm_is_given_counts_not_shares_and_no_change_in_a_week_with_few_dra
     assert "%" not in prompt and "points" not in prompt
     assert "none to report (too few drafts this week to compare with last week;" in prompt
     assert "verdicts people disagreed with: 1 of 2" in prompt
+
+
+def test_a_long_note_is_cut_at_a_word_not_inside_one():
+    long = "Open with what gets easier for admins, then the business result. " * 12  # ~780 characters
+    with FakeOpenAI() as server:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url})
+        server.script(raw(long))
+        note, _ = coaching_note(settings, week())
+    assert len(note) <= 600 and note.endswith("…") and long.startswith(note[:-1].rstrip())
+    assert note[:-1].rstrip().split()[-1] in long.split()  # the last word is whole
