@@ -305,11 +305,21 @@ def points(delta: float) -> str:
     return f"{pts:+d} pts" if pts else "±0 pts"
 
 
+def title(d: Digest) -> str:
+    """'Motive Coach weekly digest — 2026-W49 (Nov 30 – Dec 6)': the ISO week, and its days for those who don't
+    count in ISO weeks (Monday to Sunday in the workspace's timezone)."""
+    monday = date.fromisocalendar(*parse_week(d.week), 1)
+    sunday = monday + timedelta(days=6)
+    days = (f"{monday:%b} {monday.day}–{sunday.day}" if monday.month == sunday.month
+            else f"{monday:%b} {monday.day} – {sunday:%b} {sunday.day}")
+    return f"Motive Coach weekly digest — {d.week} ({days})"
+
+
 def to_markdown(d: Digest) -> str:
     if d.quiet:
-        return f"*Motive Coach weekly digest — {d.week}*\nA quiet week: no proposals were checked."
+        return f"*{title(d)}*\nA quiet week: no proposals were checked."
     lines = [
-        f"*Motive Coach weekly digest — {d.week}*",
+        f"*{title(d)}*",
         headline(d),
         who_read(d),
     ]

@@ -16,7 +16,7 @@ import pytest
 from slack_server import FakeSlack
 
 from bot.config import load_settings
-from bot.digest import claim, compute, parse_week, to_json, to_markdown, week_bounds
+from bot.digest import Digest, claim, compute, parse_week, to_json, to_markdown, week_bounds
 from bot.digest_post import post_digest
 from bot.schedule import default_schedule, due_week
 from bot.slack.app import build_client
@@ -384,3 +384,11 @@ def test_a_week_with_few_drafts_gives_counts_and_no_change_or_trend_is_read_from
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.parametrize(("week", "days"), [("2026-W47", "Nov 16–22"), ("2026-W49", "Nov 30 – Dec 6"),
+                                            ("2026-W53", "Dec 28 – Jan 3")])
+def test_the_title_gives_the_weeks_days(week, days):
+    from bot.digest import title
+
+    assert title(Digest(workspace="T1", week=week, timezone=TZ)) == f"Motive Coach weekly digest — {week} ({days})"

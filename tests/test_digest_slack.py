@@ -80,8 +80,9 @@ def test_the_digest_post_reads_well_in_slack(store, database):
         (post,) = slack.calls("chat.postMessage")
         blocks = post["blocks"]
         text = json.dumps(blocks, ensure_ascii=False)
+        # the week's days as well: few leaders know which week "2026-W47" is
         assert blocks[0] == {"type": "header", "text": {"type": "plain_text",
-                                                        "text": "Motive Coach weekly digest — 2026-W47"}}
+                                                        "text": "Motive Coach weekly digest — 2026-W47 (Nov 16–22)"}}
         assert all(not b["text"]["text"].startswith("*" * 2) for b in blocks if b["type"] == "section")
         assert " pts outside-in vs last week" in post["text"] and "%" not in post["text"].split("(")[-1]
         assert "up-sell and cross-sell current customers" in text and "upsell-crosssell" not in text

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import diagnosis
 from ..digest import Digest, adoption, headline, how_the_coach_did, who_read
+from ..digest import title as digest_title
 from ..verdict import Verdict
 from . import mrkdwn
 
@@ -313,11 +314,11 @@ def build_digest(d: Digest, names: Mapping[str, str] | None = None) -> dict[str,
     """The weekly digest as Block Kit: a header, one section per part (never split on a leading ``*``), every
     person's words escaped once; links are the permalinks ``digest_post`` fetched from Slack. The examples quote
     drafts and reframes: their mentions notify nobody, people are named from ``names`` (see ``mrkdwn.quiet``)."""
-    title = f"Motive Coach weekly digest — {d.week}"
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    heading = digest_title(d)
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]
     if d.quiet:
         blocks.append(_section("A quiet week: no proposals were checked."))
-        return {"text": f"{title}: a quiet week, no proposals were checked.", "blocks": blocks}
+        return {"text": f"{heading}: a quiet week, no proposals were checked.", "blocks": blocks}
     figures = headline(d)
     blocks.append(_section(figures))
     blocks.append(_section(who_read(d)))  # figures and our own words only: nothing to escape
@@ -341,7 +342,7 @@ def build_digest(d: Digest, names: Mapping[str, str] | None = None) -> dict[str,
     blocks.append(_section(f"*Note for the coming week* ({escape(d.note_source)}): {mrkdwn.quiet(escape(d.note))}"))
     blocks.append(_context("Channels are named only when at least 3 people posted there; private channels are "
                            "never named or quoted."))
-    return {"text": cut(escape(f"{title}. {figures}"), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
+    return {"text": cut(escape(f"{heading}. {figures}"), TEXT_MAX), "blocks": blocks[:BLOCKS_MAX]}
 
 
 def _packed(title: str, lines: list[str]) -> list[str]:
