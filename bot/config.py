@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .logs import scrub
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -274,6 +275,8 @@ class Settings:
             if f.name in {"openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token",
                           "slack_client_secret", "database_url"} or (f.name == "db_path" and _URL_SCHEME.match(value)):
                 value = "***" if value else ""  # MOTIVECHECK_DB may hold a postgresql:// URL, password and all
+            elif isinstance(value, str):
+                value = scrub(value)  # a proxy's or gateway's URL with user:password@ (OPENAI_BASE_URL, SLACK_API_URL)
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 

@@ -73,3 +73,10 @@ def test_settings_never_show_a_secret_in_their_repr():
     shown = repr(load_settings(env=secrets))
     assert [name for name, value in secrets.items() if value in shown or value.split(":")[-1] in shown] == []
     assert "db_path='motivecheck.db'" in repr(load_settings(env={}))  # a file path is no secret
+
+
+@pytest.mark.parametrize("variable", ["OPENAI_BASE_URL", "SLACK_API_URL", "AZURE_OPENAI_ENDPOINT"])
+def test_settings_repr_hides_the_password_of_a_url_with_one(variable):
+    """A gateway or proxy may take its credentials in the URL (https://user:password@host/): shown as given."""
+    shown = repr(load_settings(env={variable: "https://coach:gatewaysecret@llm.example.com/v1"}))
+    assert "gatewaysecret" not in shown and "llm.example.com/v1" in shown
