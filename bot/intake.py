@@ -344,6 +344,7 @@ class Intake:
             if admitted.refused:  # refused now (its author opted out meanwhile): never stored, whatever the setting
                 admitted.check_id, admitted.owner = row["id"], self.owner
                 await asyncio.to_thread(self.store.fail_check, row["id"], owner=self.owner, erase=True)
+                await asyncio.to_thread(self.store.checkpoint)  # nor a copy in SQLite's write-ahead log (rare: no cost)
                 return admitted
             return await self.finish(admitted)
         except Exception as exc:  # noqa: BLE001 - a failed recovery is recorded, never a crash loop

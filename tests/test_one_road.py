@@ -150,7 +150,7 @@ def test_recovery_finishes_pending_checks_on_the_same_road(slack, tmp_path, stor
         {"draft": PREMIUM, "source": "slash", "workspace": TEAM, "channel": "C111", "user": "U111"},
         {"draft": PAYMENTS_DRAFT, "source": "channel", "workspace": TEAM, "channel": "C333", "user": "U222",
          "message_ts": "1700000600.000100", "reply_mode": "thread"},
-        {"draft": PREMIUM, "source": "slash", "workspace": TEAM, "channel": "C111", "user": "U777"}])
+        {"draft": PREMIUM + " Walrus", "source": "slash", "workspace": TEAM, "channel": "C111", "user": "U777"}])
     app = RunningApp(settings)
     try:
         n = asyncio.run_coroutine_threadsafe(recover_pending(app.deps), app.loop).result(20)
@@ -168,6 +168,8 @@ def test_recovery_finishes_pending_checks_on_the_same_road(slack, tmp_path, stor
     # The opted-out author's draft is erased whatever the setting ("your messages won't be checked or stored"): it
     # kept its text when texts are stored.
     assert texts == ([PREMIUM, PAYMENTS_DRAFT, None] if store_text == "on" else [None, None, None])
+    on_disk = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
+    assert b"Walrus" not in on_disk  # nor in the write-ahead log
 
 
 # -- import --------------------------------------------------------------------------------------------
