@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,6 +25,7 @@ from test_digest import add  # records a T1 check with a Verdict
 
 from bot.errors import ConfigError
 from bot.store import Store, migrations
+from bot.store.digests import DIGEST_WORKSPACES
 from bot.text import draft_hash
 from bot.verdict import Evidence, PlaybookRef, Verdict
 
@@ -502,6 +504,47 @@ def test_m012_drops_the_labels_workspace_index_the_unique_one_already_serves(dat
     assert "idx_labels_workspace" not in _indexes(store, "labels")
     assert [r["text"] for r in store.labels_for("T1")] == ["Guests skip the queue."]
     assert store.forget_workspace("T1")["labels"] == 1
+
+
+def _plan(store: Store, sql: str, params: list[Any] | None = None) -> str:
+    """The database's plan for ``sql``; on PostgreSQL with sequential scans priced out, as a table of a million rows
+    prices them (a test's few rows are read faster whole, so the planner would not show what it can use)."""
+    if store.db.dialect.name == "postgresql":
+        with store.db.write() as tx:
+            tx.execute("set local enable_seqscan = off")
+            return "\n".join(r["QUERY PLAN"] for r in tx.query("explain " + sql, params or []))
+    return "\n".join(r["detail"] for r in store.db.query("explain query plan " + sql, params or []))
+
+
+def _logged(store: Store, workspace: str, source: str) -> None:
+    store.record_check(Verdict(label="mixed", customer_ease=50, engine="rules",
+                               playbook=PlaybookRef(name="outside-in", version="1")),
+                       "a draft", source=source, workspace=workspace)
+
+
+def test_m014_indexes_the_workspaces_whose_checks_start_a_digest_and_the_scheduler_reads_them_there(database,
+                                                                                                     monkeypatch):
+    """The digest scheduler asks every minute, on every instance, which workspaces have a check from Slack, and read
+    every check to answer. m014 indexes only those checks' workspaces, on a database that holds checks already; the
+    scheduler's query reads that index (its where clause must say what the index's says, or it is not used) and
+    finds the workspaces it found before, and those of checks recorded or forgotten after."""
+    with _migrated_before(database, monkeypatch, "m014_slack_workspaces_index") as old:
+        for workspace, source in (("T1", "channel"), ("T2", "slash"), ("T3", "cli"), ("T4", "import"), ("", "channel"),
+                                  ("", "cli"), ("T1", "import"), ("T5", "workflow"), ("T1", "slash")):
+            _logged(old, workspace, source)
+        old.set_setting("T6", "digest_channel", "C6")  # a digest channel chosen before any draft
+        assert "idx_checks_slack_workspace" not in _indexes(old, "checks")
+
+    store = Store(database)
+
+    assert migrations.applied(store.db) == [name for name, _fn in migrations.MIGRATIONS]
+    assert "idx_checks_slack_workspace" in _indexes(store, "checks")
+    assert "idx_checks_slack_workspace" in _plan(store, DIGEST_WORKSPACES)
+    assert store.digest_workspaces() == ["T1", "T2", "T5", "T6"]
+    _logged(store, "T7", "cli")
+    _logged(store, "T8", "channel")
+    store.forget_workspace("T2")
+    assert store.digest_workspaces() == ["T1", "T5", "T6", "T8"]
 
 
 def test_two_writers_labelling_the_same_texts_at_once_leave_one_row_per_text(database):

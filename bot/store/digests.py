@@ -6,6 +6,20 @@ import time
 
 from .database import Part, Row
 
+# The checks that start a workspace's digest, in the words of idx_checks_slack_workspace (m014): a query that says
+# it otherwise does not use that index and reads every check.
+SLACK_CHECK = "workspace != '' and source not in ('cli', 'import')"
+# One index step per workspace, from each to the next: a plain "select distinct" reads the whole index on PostgreSQL
+# (no skip scan; SQLite skips ahead on its own): 3-11 ms there instead of 190-410 ms at 1,000,000 checks in 500
+# workspaces, 1-14 ms on SQLite instead of 16-105 ms (bench/bench_scheduler.py).
+DIGEST_WORKSPACES = (
+    f"with recursive w (workspace) as (select min(workspace) from checks where {SLACK_CHECK} union all "
+    f"select (select min(workspace) from checks where workspace > w.workspace and {SLACK_CHECK}) from w "
+    "where w.workspace is not null) "
+    "select workspace from w where workspace is not null "
+    "union select workspace from workspace_settings where key = 'digest_channel' and workspace != '' "
+    "order by workspace")
+
 
 class DigestStore(Part):
     # -- the figures of a period ------------------------------------------------------------------
@@ -13,11 +27,9 @@ class DigestStore(Part):
         """The workspaces the app posts a weekly digest for: the Slack teams it has been shown, by a draft checked
         in Slack (any source but the CLI's and an export's import) or a digest channel set there. Checks logged
         from the CLI or imported count in their workspace's digest but never start one: with one bot token, the
-        workspace-less ones ('') would otherwise be a second digest in the same channel every week."""
-        return [r["workspace"] for r in self.db.query(
-            "select distinct workspace from checks where workspace != '' and source not in ('cli', 'import') "
-            "union select workspace from workspace_settings where key = 'digest_channel' and workspace != '' "
-            "order by workspace")]
+        workspace-less ones ('') would otherwise be a second digest in the same channel every week. Asked every
+        minute on every instance, so it reads an index entry per workspace, not the checks."""
+        return [r["workspace"] for r in self.db.query(DIGEST_WORKSPACES)]
 
     def week_checks(self, workspace: str, start: float, end: float) -> list[Row]:
         """Labelled checks of a period: label, channel, user, channel type, motives, and the engine that judged
