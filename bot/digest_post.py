@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -60,12 +61,19 @@ async def _llm_note(settings: Settings, d: Digest) -> str:
 
 def motive_titles(settings: Settings) -> dict[str, str]:
     """Motive ids → the playbook's titles, which is what a reader should see."""
+    try:
+        return dict(_titles(settings.playbook))
+    except Exception:  # noqa: BLE001 - the digest still goes out, with readable ids (and tries again next time)
+        return {}
+
+
+@functools.lru_cache(maxsize=8)
+def _titles(playbook: str) -> tuple[tuple[str, str], ...]:
+    # Read once per process, as the checker reads its playbooks: parsing the YAML takes about 300 ms of Python, and it
+    # was parsed again for every workspace's digest (minutes of it with hundreds of workspaces due at one time).
     from .playbook import load_playbook
 
-    try:
-        return {mid: m.title for mid, m in load_playbook(settings.playbook).model.motives.items()}
-    except Exception:  # noqa: BLE001 - the digest still goes out, with readable ids
-        return {}
+    return tuple((mid, m.title) for mid, m in load_playbook(playbook).model.motives.items())
 
 
 def build(store: Store, settings: Settings, workspace: str, year: int, week: int) -> Digest:
