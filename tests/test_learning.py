@@ -301,3 +301,21 @@ def test_a_label_given_on_someone_elses_check_is_not_trained_on_once_its_author_
     assert store.labels_for("T1") == []  # her opt-out covers her words, whoever labelled them
     store.set_optout("T1", "UALICE", False)
     assert len(store.labels_for("T1")) == 1
+
+
+def test_only_the_labels_on_an_opted_out_authors_checks_in_that_workspace_are_left_out(database):
+    """labels_for finds the labels on opted-out authors' checks once, from the workspace's opt-outs: a label with no
+    source (written by an early version), one on another author's check, and one given where the author did not opt
+    out stay."""
+    store = Store(database)
+    for author in ("UALICE", "UBOB"):
+        check_id = add(store, "inside-out", 1_000_000.0, user=author, text=f"{author}'s draft about the renewal")
+        decision = store.record_decision(check_id, "disputed", user="UADMIN")
+        assert store.label_from_decision(decision, "outside-in", user="UADMIN", workspace="T1")
+    with store.db.write() as tx:
+        tx.insert("labels", {"workspace": "T1", "text": "An early label.", "text_hash": "h", "label": "mixed",
+                             "ts": 1.0})
+    store.set_optout("T2", "UALICE", True)  # elsewhere: not here
+    assert len(store.labels_for("T1")) == 3
+    store.set_optout("T1", "UALICE", True)
+    assert sorted(r["text"] for r in store.labels_for("T1")) == ["An early label.", "UBOB's draft about the renewal"]
