@@ -547,6 +547,27 @@ def test_m014_indexes_the_workspaces_whose_checks_start_a_digest_and_the_schedul
     assert store.digest_workspaces() == ["T1", "T5", "T6", "T8"]
 
 
+def test_m015_indexes_labels_by_source_so_a_deleted_drafts_labels_are_found_without_reading_them_all(database,
+                                                                                                   monkeypatch):
+    """A deleted draft's labels are deleted by their source (``decision:<id>``) before Slack's ack, and retention and
+    forget --user delete by source too: each read every label. m015 indexes the source, on a database that holds
+    labels already, and the deletion finds them there."""
+    with _migrated_before(database, monkeypatch, "m015_labels_source_index") as old:
+        check_id = add(old, "inside-out", 1_000_000.0, user="UALICE", text="Alice's draft about the Acme renewal")
+        decision = old.record_decision(check_id, "disputed", user="UADMIN")
+        assert old.label_from_decision(decision, "outside-in", user="UADMIN", workspace="T1")
+        old.add_labels([{"workspace": "T1", "text": "Guests skip the queue.", "label": "mixed"}])
+        assert "idx_labels_source" not in _indexes(old, "labels")
+
+    store = Store(database)
+
+    assert migrations.applied(store.db) == [name for name, _fn in migrations.MIGRATIONS]
+    assert "idx_labels_source" in _indexes(store, "labels")
+    assert "idx_labels_source" in _plan(store, "delete from labels where source in (?)", [f"decision:{decision}"])
+    store.withdraw_check(check_id)  # Alice deleted her draft: the label given on it goes, the file's stays
+    assert [r["text"] for r in store.labels_for("T1")] == ["Guests skip the queue."]
+
+
 def test_two_writers_labelling_the_same_texts_at_once_leave_one_row_per_text(database):
     """Two imports of one file at the same moment, each with its own connections (two instances): on PostgreSQL
     each found no row to replace and both stored every text. One row per text; the later import wins, whole; the
