@@ -8,7 +8,9 @@ For every draft the offline engine calls inside-out or mixed, it prints three sh
 * leads with the customer: the reframe opens with a sentence that carries a customer-ease cue, or with
   the bracket that asks for one;
 * whole sentences: every sentence outside the bracket (and the clause after "As a result,") has at least
-  three words and does not end on a word that leaves it hanging ("We.", "Our plan is.", "Team, we.").
+  three words and does not end on a word that leaves it hanging ("We.", "Our plan is.", "Team, we.");
+* gain kept secondary: of the reframes whose draft names a company gain (revenue, ARR, up-sell...), the share
+  whose lead (all before "As a result,", the bracket left out) names none: the gain comes after the customer.
 """
 
 from __future__ import annotations
@@ -33,6 +35,16 @@ CONNECTIVES = set(_WORDS.findall((reframing.AS_A_RESULT + " we expect to your cu
 _HANGING = frozenset("""is was be am will would should can could must may might want plan going to of in for with by
 at from into about than as and or but so the a an that which because we i they our""".split())
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^\W\d_`<])")
+# Company gains in plain words, listed here (not the playbook's cues) so the measure does not grade the engine by
+# its own rules.
+_GAIN = re.compile(r"\b(?:up-?sell\w*|cross-?sell\w*|revenue|ARR|MRR|profits?|margins?|bookings|market share|quota"
+                   r"|bonus\w*|moneti[sz]\w*|sales targets?)\b", re.I)
+
+
+def gain_secondary(reframe: str) -> bool:
+    """The reframe's lead (before "As a result,", the bracket left out) names no company gain."""
+    lead = re.sub(r"\[[^\]]*\]", " ", reframe.split(reframing.AS_A_RESULT)[0])
+    return not _GAIN.search(lead)
 
 
 def whole_sentences(reframe: str) -> bool:
@@ -47,8 +59,8 @@ def whole_sentences(reframe: str) -> bool:
     return True
 
 
-def measure(engine: TrainedEngine, texts: list[str], *,
-            broken_only: bool = False) -> tuple[dict[str, float], list[tuple[str, str]]]:
+def measure(engine: TrainedEngine, texts: list[str], *, broken_only: bool = False,
+            gain_first: bool = False) -> tuple[dict[str, float], list[tuple[str, str]]]:
     rows = []
     for text in texts:
         prepared = prepare(text)
@@ -68,12 +80,15 @@ def measure(engine: TrainedEngine, texts: list[str], *,
         first = reframe.split(". ")[0]
         lead_scan = engine.rules.scan(prepare(first))
         leads = first.startswith("[") or any(e.kind == "ease" for _s, _e, e in lead_scan.scored)
-        rows.append((no_fragment, numbers_kept, leads, whole_sentences(reframe), text, reframe))
+        secondary = gain_secondary(reframe) if _GAIN.search(text) else None
+        rows.append((no_fragment, numbers_kept, leads, whole_sentences(reframe), text, reframe, secondary))
     n = max(1, len(rows))
+    gains = [r[6] for r in rows if r[6] is not None]
     shares = {"reframes": len(rows), "no_fragment": sum(r[0] for r in rows) / n,
               "numbers_kept": sum(r[1] for r in rows) / n, "leads_with_customer": sum(r[2] for r in rows) / n,
-              "whole_sentences": sum(r[3] for r in rows) / n}
-    return shares, [(r[4], r[5]) for r in rows if not broken_only or not r[3]]
+              "whole_sentences": sum(r[3] for r in rows) / n, "with_gain": len(gains),
+              "gain_secondary": sum(gains) / max(1, len(gains))}
+    return shares, [(r[4], r[5]) for r in rows if (not broken_only or not r[3]) and (not gain_first or r[6] is False)]
 
 
 def main() -> None:
@@ -81,12 +96,15 @@ def main() -> None:
     ap.add_argument("--split", default="dev")
     ap.add_argument("--show", type=int, default=0, help="print this many drafts with their reframes")
     ap.add_argument("--broken", action="store_true", help="show only reframes with a sentence that is not one")
+    ap.add_argument("--gain-first", action="store_true", help="show only reframes whose lead names a company gain")
     args = ap.parse_args()
     texts = [r["text"] for r in corpus.load("passages.jsonl") if r["split"] == args.split]
-    shares, examples = measure(TrainedEngine(load_playbook("outside-in")), texts, broken_only=args.broken)
+    shares, examples = measure(TrainedEngine(load_playbook("outside-in")), texts, broken_only=args.broken,
+                               gain_first=args.gain_first)
     print(f"{shares['reframes']} reframes on the {args.split} split: no fragment {shares['no_fragment']:.1%}, "
           f"numbers kept {shares['numbers_kept']:.1%}, leads with the customer {shares['leads_with_customer']:.1%}, "
-          f"whole sentences {shares['whole_sentences']:.1%}")
+          f"whole sentences {shares['whole_sentences']:.1%}; of {shares['with_gain']} naming a company gain, "
+          f"gain kept secondary {shares['gain_secondary']:.1%}")
     for text, reframe in examples[: args.show]:
         print("\n--- draft:", " ".join(text.split())[:300], "\n+++ reframe:", reframe)
 

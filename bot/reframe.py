@@ -33,6 +33,7 @@ _CODE_MARK = re.compile("\ue000(\\d+)\ue001")  # where an inline code span waits
 _LEADING_MENTIONS = re.compile(r"^(?:<[@#!][^<>\n]*>[\s,:;—–-]*)+")
 # A label that opens a sentence ("Proposal:", "Next steps:"): one or two words, no digits (a "Q3 plan:" is kept).
 _LABEL = re.compile(r"^[A-Z][A-Za-z'’/-]*(?: [A-Za-z][A-Za-z'’/-]*)?:\s+(?=\S)")
+_LEADING_CONNECTOR = re.compile(r"^(?:and\s+)?(?:so(?:\s+that)?|then)\s+|^and\s+", re.I)
 _TRAILING_CONNECTOR = re.compile(r"[\s,;:—–-]*(?:\b(?:and|so|to|which|that|because|while|but))?[\s,;:—–-]*$", re.I)
 
 AS_A_RESULT = "As a result,"
@@ -153,6 +154,11 @@ def without_span(sentence: str, span: tuple[int, int]) -> str:
     """The sentence with one clause removed, tidied at the seam (no dangling "and" or comma)."""
     head = _TRAILING_CONNECTOR.sub("", sentence[: span[0]])
     tail = sentence[span[1]:].lstrip()
+    if head and tail[:1] == "," and all(w.lower() in _FRAMING for w in _WORD.findall(head)):
+        # "We need [to hit our quota], so I propose …": the head only framed the goal, and the clause after the
+        # comma is the sentence; its "so" pointed back at the goal, which now comes after it as a result.
+        head = ""
+        tail = _LEADING_CONNECTOR.sub("", tail.lstrip(" ,"))
     if not head:
         return tail.lstrip(" ,;:")
     if tail[:1] in (",", ";", ":") and tail.strip(" ,;:.!?"):

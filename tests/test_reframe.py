@@ -62,7 +62,8 @@ def test_the_benefit_leads_even_when_the_draft_puts_it_second(rules):
 def test_without_a_benefit_one_bracket_asks_for_it_naming_the_drafts_customer(rules):
     reframe = _reframe(rules, "We'll launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.")
     assert reframe.count("[") == 1 and "existing accounts" in reframe[: reframe.index("]")]
-    assert reframe.endswith("As a result, we expect to lift ARR 15% this quarter.")
+    assert reframe.endswith("As a result, we expect to upsell existing accounts and lift ARR 15% this quarter.")
+    assert "upsell" not in reframe[: reframe.index("As a result")]  # the up-sell is a result, not the lead's purpose
 
 
 def test_clean_and_seams():
@@ -74,6 +75,12 @@ def test_clean_and_seams():
     a = text.index(" to increase")
     b = text.index(";")
     assert without_span(text, (a, b)) == "Launch X for teams; sales get a spiff."
+    text = "Our goal is to win the enterprise segment, and then we ship SSO."
+    a = text.index(" to win")
+    assert without_span(text, (a, text.index(","))) == "we ship SSO."  # the framing head and its "and then" go
+    text = "Next quarter we want to win more deals, so we ship SSO."  # a head with words of its own stays
+    a = text.index(" to win")
+    assert without_span(text, (a, text.index(","))).startswith("Next quarter we")
 
 
 def test_a_hard_wrapped_sentence_is_reframed_whole_and_a_slack_line_stays_a_line(rules):
@@ -120,10 +127,16 @@ INSIDE_OUT = [
      "As a result, we expect to cut support costs 20% by closing the phone line."),
     ("We will launch Premium Plus to grow ARR this quarter &amp; cut churn.",
      "We will launch Premium Plus. As a result, we expect to grow ARR this quarter & cut churn."),
+    # An up-sell is a company gain like ARR: it follows as a result too, never as the launch's purpose.
     ("<@U123> <#C1|proposals> we will launch Premium Plus to upsell existing accounts and grow ARR 10% this quarter.",
-     "We will launch Premium Plus to upsell existing accounts. As a result, we expect to grow ARR 10% this quarter."),
+     "We will launch Premium Plus. As a result, we expect to upsell existing accounts and grow ARR 10% this quarter."),
     ("*Proposal:* launch Premium Plus to upsell existing accounts and lift ARR 15% this quarter.",
-     "Launch Premium Plus to upsell existing accounts. As a result, we expect to lift ARR 15% this quarter."),
+     "Launch Premium Plus. As a result, we expect to upsell existing accounts and lift ARR 15% this quarter."),
+    ("Let's add saved carts to cross-sell accessories.",
+     "Let's add saved carts. As a result, we expect to cross-sell accessories."),
+    # A head that only framed the goal goes with it ("We need [to hit our quota], so …"), and so does its "so".
+    ("We need to hit our quota this quarter, so I propose a 30-day discount push on annual contracts.",
+     "I propose a 30-day discount push on annual contracts. As a result, we expect to hit our quota this quarter."),
     # What is left says something of its own ("Next quarter, we"): the sentence is not cut, nothing is dropped.
     ("Next quarter, we will cut cloud spend 15% to grow margin.",
      "As a result, next quarter, we will cut cloud spend 15% to grow margin."),
