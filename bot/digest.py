@@ -324,7 +324,7 @@ def to_markdown(d: Digest) -> str:
         who_read(d),
     ]
     if d.motives:
-        lines.append("*Patterns:* " + ", ".join(f"{m} ({n})" for m, n in d.motives))
+        lines.append("*What led instead of customer ease:* " + ", ".join(f"{m} ({n})" for m, n in d.motives))
     if d.adoption:
         lines.append("*Adoption:*")
         for chan, a in d.adoption.items():

@@ -65,6 +65,8 @@ def test_figures_and_week_boundaries(store):
     assert d.previous_shares["inside-out"] == 1.0 and d.previous_shares["outside-in"] == 0.0
     assert dict(d.motives) == {"grow revenue or profit": 2, "up-sell and cross-sell current customers": 1,
                                "cut costs or raise efficiency": 1}  # titles, not ids
+    # the preview says what the post in Slack says (it said "Patterns:")
+    assert "\n*What led instead of customer ease:* grow revenue or profit (2), " in to_markdown(d)
     assert d.trend[-1]["week"] == "2026-W47" and d.trend[-1]["overall"] == pytest.approx(0.25)
     assert len(d.trend) == 8 and d.trend[-2]["overall"] == 0.0
     # in UTC the Sunday-23:30 check falls into the next week
