@@ -123,7 +123,7 @@ async def add_permalinks(client: Any, d: Digest) -> None:
 
 async def tell_admin(client: Any, store: Store, workspace: str, channel: str, error: str) -> None:
     """Say once, to the admin who chose the channel, why the digest could not be posted and how to fix it."""
-    problem = f"{time.strftime('%Y-%m-%d %H:%M')} UTC, digest to <#{channel}>: {error}"
+    problem = f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, digest to <#{channel}>: {error}"
     await asyncio.to_thread(store.set_setting, workspace, "last_delivery_error", problem)
     admin = await asyncio.to_thread(store.get_setting, workspace, "digest_channel_by")
     if not admin:
@@ -210,7 +210,7 @@ async def _post_claimed(client: Any, store: Store, settings: Settings, workspace
             error = _slack_error(exc) or type(exc).__name__
             log.warning("digest %s posted without its chart: %s", label, error)
             await asyncio.to_thread(store.set_setting, workspace, "last_delivery_error",
-                                    f"{time.strftime('%Y-%m-%d %H:%M')} UTC, digest chart to <#{channel}>: {error}")
+                                    f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, digest chart to <#{channel}>: {error}")
     return "posted"
 
 

@@ -129,6 +129,26 @@ def test_a_channel_the_bot_is_not_in_is_reported_once_to_the_admin_who_chose_it(
         assert asyncio.run(post_digest(client, store, settings, "T1", 2026, 47)) == "posted"
 
 
+def test_a_delivery_problem_is_stamped_in_utc_as_it_says(store, database, monkeypatch):
+    """App Home shows '… UTC, digest to <#CLEAD>: not_in_channel': on a server whose clock runs in Tokyo the time was
+    the local one, 9 hours off."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        with FakeSlack() as slack:
+            settings = load_settings(env={"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_API_URL": slack.api_url,
+                                          "MOTIVECHECK_TIMEZONE": TZ}, db_path=database)
+            store.set_setting("T1", "digest_channel", "CLEAD")
+            slack.fail("chat.postMessage", 200, {"ok": False, "error": "not_in_channel"})
+            assert asyncio.run(post_digest(build_client(settings), store, settings, "T1", 2026, 47)) == "blocked"
+        problem = store.get_setting("T1", "last_delivery_error")
+    finally:
+        monkeypatch.undo()  # the clock's own zone again, for every later test in this process
+        time.tzset()
+    stamped = datetime.strptime(problem[:16], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert problem[16:21] == " UTC," and abs(stamped - datetime.now(UTC)) < timedelta(minutes=2), problem
+
+
 def test_quiet_week_has_a_header_too():
     from bot.digest import Digest
 

@@ -62,7 +62,7 @@ async def post_reply(deps: Deps, client: Any, check_id: int, text: str, verdict:
         # Admins see the last delivery problem on App Home (e.g. not_in_channel: invite the bot).
         team = (await asyncio.to_thread(deps.store.get_check, check_id) or {}).get("workspace", "")
         await asyncio.to_thread(deps.store.set_setting, team, "last_delivery_error",
-                                f"{time.strftime('%Y-%m-%d %H:%M')} UTC, <#{channel}>: {error}")
+                                f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, <#{channel}>: {error}")
         return
     await withdrawn(deps, client, check_id, workspace, channel, ts)  # deleted while we replied: take it back
 
