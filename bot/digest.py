@@ -223,10 +223,16 @@ def template_note(d: Digest) -> str:
     """The coaching note when no LLM is configured."""
     if d.quiet:
         return "A quiet week: no proposals were checked."
+    ask = ("Before posting, try asking: what gets easier for the customer, and could that be the first sentence — "
+           "with the business goal as the result?")
+    if d.motives and d.checked < MIN_SHARE:  # one or two drafts show no "most common" anything
+        return f"Too few drafts this week to see a pattern. {ask}"
     if d.motives:
-        top = d.motives[0][0].replace("-", " ")
-        return (f"This week the most common lead was {top}. Before posting, try asking: what gets easier for the "
-                "customer, and could that be the first sentence — with the business goal as the result?")
+        most = d.motives[0][1]
+        tied = [m.replace("-", " ") for m, n in d.motives if n == most]  # never one picked at random from a tie
+        top = tied[0] if len(tied) == 1 else ", ".join(tied[:-1]) + " and " + tied[-1]
+        leads = "lead was" if len(tied) == 1 else "leads were"
+        return f"This week the most common {leads} {top}. {ask}"
     return "Keep leading with what gets easier for customers; the business results can follow in the second line."
 
 

@@ -394,3 +394,17 @@ def test_the_title_gives_the_weeks_days(week, days):
     from bot.digest import title
 
     assert title(Digest(workspace="T1", week=week, timezone=TZ)) == f"Motive Coach weekly digest — {week} ({days})"
+
+
+def test_the_template_note_reads_no_pattern_from_a_draft_or_two_and_names_a_tie_whole():
+    from bot.digest import template_note
+
+    one = Digest(workspace="T1", week="2026-W49", timezone=TZ, checked=1, shares={"inside-out": 1.0},
+                 motives=[("grow revenue or profit", 1), ("up-sell and cross-sell current customers", 1)])
+    assert template_note(one).startswith("Too few drafts this week to see a pattern. Before posting, try asking")
+    tie = Digest(**{**one.__dict__, "checked": 12,
+                    "motives": [("grow revenue or profit", 4), ("win new customers", 4), ("cut costs", 1)]})
+    assert template_note(tie).startswith("This week the most common leads were grow revenue or profit and win new "
+                                         "customers. Before posting")
+    top = Digest(**{**tie.__dict__, "motives": [("win new customers", 5), ("cut costs", 1)]})
+    assert template_note(top).startswith("This week the most common lead was win new customers. Before posting")
