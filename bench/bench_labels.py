@@ -22,6 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import store_before  # noqa: E402
+
 from bot.store import Store, migrations  # noqa: E402
 from bot.store.database import Session  # noqa: E402
 
@@ -38,14 +40,8 @@ FIRST_NEW = "m015_labels_source_index"
 
 
 def open_before(target: str) -> Store:
-    """A store migrated up to just before m015: the schema the queries ran on."""
-    shipped = list(migrations.MIGRATIONS)
-    names = [name for name, _fn in shipped]
-    migrations.MIGRATIONS[:] = shipped[:names.index(FIRST_NEW)] if FIRST_NEW in names else shipped
-    try:
-        return Store(target)
-    finally:
-        migrations.MIGRATIONS[:] = shipped
+    """A store migrated up to just before m015: the schema the old queries ran on."""
+    return store_before(target, FIRST_NEW)
 
 
 def fill(store: Store, n: int, now: float) -> dict[str, Any]:

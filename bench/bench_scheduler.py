@@ -23,6 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import store_before  # noqa: E402
+
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.datacontrols import run_retention  # noqa: E402
 from bot.digest import last_full_week  # noqa: E402
@@ -146,13 +148,8 @@ FIRST_NEW = "m014_slack_workspaces_index"
 
 
 def open_before(target: str) -> Store:
-    """A store migrated up to just before m014: the schema the old query ran on."""
-    shipped = list(migrations.MIGRATIONS)
-    migrations.MIGRATIONS[:] = shipped[:[name for name, _fn in shipped].index(FIRST_NEW)]
-    try:
-        return Store(target)
-    finally:
-        migrations.MIGRATIONS[:] = shipped
+    """A store migrated up to just before m014: the schema the old queries ran on."""
+    return store_before(target, FIRST_NEW)
 
 
 def write_cost(store: Store, n: int = 20_000) -> float:

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +117,17 @@ class ServedApp:
     def stop(self) -> int:
         self.proc.terminate()
         return self.proc.wait(timeout=30)
+
+
+def store_before(target: str, migration: str) -> Any:
+    """A store at ``target`` migrated up to just before ``migration`` (all of them if it is not shipped): the
+    schema an old query ran on, to time it beside the new one in the same run."""
+    from bot.store import Store, migrations
+
+    shipped = list(migrations.MIGRATIONS)
+    names = [name for name, _fn in shipped]
+    migrations.MIGRATIONS[:] = shipped[:names.index(migration)] if migration in names else shipped
+    try:
+        return Store(target)
+    finally:
+        migrations.MIGRATIONS[:] = shipped
