@@ -170,12 +170,14 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
         # Only reasons given on public drafts are ever quoted (never a private channel's, never a DM's).
         reasons = Counter(d["reason"].strip().lower() for d in mine
                           if d["action"] == "kept-original" and d["reason"] and d["channel_type"] == "public")
-        digest.adoption[chan] = {
+        figures = {
             "suggested": suggested.get(chan, 0),
             "used": len({d["check_id"] for d in mine if d["action"] == "accepted"}),
             "kept": len({d["check_id"] for d in mine if d["action"] == "kept-original"}),
             "reasons": [r for r, _ in reasons.most_common(3)],
         }
+        if figures["suggested"] or figures["used"] or figures["kept"]:  # not a line of zeros for a "Why?" click
+            digest.adoption[chan] = figures
     digest.disagreed = _disputed(decisions)
     digest.disagree_share = digest.disagreed / digest.checked if digest.checked else 0.0
     for k in range(7, -1, -1):

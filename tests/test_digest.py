@@ -408,3 +408,17 @@ def test_the_template_note_reads_no_pattern_from_a_draft_or_two_and_names_a_tie_
                                          "customers. Before posting")
     top = Digest(**{**tie.__dict__, "motives": [("win new customers", 5), ("cut costs", 1)]})
     assert template_note(top).startswith("This week the most common lead was win new customers. Before posting")
+
+
+def test_adoption_has_no_line_of_zeros_for_a_channel_where_nothing_was_suggested(database):
+    """A "Why?" or "Share" click on an outside-in verdict listed its channel as '0 reframes suggested, 0 used, 0 kept
+    the original', while a channel like it without the click was not listed."""
+    s = Store(database)
+    liked = [add(s, "outside-in", _week(47), channel="CPROP", user=user) for user in ("U1", "U2", "U3")]
+    for user in ("U4", "U5", "U6"):
+        add(s, "inside-out", _week(47), channel="CBIG", user=user)
+    s.record_decision(liked[0], "why", user="U1")
+    s.record_decision(liked[1], "shared", user="U2")
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert d.adoption == {"CBIG": {"suggested": 3, "used": 0, "kept": 0, "reasons": []}}
+    assert "CPROP" not in to_markdown(d)
