@@ -33,6 +33,9 @@ _CODE_MARK = re.compile("\ue000(\\d+)\ue001")  # where an inline code span waits
 _LEADING_MENTIONS = re.compile(r"^(?:<[@#!][^<>\n]*>[\s,:;—–-]*)+")
 # A label that opens a sentence ("Proposal:", "Next steps:"): one or two words, no digits (a "Q3 plan:" is kept).
 _LABEL = re.compile(r"^[A-Z][A-Za-z'’/-]*(?: [A-Za-z][A-Za-z'’/-]*)?:\s+(?=\S)")
+_I = re.compile(r"I(?:['’](?:d|m|ll|ve))?$")  # "I", "I'd", "I'm": never lower-cased, whatever the common words say
+_ENUMERATOR = re.compile(r"^(?:first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|lastly|also|plus|additionally|moreover"
+                         r"|on top of that)\s*,\s*(?:and\s+|but\s+)?", re.I)
 _LEADING_CONNECTOR = re.compile(r"^(?:and\s+)?(?:so(?:\s+that)?|then)\s+|^and\s+", re.I)
 _TRAILING_CONNECTOR = re.compile(r"[\s,;:—–-]*(?:\b(?:and|so|to|which|that|because|while|but))?[\s,;:—–-]*$", re.I)
 
@@ -145,9 +148,16 @@ def lower_first(text: str, common: frozenset[str]) -> str:
     """Lower-case the first word only when it is a common word ("We", "Our", "This"), never a name or
     an acronym, so "As a result, we …" reads right and "GOV.UK" stays as written."""
     first = text.split(" ", 1)[0]
-    if first.lower() in common and not first.isupper():
+    if first.lower() in common and not first.isupper() and not _I.match(first):
         return first.lower() + text[len(first):]
     return text
+
+
+def as_result(text: str, common: frozenset[str]) -> str:
+    """A goal sentence as the clause after "As a result,": without the enumerator that ordered it among the
+    draft's points ("Second, …", "Also, …"), which reads as nonsense there, and with a common first word
+    lower-cased."""
+    return lower_first(_ENUMERATOR.sub("", text) or text, common).rstrip(".!? ")
 
 
 def without_span(sentence: str, span: tuple[int, int]) -> str:
@@ -246,14 +256,14 @@ def reframe(draft: str, sentences: Sequence[Sentence], *, customer: str | None,
                 if action is None and (benefit is None and s is goals[0] or action_in is None or action_in(rest)):
                     action = rest
                 else:
-                    consequence.append(lower_first(text, common).rstrip(".!? "))
+                    consequence.append(as_result(text, common))
                     continue
             consequence.append(result)
         elif action is None and benefit is None and action_in is not None and action_in(text) \
                 and not goal_in(text):  # a goal kept whole ("Next quarter, we will cut …") is a result
             action = text
         else:
-            consequence.append(lower_first(text, common).rstrip(".!? "))
+            consequence.append(as_result(text, common))
     if action is not None:
         parts.append(finish(action))
     elif benefit is None and not goals:  # no goal stated either: the bracket, then the opening as written

@@ -246,3 +246,18 @@ def test_a_goal_never_ends_inside_slack_markup(rules, tail):
 ])
 def test_slack_quote_markers_never_reach_the_reframe(rules, draft):
     assert ">" not in _reframe(rules, draft)
+
+
+def test_a_result_drops_the_enumerator_that_ordered_it_and_keeps_i_capital(rules):
+    draft = ("Two things I want to fix with the claims photo upload flow. First, customers hate it — they have to "
+             "email photos to an adjuster and then wait days for any acknowledgement, and we get angry calls. Second, "
+             "and honestly just as important for us, each manually handled photo claim costs ~$38 in adjuster time "
+             "and we're missing the cost-per-claim target leadership set. Plan: in-app upload with an instant receipt, "
+             "plus auto-routing to the right adjuster queue. I'd pitch it to the steering committee as both a CX win "
+             "and a cost win.")
+    reframe = _reframe(rules, draft)
+    result = reframe[reframe.index("As a result,"):]
+    assert not result.startswith("As a result, Second") and "$38" in result
+    assert " i'd " not in reframe and "I'd pitch it" in reframe
+    assert lower_first("I'd pitch it", frozenset({"i'd", "i"})) == "I'd pitch it"
+    assert lower_first("We pitch it", frozenset({"we"})) == "we pitch it"
