@@ -177,3 +177,29 @@ def test_a_first_pass_cut_at_its_token_cap_still_counts_its_first_word(server, t
     server.script(raw("chatter, because it", finish="length"))
     verdict, _ = checker.assess(BORDERLINE, mode=CHANNEL)
     assert verdict.label == "not-a-proposal" and len(server.requests) == 1
+
+
+def test_recorded_answers_and_missing_requests_are_owner_only_files(server, tmp_path, monkeypatch, capsys):
+    """A record quotes the model's answer (evidence from the draft) and a missing request holds the whole draft: both
+    were created with the umask's usual mode (0644), readable by every account, where an export is 0600."""
+    import os
+
+    from bot.cli import main
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "r1", "text": BORDERLINE, "label": "outside-in"}) + "\n")
+    server.script(answer(verdict_answer(label="outside-in", quote="results should come back faster")))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-1")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    records, missing = tmp_path / "answers.jsonl", tmp_path / "missing.jsonl"
+    old = os.umask(0o022)
+    try:
+        assert main(["eval", str(data), "--engine", "openai", "--record", str(records), "--json"]) == 0
+        data.write_text(json.dumps({"id": "r1", "text": BORDERLINE + " Starting Monday.", "label": "outside-in"})
+                        + "\n")
+        assert main(["eval", str(data), "--replay", str(records), "--missing", str(missing), "--json"]) == 0
+    finally:
+        os.umask(old)
+    capsys.readouterr()
+    assert "results should come back faster" in records.read_text() and "Starting Monday." in missing.read_text()
+    assert [oct(p.stat().st_mode & 0o777) for p in (records, missing)] == [oct(0o600)] * 2

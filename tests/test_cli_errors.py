@@ -275,3 +275,15 @@ def test_a_wrong_file_reports_its_first_bad_lines_and_counts_the_rest(capsys, tm
     code, _, err = cli(capsys, "label", str(wrong), "--workspace", "T1", "--db", str(tmp_path / "l.db"))
     assert code == 2 and len([line for line in err.splitlines() if line.endswith("; skipped")]) == 20
     assert "… and 41 more bad line(s) not shown" in err  # the last line has no label either
+
+
+@pytest.mark.parametrize("flag", ["--record", "--missing"])
+def test_an_answers_file_that_cannot_be_written_is_one_line_before_any_request(capsys, tmp_path, monkeypatch, flag):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # never reached: the file is refused first
+    args = ["--engine", "openai", "--record"] if flag == "--record" else ["--replay", str(tmp_path / "a.jsonl"),
+                                                                            "--missing"]
+    code, out, err = cli(capsys, "eval", str(ROOT / "tests/data/labelled.jsonl"), *args,
+                         str(tmp_path / "no-such-dir" / "x.jsonl"))
+    assert code == 2 and out == ""
+    one_line_error(err, f"{flag}: cannot write")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from typing import TextIO
 from ..checker import Checker
 from ..config import ENGINE_NAMES, Settings, load_settings, parse_database
 from ..errors import InputError
+from ..files import open_private
 from ..store import Store, open_store
 
 MAX_INPUT_BYTES = 5_000_000
@@ -123,13 +123,11 @@ def read_input(path: str | None) -> tuple[str, list[str]]:
 def open_output(path: str, flag: str) -> TextIO:
     """Open FILE for writing ('-' is standard output); a file that cannot be written is one line, not a traceback.
 
-    A new file is owner-only (0600), as the database is: an export may hold people's drafts (``--with-text``), and
-    the umask's usual 0644 let every account on the machine read them."""
+    A new file is owner-only (0600), as the database is: an export may hold people's drafts (``--with-text``)."""
     if path == "-":
         return sys.stdout
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        return open(fd, "w", newline="", encoding="utf-8")  # noqa: SIM115 - the caller closes it
+        return open_private(path)
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {path}: {exc.strerror}") from None
 

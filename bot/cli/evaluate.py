@@ -21,6 +21,7 @@ from ..evaluation import (
     format_second_reading,
     second_reading,
 )
+from ..files import open_private
 from ..verdict import LABELS
 from .common import add_common, at_least_one, decode, settings_from
 
@@ -111,6 +112,12 @@ def _checker(args: argparse.Namespace) -> tuple[Checker, RecordingClient | Repla
     settings = settings_from(args)
     if not (args.record or args.replay):
         return Checker(settings), None
+    for flag, path in (("--record", args.record), ("--missing", args.missing)):
+        if path:  # created (owner-only) now: a path that cannot be written is one line before any request is sent
+            try:
+                open_private(path, append=True).close()
+            except OSError as exc:
+                raise InputError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None
     if args.engine not in (None, "openai", "auto"):
         raise InputError("--record and --replay measure the LLM road: use --engine openai")
     if args.replay:

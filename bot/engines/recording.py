@@ -8,7 +8,7 @@ the app's road (pre-filter, triage, full prompt, fallbacks).
 
 Answers may also be written by a reader who sees only the rendered messages and the schema (the requests
 ``--missing`` writes); ``source`` says who answered. Records quote the drafts, so they belong beside the corpus
-text, out of git.
+text, out of git, and both files are created owner-only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EngineError, InputError
+from ..files import open_private
 
 PURPOSE_HEADER = "X-Motive-Prompt"  # which prompt a request carries (verdict, triage); sent, harmless
 
@@ -113,7 +114,7 @@ class RecordingClient(StandInClient):
                   "answer": choice.message.content if choice else None,
                   "finish_reason": choice.finish_reason if choice else None,
                   "usage": usage, "source": self.source, "model": kwargs.get("model")}
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+        with self._lock, open_private(self.path, append=True) as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.tally.add(purpose_of(kwargs), (usage or {}).get("prompt_tokens") or request_tokens(kwargs))
         return response
@@ -173,6 +174,6 @@ class ReplayClient(StandInClient):
 
 def write_missing(path: Path, missing: list[dict[str, Any]]) -> None:
     """The requests that had no recorded answer, one JSON line each, for a reader (or a server) to answer."""
-    with path.open("w", encoding="utf-8") as fh:
+    with open_private(path) as fh:
         for item in missing:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
