@@ -287,3 +287,23 @@ def test_an_answers_file_that_cannot_be_written_is_one_line_before_any_request(c
                          str(tmp_path / "no-such-dir" / "x.jsonl"))
     assert code == 2 and out == ""
     one_line_error(err, f"{flag}: cannot write")
+
+
+def test_replay_of_an_empty_answers_file_says_it_holds_no_answers(capsys, tmp_path):
+    """An empty record file scored only what the offline prefilter kept from the LLM (on the channel road: accuracy
+    1.000 on the chatter) under an empty 'answers from:' line."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "r1", "text": PREMIUM, "label": "inside-out"}) + "\n"
+                    + json.dumps({"id": "r2", "text": "thanks all, great call today!", "label": "not-a-proposal"}) + "\n")
+    empty = tmp_path / "answers.jsonl"
+    empty.write_text("\n")
+    code, out, err = cli(capsys, "eval", str(rows), "--as", "channel", "--replay", str(empty))
+    assert code == 2 and out == ""
+    one_line_error(err, f"--replay: {empty} holds no answers", "--missing")
+    todo = tmp_path / "todo.jsonl"
+    code, out, err = cli(capsys, "eval", str(rows), "--as", "channel", "--replay", str(empty), "--missing", str(todo))
+    assert code == 0, err
+    assert f"{empty} holds no answers yet: every request is unanswered" in err
+    asked = [json.loads(line) for line in todo.read_text().splitlines()]
+    assert {(a["id"], a["purpose"]) for a in asked} == {("r1", "triage"), ("r1", "verdict")}  # r2 stays offline
+    assert "answers from: none" in out and "answers from: \n" not in out

@@ -130,6 +130,12 @@ def _checker(args: argparse.Namespace) -> tuple[Checker, RecordingClient | Repla
             print(f"motivecheck: {args.replay} does not exist yet: every request is unanswered", file=sys.stderr)
         checker = Checker(settings)
         transport: RecordingClient | ReplayClient = ReplayClient(Path(args.replay))
+        if not transport.records and Path(args.replay).is_file():
+            # Scored alone, the rows the offline prefilter keeps from the LLM read as the LLM road's figures.
+            if not args.missing:
+                raise InputError(f"--replay: {args.replay} holds no answers (to write the requests it needs answered, "
+                                 "add --missing REQUESTS.jsonl)")
+            print(f"motivecheck: {args.replay} holds no answers yet: every request is unanswered", file=sys.stderr)
     else:
         if not settings.llm_configured:
             raise InputError("--record needs a server: set OPENAI_API_KEY (and OPENAI_BASE_URL)")
@@ -256,7 +262,8 @@ def _llm_figures(checker: Checker, transport: RecordingClient | ReplayClient, it
 
 
 def _format_llm(llm: dict) -> str:
-    lines = ["", "answers from: " + ", ".join(f"{k} ({v})" for k, v in llm["sources"].items())]
+    sources = ", ".join(f"{k} ({v})" for k, v in llm["sources"].items() if v)
+    lines = ["", "answers from: " + (sources or "none (every row scored here was judged offline)")]
     if llm["unscored"]:
         lines.append("not scored (no recorded answer for the request as sent now): "
                      + ", ".join(f"{v} {k}" for k, v in llm["unscored"].items()))
