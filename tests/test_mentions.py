@@ -252,3 +252,24 @@ def test_the_digest_s_examples_name_people_and_call_no_one(people, tmp_path):
     public = public_of(people.calls("chat.postMessage")[0])
     assert "*Before:* @here @Dana Smith will upsell" in public and "@Dana Smith and @Lee ship them" in public
     assert not MENTION.search(public) and "<!here>" not in public, public
+
+
+def test_the_workflow_steps_reframe_names_people_without_mentioning_them(people, tmp_path):
+    """The step's outputs go wherever the workflow's next steps put them, a channel message among them: a reframe
+    that kept "<@U0DANA1>" notified Dana again when a "Send a message" step posted it. The draft is stored as
+    written."""
+    from test_slack_paths import function_executed
+
+    app = RunningApp(settings_for(people, tmp_path))
+    draft = DRAFT.format(who=f"<@{DANA}> and <!here>")
+    try:
+        assert app.event(function_executed(draft), "EvW1")[0] == 200
+        assert people.wait_for(lambda: people.calls("functions.completeSuccess"))
+        (done,) = people.calls("functions.completeSuccess")
+        outputs = json.loads(done["outputs"]) if isinstance(done["outputs"], str) else done["outputs"]
+        assert "Premium Plus so @Dana Smith and @here can upsell" in outputs["reframe"], outputs
+        assert not MENTION.search(outputs["reframe"]) and "<!" not in outputs["reframe"]
+        (row,) = app.deps.store.recent_checks(1)
+        assert row["draft_text"] == draft and f"<@{DANA}>" in json.loads(row["verdict_json"])["reframe"]
+    finally:
+        app.stop()

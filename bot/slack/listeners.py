@@ -472,13 +472,16 @@ _STEP_REFUSED = {
 }
 
 
-async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: Any, deps: Deps) -> None:
+async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: Any, client: Any, deps: Deps) -> None:
     """The Workflow Builder step ``check_draft``: complete with label, score and reframe, or fail; never hang.
 
     The draft takes the one road, stored with the workspace (see ``_team_of``), the person from Slack's
     ``user_context`` and the channel input. A refused draft (opted-out author, ``[no-coach]``, empty) *fails* the
     step saying why: completing would need a made-up label and score that later steps would act on. Any unexpected
     error is logged (by type, never the draft) and fails the step with a short message.
+
+    The reframe output names the people it mentions as text ("@Dana Smith", ``mrkdwn.quiet``): a later step may post
+    it in a channel, and a mention posted is a mention made. The stored verdict keeps the mentions as written.
     """
     event = body.get("event") or {}
     draft = Draft(text=inputs.get("draft") or "", source="workflow", workspace=_team_of(body),
@@ -493,7 +496,8 @@ async def handle_check_function(body: dict, inputs: dict, complete: Any, fail: A
                 await fail(error=outcome.error or "the draft could not be checked")
             else:
                 v = outcome.verdict
-                await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": v.reframe or ""})
+                reframe = mrkdwn.quiet(v.reframe or "", await deps.names.of(client, draft.workspace, v.reframe))
+                await complete(outputs={"label": v.label, "score": v.customer_ease, "reframe": reframe})
     except Exception as exc:  # noqa: BLE001 - the step must end; the message may quote the draft, so log the type
         log.error("workflow check failed: %s", type(exc).__name__)
         await fail(error="Motive Coach couldn't check this draft (an internal error). Please try again later.")
@@ -530,8 +534,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_draft(ack, body, view, client):  # noqa: ANN001
         await handle_draft_submission(ack, body, view, client, deps)
 
-    async def on_function(body, inputs, complete, fail):  # noqa: ANN001
-        await handle_check_function(body, inputs, complete, fail, deps)
+    async def on_function(body, inputs, complete, fail, client):  # noqa: ANN001
+        await handle_check_function(body, inputs, complete, fail, client, deps)
 
     async def on_mention(body, client):  # noqa: ANN001
         await handle_mention(body, client, deps)
