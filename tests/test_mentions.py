@@ -48,6 +48,12 @@ def people(slack):
     ("so <@U0DANA1|dana> can", {DANA: "Dana Smith"}, "so @Dana Smith can"),
     ("so <@U0DANA1> can", {}, "so @someone can"),
     ("so <@U0DANA1> can", {DANA: "A&B <x> \u202eevil\n"}, "so @A&amp;B &lt;x&gt; evil can"),  # someone's own text
+    # Slack has no escape for *bold*, _italic_, ~strike~ or `code`: a name's own marks become look-alikes that format
+    # nothing (a name is text its owner chose, and "*CEO*" would shout in the coach's voice).
+    ("so <@U0DANA1> can", {DANA: "*Dana* _the_ ~great~ `x`"}, "so @\u2217Dana\u2217 \u02cdthe\u02cd \u223cgreat\u223c \u02cbx\u02cb can"),
+    ("so <@U0DANA1> can", {DANA: "\uff0aDana\uff3f\uff40"}, "so @\ufe61Dana\u2e0f\u02cb can"),  # full-width ones too
+    ("so <@U0DANA1|*dana*> can", {}, "so @\u2217dana\u2217 can"),  # and the mention's own label
+    ("*so* <@U0DANA1> _can_", {DANA: "Dana"}, "*so* @Dana _can_"),  # the draft's own marks are the draft's
     ("<@U0DANA1> and <!here> in <#C1|sales>, see <https://x.io|plan>", {DANA: "Dana"},
      "@Dana and @here in <#C1|sales>, see <https://x.io|plan>"),  # channels and links are no notice: kept
 ])

@@ -63,10 +63,16 @@ def mentioned(text: str | None) -> list[str]:
     return list(dict.fromkeys(m.group(1) for m in USER_MENTION.finditer(text or "")))
 
 
+# Slack has no escape for its emphasis marks (it reads the full-width ones too): in a name, each becomes a look-alike
+# that formats nothing, so "*Dana*" is not bold in the coach's voice.
+_MARKS = str.maketrans({"*": "\u2217", "\uff0a": "\ufe61", "_": "\u02cd", "\uff3f": "\u2e0f", "~": "\u223c",
+                        "`": "\u02cb", "\uff40": "\u02cb"})
+
+
 def _as_name(name: str) -> str:
     """A name as plain mrkdwn on one line: what Slack returned is someone's own text, so it is escaped like it."""
     name = " ".join(_UNSEEN.sub("", name).split())[:NAME_MAX].lstrip("@")
-    return _escape_plain(name)
+    return _escape_plain(name).translate(_MARKS)
 
 
 def quiet(text: str, names: Mapping[str, str] | None = None) -> str:
@@ -78,8 +84,8 @@ def quiet(text: str, names: Mapping[str, str] | None = None) -> str:
         label = (names or {}).get(m.group(1)) or ""
         if label:
             name = _as_name(label)
-        else:  # a label inside markup is already mrkdwn (escape() passed it through)
-            name = " ".join((m.group(2) or "").split()).lstrip("@")
+        else:  # a label inside markup is already mrkdwn (escape() passed it through): only its marks are not
+            name = " ".join((m.group(2) or "").split()).lstrip("@").translate(_MARKS)
         return f"@{name}" if name else SOMEONE
 
     text = _BROADCAST.sub(lambda m: f"@{m.group(1)}" if m.group(1) else (m.group(2) or "@a user group"), text)
