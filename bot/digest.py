@@ -379,10 +379,10 @@ def who_read(d: Digest) -> str:
         return f"*Who read them:* the LLM, {every}."
     agrees = quickread.agreement(max(offline, key=lambda e: offline[e])) or "is a rough reading"
     fell_back = f"{d.fallbacks} of them when the LLM did not answer" if d.fallbacks else ""
-    if not llm:
-        return (f"*Who read them:* the offline quick read, {every}{', ' + fell_back if fell_back else ''}. On real "
-                f"writing it {agrees}, so take the shares as a rough guide.")
     enough = total >= MIN_SHARE  # percentages of 4 drafts say less than the counts
+    if not llm:  # the figures named are the ones the headline gives (see headline)
+        return (f"*Who read them:* the offline quick read, {every}{', ' + fell_back if fell_back else ''}. On real "
+                f"writing it {agrees}, so take the {'shares' if enough else 'counts'} as a rough guide.")
     detail = ", ".join(x for x in (f"{quick / total:.0%}" if enough else "", fell_back) if x)
     return (f"*Who read them:* the LLM {llm}{f' ({llm / total:.0%})' if enough else ''}, the offline quick read "
             f"{quick}{f' ({detail})' if detail else ''}. On real writing the quick read {agrees}.")

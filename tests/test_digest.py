@@ -16,7 +16,7 @@ import pytest
 from slack_server import FakeSlack
 
 from bot.config import load_settings
-from bot.digest import Digest, claim, compute, parse_week, to_json, to_markdown, week_bounds
+from bot.digest import MIN_SHARE, Digest, claim, compute, parse_week, to_json, to_markdown, week_bounds
 from bot.digest_post import post_digest
 from bot.schedule import default_schedule, due_week
 from bot.slack.app import build_client
@@ -198,7 +198,7 @@ def test_the_digest_says_which_reader_judged_the_weeks_drafts(store):
     d = compute(store, "T1", 2026, 47, TZ)  # every check of the fixture came from the rules engine
     assert d.readers == {"rules": 4} and d.fallbacks == 0
     line = ("*Who read them:* the offline quick read, all 4. On real writing it agrees with a careful reader about "
-            "3 times in 10 (accuracy 0.29), so take the shares as a rough guide.")
+            "3 times in 10 (accuracy 0.29), so take the counts as a rough guide.")  # 4 drafts: counts, no shares
     assert line in to_markdown(d).splitlines()
     assert {"type": "section", "text": {"type": "mrkdwn", "text": line}} in build_digest(d)["blocks"]
     _judged_by(store, "openai", local(2026, 11, 16), "U1")
@@ -216,6 +216,16 @@ def test_the_digest_says_which_reader_judged_the_weeks_drafts(store):
             "answer). On real writing the quick read agrees with a careful reader about half the time (accuracy "
             "0.47).") in to_markdown(d)
     assert json.loads(to_json(d))["readers"] == {"openai": 3, "trained": 2}
+
+
+def test_an_offline_week_says_its_shares_or_its_counts_are_a_rough_guide(store):
+    """A week of fewer than 5 proposals gives counts, not percentages: 'take the shares' named figures it did not show."""
+    for n, user in enumerate(("U1", "U2", "U3", "U4", "U5")):
+        _judged_by(store, "trained", local(2026, 11, 16 + n), user)
+        text = to_markdown(compute(store, "T2", 2026, 47, TZ))
+        figures = "shares" if n + 1 >= MIN_SHARE else "counts"
+        assert f"so take the {figures} as a rough guide." in text, text
+        assert ("% inside-out" in text) == (figures == "shares")  # as the headline gives them
 
 
 def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_path):
