@@ -27,6 +27,13 @@ def test_every_setting_is_documented(var):
     assert f"`{var}`" in README
 
 
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").iterdir()))
+def test_every_example_is_named_where_it_is_used(example):
+    """examples/onboarding.txt was sent by bench/local_model_latency.py (it reads every examples/*.txt) and named
+    nowhere, so it looked like a stray file."""
+    assert example in README
+
+
 def _commands() -> list[str]:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
