@@ -17,6 +17,7 @@ from test_slack_paths import OUTSIDE_IN, blocks_of, buttons_of, message_in
 
 from bot.slack.listeners import MENTION_HINT
 from bot.slack.recovery import recover_pending
+from bot.slack.replies import delete_reply
 
 TEAM = "T111"
 DRAFT_TS = "1700000900.000100"
@@ -255,6 +256,21 @@ def test_a_deleted_private_draft_is_erased_and_cannot_be_shared(running, slack):
     assert slack.wait_for(lambda: slack.responses)
     assert "deleted" in slack.responses[0][1]["text"] and slack.responses[0][1]["response_type"] == "ephemeral"
     assert slack.calls("chat.postMessage") == [] and slack.calls("chat.delete") == []  # nothing public to delete
+
+
+def test_a_reply_is_taken_back_once_when_two_withdrawals_race(running, slack):
+    """A check that finishes as its author withdraws the draft takes the reply back too: both read the check
+    before either cleared its reply, and each called chat.delete (seen in CI under load)."""
+    check = draft_with_reply(running, slack)
+
+    async def both() -> None:
+        await asyncio.gather(delete_reply(running.deps, running.app.client, check),
+                             delete_reply(running.deps, running.app.client, check))
+
+    asyncio.run_coroutine_threadsafe(both(), running.loop).result(10)
+    (gone,) = slack.calls("chat.delete")
+    assert gone["ts"] == check["reply_ts"]
+    assert running.deps.store.get_check(check["id"])["reply_ts"] is None
 
 
 def test_a_draft_deleted_while_it_is_checked_gets_no_reply(slack, tmp_path, database):

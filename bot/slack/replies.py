@@ -85,10 +85,19 @@ async def delete_reply(deps: Deps, client: Any, check: dict) -> None:
     reply has nothing to take back: Slack offers no way to delete an ephemeral, and only its author saw it."""
     if not check.get("reply_ts"):
         return
+    channel = check.get("reply_channel") or check["channel"]
+    # Once: a check finishing as the author withdraws the draft takes its reply back too, and both read the reply
+    # before either cleared it (any instance: the claim is in the database).
+    key = f"unreply:{channel}:{check['reply_ts']}"
+    if not await asyncio.to_thread(deps.store.claim_event, key, check["id"]):
+        return
     try:
-        await client.chat_delete(channel=check.get("reply_channel") or check["channel"], ts=check["reply_ts"])
+        await client.chat_delete(channel=channel, ts=check["reply_ts"])
     except Exception as exc:  # noqa: BLE001 - e.g. message_not_found: already gone
-        log.info("could not delete the reply to a deleted draft: %s", slack_error(exc))
+        error = slack_error(exc)
+        log.info("could not delete the reply to a deleted draft: %s", error)
+        if error != "message_not_found":  # a passing fault: a later withdrawal may try again
+            await asyncio.to_thread(deps.store.release_event, key)
         return
     await asyncio.to_thread(deps.store.update_check, check["id"], reply_channel=None, reply_ts=None)
 
