@@ -74,7 +74,7 @@ def _plot(ax, xs: list[int], values: list[float | None], sizes: list[int], **sty
 def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a matplotlib Figure, imported lazily
     """The chart as a matplotlib figure (Agg backend): all channels (thick, dark green), each named channel that
     differs from it (its own colour), "other channels" (grey, dashed) where it differs too; the legend outside
-    the plot; under each week, how many drafts it counts; a week with fewer than MIN_SHARE drafts in a line is an
+    the plot; under each week, how many proposals it counts; a week with fewer than MIN_SHARE in a line is an
     open marker that the line does not pass through."""
     import matplotlib
 
@@ -84,7 +84,8 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
     names = names or {}
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=100)
     xs = list(range(len(d.trend)))
-    ticks = [f"{t['week'][-3:]}\n{t['n']} draft{'s' if t['n'] != 1 else ''}" for t in d.trend]
+    # Proposals, as the headline counts them: the drafts that proposed nothing are in no share drawn here.
+    ticks = [f"{t['week'][-3:]}\n{t['n']} proposal{'s' if t['n'] != 1 else ''}" for t in d.trend]
     few = _plot(ax, xs, [t["overall"] for t in d.trend], [t["n"] for t in d.trend], marker="o", linewidth=3,
                 color=ALL_COLOUR, label="all channels", zorder=5)
     colours = iter(CHANNEL_COLOURS)
@@ -97,7 +98,7 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
                          label=names.get(chan, chan))
     if few:  # the open markers, explained in the legend
         ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#555555",
-                label=f"open: fewer than {MIN_SHARE} drafts,\ntoo few for a share")
+                label=f"open: fewer than {MIN_SHARE} proposals,\ntoo few for a share")
     ax.set_xticks(xs, ticks, fontsize=8)
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.set_ylim(-4, 104)  # a point at 0% or 100% is drawn whole, not cut in half by the frame

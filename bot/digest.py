@@ -55,7 +55,8 @@ class Digest:
     workspace: str
     week: str
     timezone: str
-    checked: int = 0
+    checked: int = 0  # the week's proposals (outside-in, mixed, inside-out): every share is of these
+    not_proposals: int = 0  # drafts checked that proposed nothing: counted beside the proposals, in no share
     shares: dict[str, float] = field(default_factory=dict)
     previous_shares: dict[str, float] = field(default_factory=dict)
     previous_checked: int = 0  # last week's proposals: with none, there is no change to report
@@ -122,6 +123,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     rows = store.week_checks(workspace, start, end)
     proposals = [r for r in rows if r["label"] in PROPOSALS]
     digest.checked = len(proposals)
+    digest.not_proposals = len(rows) - len(proposals)
     digest.shares = _shares(Counter(r["label"] for r in proposals))
     digest.readers = dict(Counter(r["engine"] or "unknown" for r in proposals).most_common())
     digest.fallbacks = sum(1 for r in proposals if r["fallback"] and r["engine"] not in LLM_ENGINES)
@@ -224,11 +226,11 @@ def _disputed(decisions: list[dict[str, Any]]) -> int:
 def template_note(d: Digest) -> str:
     """The coaching note when no LLM is configured."""
     if d.quiet:
-        return "A quiet week: no proposals were checked."
+        return quiet_line(d)
     ask = ("Before posting, try asking: what gets easier for the customer, and could that be the first sentence — "
            "with the business goal as the result?")
     if d.motives and d.checked < MIN_SHARE:  # one or two drafts show no "most common" anything
-        return f"Too few drafts this week to see a pattern. {ask}"
+        return f"Too few proposals this week to see a pattern. {ask}"
     if d.motives:
         most = d.motives[0][1]
         tied = [m.replace("-", " ") for m, n in d.motives if n == most]  # never one picked at random from a tie
@@ -250,15 +252,37 @@ def no_change(d: Digest) -> str:
     if change(d) is not None:
         return ""
     if not d.previous_checked:
-        return "no drafts last week"
+        return "no proposals last week"
     if d.checked < MIN_SHARE:
-        return "too few drafts this week to compare with last week"
-    return f"only {drafts(d.previous_checked)} last week, too few to compare"
+        return "too few proposals this week to compare with last week"
+    return f"only {proposals(d.previous_checked)} last week, too few to compare"
 
 
 def drafts(n: int) -> str:
     """'1 draft', '3 drafts'."""
     return f"{n} draft{'' if n == 1 else 's'}"
+
+
+def proposals(n: int) -> str:
+    """'1 proposal', '3 proposals'."""
+    return f"{n} proposal{'' if n == 1 else 's'}"
+
+
+def checked_line(d: Digest) -> str:
+    """How many drafts were checked and how many of them were proposals, which every figure after it is of: '33
+    proposals checked', or '40 drafts checked, 33 of them proposals' when 7 proposed nothing (they read '33 drafts
+    checked', as if the 7 had not been)."""
+    if not d.not_proposals:
+        return f"{proposals(d.checked)} checked"
+    total = drafts(d.checked + d.not_proposals)
+    if not d.checked:
+        return f"{total} checked, none of them a proposal"
+    return f"{total} checked, {d.checked} of them {'a proposal' if d.checked == 1 else 'proposals'}"
+
+
+def quiet_line(d: Digest) -> str:
+    """A week without a proposal, in one line: 'A quiet week: 3 drafts checked, none of them a proposal.'"""
+    return f"A quiet week: {checked_line(d)}." if d.not_proposals else "A quiet week: no drafts were checked."
 
 
 def of(k: int, n: int) -> str:
@@ -285,16 +309,16 @@ def percents(shares: dict[str, float]) -> dict[str, int]:
 
 
 def headline(d: Digest) -> str:
-    """The week's figures in one line: drafts checked, the shares (counts, in a week with too few for a share), and
+    """The week's figures in one line: drafts and proposals checked, the shares (counts, in a week with too few for a share), and
     the change on last week when both weeks have enough drafts to compare."""
     delta = change(d)
     versus = no_change(d) if delta is None else f"{points(delta)} outside-in vs last week"
     if d.checked < MIN_SHARE:
         c = counts(d)
-        return (f"{drafts(d.checked)} checked: {c['outside-in']} outside-in, {c['mixed']} mixed, {c['inside-out']} "
+        return (f"{checked_line(d)}: {c['outside-in']} outside-in, {c['mixed']} mixed, {c['inside-out']} "
                 f"inside-out (too few for percentages; {versus}).")
     p = percents(d.shares)
-    return (f"{drafts(d.checked)} checked: {p['outside-in']}% outside-in, {p['mixed']}% mixed, "
+    return (f"{checked_line(d)}: {p['outside-in']}% outside-in, {p['mixed']}% mixed, "
             f"{p['inside-out']}% inside-out ({versus}).")
 
 
@@ -325,7 +349,7 @@ def title(d: Digest) -> str:
 
 def to_markdown(d: Digest) -> str:
     if d.quiet:
-        return f"*{title(d)}*\nA quiet week: no proposals were checked."
+        return f"*{title(d)}*\n{quiet_line(d)}"
     lines = [
         f"*{title(d)}*",
         headline(d),

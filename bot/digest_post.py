@@ -51,9 +51,9 @@ def coaching_note(settings: Settings, d: Digest) -> tuple[str, str]:
 async def _llm_note(settings: Settings, d: Digest) -> str:
     from .engines.llm import get_client
 
-    prompt = render("digest_note.j2", week=d.week, checked=d.checked, percents=percents(d.shares), change=change(d),
-                    few=d.checked < MIN_SHARE, counts=counts(d), no_change=no_change(d), motives=d.motives,
-                    disagree=of(d.disagreed, d.checked))
+    prompt = render("digest_note.j2", week=d.week, checked=d.checked, not_proposals=d.not_proposals,
+                    percents=percents(d.shares), change=change(d), few=d.checked < MIN_SHARE, counts=counts(d),
+                    no_change=no_change(d), motives=d.motives, disagree=of(d.disagreed, d.checked))
     resp = await get_client(settings).chat.completions.create(
         model=settings.model, messages=[{"role": "user", "content": prompt}], timeout=settings.llm_timeout)
     return (resp.choices[0].message.content or "").strip()

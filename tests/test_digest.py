@@ -250,7 +250,7 @@ def test_the_chart_leaves_out_a_group_line_that_hides_under_all_channels(tmp_pat
     legend = [t.get_text() for t in draw(d, {"CPROP": "#proposals"}).axes[0].get_legend().get_texts()]
     # 3 drafts in #proposals and in "other": open markers, and the legend says what they are
     assert legend == ["all channels", "#proposals", "other channels (grouped)",
-                      "open: fewer than 5 drafts,\ntoo few for a share"]
+                      "open: fewer than 5 proposals,\ntoo few for a share"]
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -268,7 +268,7 @@ def test_no_change_is_claimed_when_last_week_had_no_drafts(database):
     d = compute(s, "T1", 2026, 47, TZ)  # W46 had no drafts at all
     assert d.previous_checked == 0
     line = to_markdown(d).splitlines()[1]
-    assert line == "5 drafts checked: 100% outside-in, 0% mixed, 0% inside-out (no drafts last week).", line
+    assert line == "5 proposals checked: 100% outside-in, 0% mixed, 0% inside-out (no proposals last week).", line
     for user in ("U1", "U2", "U3", "U4", "U5"):
         add(s, "inside-out", _week(46), user=user)
     assert "(+100 pts outside-in vs last week)" in to_markdown(compute(s, "T1", 2026, 47, TZ))
@@ -378,16 +378,16 @@ def test_a_week_with_few_drafts_gives_counts_and_no_change_or_trend_is_read_from
     add(store, "outside-in", _week(46), user="U1")
     d = compute(store, "T1", 2026, 46, TZ)
     text = to_markdown(d)
-    assert text.splitlines()[1] == ("1 draft checked: 1 outside-in, 0 mixed, 0 inside-out (too few for percentages; "
-                                    "no drafts last week).")
+    assert text.splitlines()[1] == ("1 proposal checked: 1 outside-in, 0 mixed, 0 inside-out (too few for "
+                                    "percentages; no proposals last week).")
     assert "*Who read them:* the offline quick read, the only one." in text
     assert "people disagreed with 0 of 1 verdicts." in text
     add(store, "outside-in", _week(47), user="U1")
     for user in ("U1", "U2", "U3", "U2", "U3"):
         add(store, "inside-out", _week(47), user=user)
     d = compute(store, "T1", 2026, 47, TZ)
-    assert to_markdown(d).splitlines()[1] == ("6 drafts checked: 17% outside-in, 0% mixed, 83% inside-out (only 1 "
-                                              "draft last week, too few to compare).")
+    assert to_markdown(d).splitlines()[1] == ("6 proposals checked: 17% outside-in, 0% mixed, 83% inside-out (only "
+                                              "1 proposal last week, too few to compare).")
     assert alt_text(d).endswith("2026-W46: 1 of 1, 2026-W47: 17%")
     ax = draw(d).axes[0]
     solid, open_ = ax.get_lines()[:2]  # all channels: its line, then its open markers
@@ -411,7 +411,7 @@ def test_the_template_note_reads_no_pattern_from_a_draft_or_two_and_names_a_tie_
 
     one = Digest(workspace="T1", week="2026-W49", timezone=TZ, checked=1, shares={"inside-out": 1.0},
                  motives=[("grow revenue or profit", 1), ("up-sell and cross-sell current customers", 1)])
-    assert template_note(one).startswith("Too few drafts this week to see a pattern. Before posting, try asking")
+    assert template_note(one).startswith("Too few proposals this week to see a pattern. Before posting, try asking")
     tie = Digest(**{**one.__dict__, "checked": 12,
                     "motives": [("grow revenue or profit", 4), ("win new customers", 4), ("cut costs", 1)]})
     assert template_note(tie).startswith("This week the most common leads were grow revenue or profit and win new "
@@ -432,3 +432,46 @@ def test_adoption_has_no_line_of_zeros_for_a_channel_where_nothing_was_suggested
     d = compute(s, "T1", 2026, 47, TZ)
     assert d.adoption == {"CBIG": {"suggested": 3, "used": 0, "kept": 0, "reasons": []}}
     assert "CPROP" not in to_markdown(d)
+
+
+def test_the_headline_counts_the_drafts_that_proposed_nothing_beside_the_proposals(database):
+    """A week of 40 checks, 7 of them messages that proposed nothing, read '33 drafts checked': the shares are of
+    the 33 proposals, and the 7 were checked too."""
+    from bot.slack.blocks import build_digest
+
+    s = Store(database)
+    for i in range(33):
+        add(s, ("outside-in", "mixed", "inside-out")[i % 3], _week(47), user=f"U{i % 4}")
+    for i in range(7):
+        add(s, "not-a-proposal", _week(47), user=f"U{i % 4}")
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert (d.checked, d.not_proposals) == (33, 7)
+    line = ("40 drafts checked, 33 of them proposals: 34% outside-in, 33% mixed, 33% inside-out (no proposals last "
+            "week).")
+    assert to_markdown(d).splitlines()[1] == line
+    assert build_digest(d)["blocks"][1]["text"]["text"] == line
+    from bot.chart import draw
+
+    ticks = [t.get_text() for t in draw(d).axes[0].get_xticklabels()]
+    assert ticks[-1] == "W47\n33 proposals"  # the chart counts what the shares are of, as the headline does
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    # A week of counts: one proposal beside one message that proposed nothing (week 45 of the same workspace).
+    add(s, "inside-out", _week(45), user="U1")
+    add(s, "not-a-proposal", _week(45), user="U2")
+    assert to_markdown(compute(s, "T1", 2026, 45, TZ)).splitlines()[1] == (
+        "2 drafts checked, 1 of them a proposal: 0 outside-in, 0 mixed, 1 inside-out (too few for percentages; "
+        "no proposals last week).")
+
+
+def test_a_week_of_drafts_that_proposed_nothing_says_so(database):
+    from bot.slack.blocks import build_digest
+
+    s = Store(database)
+    for user in ("U1", "U2", "U3"):
+        add(s, "not-a-proposal", _week(47), user=user)
+    d = compute(s, "T1", 2026, 47, TZ)
+    assert d.quiet and to_markdown(d).splitlines()[1] == "A quiet week: 3 drafts checked, none of them a proposal."
+    assert build_digest(d)["text"].endswith(". A quiet week: 3 drafts checked, none of them a proposal.")
+    assert to_markdown(compute(s, "T1", 2026, 46, TZ)).splitlines()[1] == "A quiet week: no drafts were checked."

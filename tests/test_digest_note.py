@@ -36,7 +36,7 @@ def test_the_llm_is_told_there_is_no_change_when_last_week_had_no_drafts():
         coaching_note(settings, Digest(**{**first.__dict__, "previous_checked": 5,
                                           "previous_shares": {"outside-in": 0.0, "mixed": 0.4, "inside-out": 0.6}}))
         prompts = [r["messages"][0]["content"] for r in server.requests]
-    assert "none to report (no drafts last week; do not claim a rise or a fall)" in prompts[0]
+    assert "none to report (no proposals last week; do not claim a rise or a fall)" in prompts[0]
     assert "points" not in prompts[0]
     assert "outside-in: 34%, mixed: 33%, inside-out: 33%" in prompts[0]  # the shares as the digest prints them
     assert "change in outside-in share vs last week: +33 points" in prompts[1]
@@ -52,9 +52,9 @@ def test_the_llm_is_given_counts_not_shares_and_no_change_in_a_week_with_few_dra
         server.script(raw("Two drafts this week."))
         coaching_note(settings, few)
         (prompt,) = [r["messages"][0]["content"] for r in server.requests]
-    assert "verdicts: 1 outside-in, 0 mixed, 1 inside-out (too few drafts for percentages" in prompt
+    assert "verdicts: 1 outside-in, 0 mixed, 1 inside-out (too few proposals for percentages" in prompt
     assert "%" not in prompt and "points" not in prompt
-    assert "none to report (too few drafts this week to compare with last week;" in prompt
+    assert "none to report (too few proposals this week to compare with last week;" in prompt
     assert "verdicts people disagreed with: 1 of 2" in prompt
 
 
@@ -66,3 +66,16 @@ def test_a_long_note_is_cut_at_a_word_not_inside_one():
         note, _ = coaching_note(settings, week())
     assert len(note) <= 600 and note.endswith("…") and long.startswith(note[:-1].rstrip())
     assert note[:-1].rstrip().split()[-1] in long.split()  # the last word is whole
+
+
+def test_the_llm_is_told_the_drafts_that_proposed_nothing_apart_from_the_proposals():
+    """33 proposals and 7 messages that proposed nothing: the prompt gave 'proposals checked: 33' alone."""
+    d = Digest(**{**week().__dict__, "checked": 33, "not_proposals": 7})
+    with FakeOpenAI() as server:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url})
+        server.script(raw("Good week."), raw("Good week."))
+        coaching_note(settings, d)
+        coaching_note(settings, week())
+        prompts = [r["messages"][0]["content"] for r in server.requests]
+    assert "- proposals checked: 33\n- other drafts checked that proposed nothing: 7 (in none of the figures" in prompts[0]
+    assert "proposed nothing" not in prompts[1]

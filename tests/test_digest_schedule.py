@@ -90,11 +90,11 @@ def test_each_workspace_gets_its_digest_at_its_own_local_time_and_once(ready):
         assert schedulers.at(utc(6, 23, 50), 0) == {}  # Monday 08:50 in Tokyo, Sunday in Los Angeles
         posts = schedulers.at(utc(7, 0, 10), 1)  # 09:10 in Tokyo
         token, text = posts[f"C{A}DIGEST"]
-        assert token == TOKENS[A] and "2026-W49" in text and "5 drafts checked" in text
+        assert token == TOKENS[A] and "2026-W49" in text and "5 proposals checked" in text
         schedulers.at(utc(7, 16, 50), 1)  # 08:50 in Los Angeles: not yet
         posts = schedulers.at(utc(7, 17, 10), 2)  # 09:10 in Los Angeles
         token, text = posts[f"C{B}DIGEST"]
-        assert token == TOKENS[B] and "2026-W49" in text and "5 drafts checked" in text
+        assert token == TOKENS[B] and "2026-W49" in text and "5 proposals checked" in text
         schedulers.at(utc(8, 12), 2)  # the rest of the week: nothing more
     finally:
         schedulers.close()

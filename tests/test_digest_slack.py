@@ -189,7 +189,7 @@ def test_one_bot_token_posts_one_digest_a_week_whatever_the_cli_logged(database)
 
         asyncio.run(two_ticks())
         posts = [p["text"] for p in slack.calls("chat.postMessage")]
-    assert len(posts) == 1 and "1 draft checked" in posts[0], posts
+    assert len(posts) == 1 and "1 proposal checked" in posts[0], posts
     assert s.digest_workspaces() == ["T1"]
     s.set_setting("TNEW", "digest_channel", "CNEW")  # a team that chose its digest channel before any draft
     assert s.digest_workspaces() == ["T1", "TNEW"]

@@ -150,8 +150,8 @@ def test_the_digest_of_each_workspace_has_its_figures_only_and_goes_out_through_
         app.loop.call_soon_threadsafe(stop.set)
         task.result(30)
     posts = {p["channel"]: (t, p["text"]) for t, p in slack.calls_with_token("chat.postMessage")}
-    assert posts[f"C{A}DIGEST"][0] == TOKENS[A] and "3 drafts checked" in posts[f"C{A}DIGEST"][1]
-    assert posts[f"C{B}DIGEST"][0] == TOKENS[B] and "5 drafts checked" in posts[f"C{B}DIGEST"][1]
+    assert posts[f"C{A}DIGEST"][0] == TOKENS[A] and "3 proposals checked" in posts[f"C{A}DIGEST"][1]
+    assert posts[f"C{B}DIGEST"][0] == TOKENS[B] and "5 proposals checked" in posts[f"C{B}DIGEST"][1]
     assert set(posts) == {f"C{A}DIGEST", f"C{B}DIGEST"}
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import diagnosis
-from ..digest import Digest, adoption, headline, how_the_coach_did, who_read
+from ..digest import Digest, adoption, headline, how_the_coach_did, quiet_line, who_read
 from ..digest import title as digest_title
 from ..verdict import Verdict
 from . import mrkdwn
@@ -317,8 +317,9 @@ def build_digest(d: Digest, names: Mapping[str, str] | None = None) -> dict[str,
     heading = digest_title(d)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]
     if d.quiet:
-        blocks.append(_section("A quiet week: no proposals were checked."))
-        return {"text": f"{heading}: a quiet week, no proposals were checked.", "blocks": blocks}
+        quiet = quiet_line(d)
+        blocks.append(_section(quiet))
+        return {"text": f"{heading}. {quiet}", "blocks": blocks}
     figures = headline(d)
     blocks.append(_section(figures))
     blocks.append(_section(who_read(d)))  # figures and our own words only: nothing to escape
