@@ -213,3 +213,46 @@ def test_a_waiter_that_gives_up_takes_no_slot_with_it():
             assert slots.in_flight == 1
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("header", [
+    {"Retry-After": "7200"},  # two hours: seconds, past any deadline (was read as no wait at all)
+    {"retry-after-ms": "86400000"},  # a day, in milliseconds
+    {"Retry-After": "1e400"},  # a number too large for a float: an excessive wait, not a malformed one
+    {"Retry-After": "HTTP-DATE"},  # RFC 9110's other form, a minute from now (was ignored)
+])
+def test_a_long_retry_after_in_any_form_gives_up_at_once(tmp_path, header):
+    from email.utils import formatdate
+
+    if header.get("Retry-After") == "HTTP-DATE":
+        header = {"Retry-After": formatdate(time.time() + 60, usegmt=True)}
+    with FakeOpenAI(default=status(429, header)) as server:
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_DEADLINE="4")
+        verdict, _ = checker.assess(_draft("A", 1))
+    assert verdict.fallback == "rate-limited" and verdict.engine != "openai"
+    assert len(server.requests) == 1  # asked once: the same request again would only be refused
+
+
+def test_retry_after_as_an_http_date_is_honoured(tmp_path):
+    from email.utils import formatdate
+
+    with FakeOpenAI() as server:
+        # A date two seconds ahead, to the second: a wait of 1 to 2 s, where the backoff would have waited 0.1-0.3 s.
+        server.script(status(429, {"Retry-After": formatdate(time.time() + 2, usegmt=True)}),
+                      answer(verdict_answer()))
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_DEADLINE="8")
+        started = time.monotonic()
+        verdict, _ = checker.assess(_draft("A", 1))
+        took = time.monotonic() - started
+    assert verdict.engine == "openai" and len(server.requests) == 2
+    assert took >= 0.9
+
+
+@pytest.mark.parametrize("header", [{"Retry-After": "-5"}, {"Retry-After": "soon"}, {"retry-after-ms": "nan"}])
+def test_a_retry_after_that_names_no_wait_leaves_the_backoff(tmp_path, header):
+    with FakeOpenAI() as server:
+        server.script(status(429, header), answer(verdict_answer()))
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_DEADLINE="4")
+        verdict, _ = checker.assess(_draft("A", 1))
+    assert verdict.engine == "openai" and len(server.requests) == 2
+

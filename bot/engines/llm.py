@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
+import email.utils
 import functools
 import json
 import logging
@@ -595,7 +597,8 @@ async def _create(client: Any, kwargs: dict[str, Any], timeout: float, attempts:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after`` in seconds), if it said."""
+    """Seconds the server asked us to wait (``retry-after-ms``, else ``retry-after`` in seconds or as an HTTP date),
+    if it said. A wait of any length counts, however long (past the deadline: the check gives up at once)."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is None:
@@ -605,12 +608,23 @@ def _retry_after(exc: BaseException) -> float | None:
         if value is None:
             continue
         try:
-            seconds = float(value) * scale
-        except ValueError:  # an HTTP date: rare from these servers, and the backoff covers it
-            continue
-        if 0 <= seconds < 3600:
+            seconds = float(value) * scale  # a number too large for a float is inf: an excessive wait
+        except ValueError:
+            seconds = _http_date_wait(value) if name == "retry-after" else None
+        if seconds is not None and seconds >= 0:  # NaN and a negative wait name none
             return seconds
     return None
+
+
+def _http_date_wait(value: str) -> float | None:
+    """Seconds until an HTTP date (``Retry-After: Wed, 21 Oct 2026 07:28:00 GMT``), 0 for one past; None if none."""
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; '-0000' parses without a zone
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
 def _lower(json_mode: str) -> str | None:
