@@ -253,8 +253,10 @@ class Checker:
             try:
                 proposal, usage = await llm.atriage(prepared, workspace)
             except EngineError as exc:
-                proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
                 usage = usage + (exc.usage or Usage())  # the failed first pass was billed too
+                if exc.reason == "busy":  # no slot came free in its deadline: the full prompt would wait as long again
+                    return self._fallback(book, prepared, exc.reason, mode), usage
+                proposal = True  # recall first: the full prompt (or its fallback, the offline gate) decides
             if not proposal:
                 return llm.quiet(prepared, usage), usage
             asked = EXPLICIT  # the first pass found a proposal: the full prompt judges its motive

@@ -256,3 +256,21 @@ def test_a_retry_after_that_names_no_wait_leaves_the_backoff(tmp_path, header):
         verdict, _ = checker.assess(_draft("A", 1))
     assert verdict.engine == "openai" and len(server.requests) == 2
 
+
+def test_a_channel_message_that_gets_no_slot_for_its_first_pass_waits_one_deadline_not_two(tmp_path):
+    with FakeOpenAI() as server:
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_CONCURRENCY="1", MOTIVECHECK_LLM_DEADLINE="1.5")
+
+        async def run() -> tuple[Any, float]:
+            async with checker.llm_slots.slot("TA", timeout=1):  # another check's request holds the only slot
+                started = time.monotonic()
+                verdict, _ = await checker.aassess(_draft("B", 1), mode="channel", workspace="TB")
+                return verdict, time.monotonic() - started
+
+        verdict, waited = asyncio.run(run())
+    assert verdict.fallback == "busy" and any("busy" in note for note in verdict.notes)
+    assert server.requests == []
+    # The first pass waited out the deadline (1.5 s); the full prompt did not then wait as long again (3 s in all).
+    assert 1.4 < waited < 2.7
+    assert checker.llm_slots.in_flight == 0 and checker.llm_slots.waiting() == 0
+
