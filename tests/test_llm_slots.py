@@ -274,3 +274,32 @@ def test_a_channel_message_that_gets_no_slot_for_its_first_pass_waits_one_deadli
     assert 1.4 < waited < 2.7
     assert checker.llm_slots.in_flight == 0 and checker.llm_slots.waiting() == 0
 
+
+def test_a_slot_freed_on_one_thread_wakes_a_check_waiting_on_another(tmp_path):
+    """Sync callers (``bot.aio.run_sync``) run checks on their own thread's loop: the bound is shared by all."""
+    with FakeOpenAI() as server:
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_CONCURRENCY="1", MOTIVECHECK_LLM_DEADLINE="20")
+        held, results = threading.Event(), []
+        release = threading.Event()
+
+        async def hold() -> None:
+            async with checker.llm_slots.slot("TA", timeout=1):
+                held.set()
+                while not release.is_set():
+                    await asyncio.sleep(0.01)
+
+        holder = threading.Thread(target=lambda: asyncio.run(hold()))
+        holder.start()
+        assert held.wait(10)
+        waiter = threading.Thread(target=lambda: results.append(checker.assess(_draft("B", 1), workspace="TB")))
+        waiter.start()
+        deadline = time.monotonic() + 10
+        while checker.llm_slots.waiting() == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert server.requests == []
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+    assert results and results[0][0].engine == "openai" and results[0][0].fallback is None
+    assert checker.llm_slots.in_flight == 0 and checker.llm_slots.waiting() == 0
