@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from .digest import MIN_SHARE, Digest, of
@@ -14,8 +15,13 @@ def alt_text(d: Digest) -> str:
 
 
 ALL_COLOUR = "#1b4d1c"  # dark green, thick: every channel together
-OTHER_COLOUR = "#8c8c8c"  # grey, dashed: channels too small to name, grouped
-CHANNEL_COLOURS = ("#0072B2", "#E69F00", "#CC79A7", "#D55E00", "#56B4E9", "#009E73")  # Okabe-Ito, no grey
+OTHER_COLOUR = "#8c8c8c"  # grey, dashed, square markers: channels too small to name, grouped
+# A named channel's colour and marker, chosen by its id (see channel_styles): Okabe-Ito's six, then Paul Tol's wine,
+# indigo and olive; no grey, no dark green, no square. More styles than lines drawn, so two channels seldom ask for
+# the same one.
+CHANNEL_STYLES = (("#0072b2", "o"), ("#e69f00", "^"), ("#cc79a7", "D"), ("#d55e00", "v"), ("#56b4e9", "P"),
+                  ("#009e73", "X"), ("#882255", "<"), ("#332288", ">"), ("#999933", "h"))
+MAX_CHANNEL_LINES = 6  # more named channels than this are counted in "other channels"
 
 
 def _percent(value: float | None) -> float:
@@ -24,7 +30,7 @@ def _percent(value: float | None) -> float:
 
 def group_lines(d: Digest) -> list[tuple[str, list[float | None], list[int]]]:
     """The group lines worth drawing beside "all channels", in drawing order: the named channels with the most drafts
-    over the weeks drawn (at most as many as there are colours), then "other", which holds every channel not drawn
+    over the weeks drawn (at most MAX_CHANNEL_LINES), then "other", which holds every channel not drawn
     on its own: a named channel past the colours is folded into it, never silently dropped. A group whose share
     equals "all channels" in every week it has one (it was the only group: say every draft came from ungrouped
     channels) would hide exactly under that line while the legend still listed it, so it is left out. Each line
@@ -34,7 +40,7 @@ def group_lines(d: Digest) -> list[tuple[str, list[float | None], list[int]]]:
         for chan, n in t.get("sizes", {}).items():
             drafts[chan] = drafts.get(chan, 0) + n
     named = sorted({c for t in d.trend for c in t["channels"] if c != "other"}, key=lambda c: (-drafts.get(c, 0), c))
-    drawn = named[: len(CHANNEL_COLOURS)]
+    drawn = named[:MAX_CHANNEL_LINES]
     lines = [(chan, [t["channels"].get(chan) for t in d.trend], [t["sizes"].get(chan, 0) for t in d.trend])
              for chan in sorted(drawn)]
     rest = [_rest(t, drawn) for t in d.trend]
@@ -42,6 +48,26 @@ def group_lines(d: Digest) -> list[tuple[str, list[float | None], list[int]]]:
     return [(chan, values, sizes) for chan, values, sizes in lines
             if any(v is not None and (t["overall"] is None or abs(v - t["overall"]) > 1e-9)
                    for v, t in zip(values, d.trend, strict=True))]
+
+
+def _preference(channel: str) -> list[int]:
+    """The channel's own order of CHANNEL_STYLES, from its id alone (sha256: Python's hash() changes per process)."""
+    return sorted(range(len(CHANNEL_STYLES)),
+                  key=lambda i: hashlib.sha256(f"{channel}/{i}".encode()).digest())
+
+
+def channel_styles(channels: list[str]) -> dict[str, tuple[str, str]]:
+    """(colour, marker) for each channel drawn: its first choice by id, so a channel keeps its colour whichever
+    others are drawn beside it from week to week (it was given the next colour in alphabetical order of the
+    channels drawn that week). Two channels drawn together never share one: when both ask for the same, the one
+    with the smaller id keeps it and the other takes its own next choice."""
+    styles: dict[str, tuple[str, str]] = {}
+    taken: set[int] = set()
+    for chan in sorted(channels):
+        i = next(i for i in _preference(chan) if i not in taken)
+        taken.add(i)
+        styles[chan] = CHANNEL_STYLES[i]
+    return styles
 
 
 def _rest(week: dict, drawn: list[str]) -> tuple[float | None, int]:
@@ -73,7 +99,7 @@ def _plot(ax, xs: list[int], values: list[float | None], sizes: list[int], **sty
 
 def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a matplotlib Figure, imported lazily
     """The chart as a matplotlib figure (Agg backend): all channels (thick, dark green), each named channel that
-    differs from it (its own colour), "other channels" (grey, dashed) where it differs too; the legend outside
+    differs from it (its own colour and marker, the same every week), "other channels" (grey, dashed) where it differs too; the legend outside
     the plot; under each week, how many proposals it counts; a week with fewer than MIN_SHARE in a line is an
     open marker that the line does not pass through."""
     import matplotlib
@@ -88,13 +114,15 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
     ticks = [f"{t['week'][-3:]}\n{t['n']} proposal{'s' if t['n'] != 1 else ''}" for t in d.trend]
     few = _plot(ax, xs, [t["overall"] for t in d.trend], [t["n"] for t in d.trend], marker="o", linewidth=3,
                 color=ALL_COLOUR, label="all channels", zorder=5)
-    colours = iter(CHANNEL_COLOURS)
-    for chan, values, sizes in group_lines(d):
+    lines = group_lines(d)
+    styles = channel_styles([chan for chan, *_ in lines if chan != "other"])
+    for chan, values, sizes in lines:
         if chan == "other":
             few |= _plot(ax, xs, values, sizes, marker="s", markersize=4, linewidth=1.5, linestyle="--",
                          color=OTHER_COLOUR, label="other channels (grouped)")
         else:
-            few |= _plot(ax, xs, values, sizes, marker="o", markersize=4, linewidth=1.5, color=next(colours),
+            colour, marker = styles[chan]
+            few |= _plot(ax, xs, values, sizes, marker=marker, markersize=5, linewidth=1.5, color=colour,
                          label=names.get(chan, chan))
     if few:  # the open markers, explained in the legend
         ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#555555",

@@ -475,3 +475,45 @@ def test_a_week_of_drafts_that_proposed_nothing_says_so(database):
     assert d.quiet and to_markdown(d).splitlines()[1] == "A quiet week: 3 drafts checked, none of them a proposal."
     assert build_digest(d)["text"].endswith(". A quiet week: 3 drafts checked, none of them a proposal.")
     assert to_markdown(compute(s, "T1", 2026, 46, TZ)).splitlines()[1] == "A quiet week: no drafts were checked."
+
+
+def _styles(fig) -> dict[str, tuple[str, str]]:  # noqa: ANN001 - a matplotlib Figure
+    """Legend label → (colour, marker) of the solid line drawn for it."""
+    from matplotlib.colors import to_hex
+
+    return {line.get_label(): (to_hex(line.get_color()), line.get_marker()) for line in fig.axes[0].get_lines()
+            if not line.get_label().startswith(("_", "open:"))}
+
+
+def test_a_channel_keeps_its_colour_whichever_channels_are_drawn_beside_it(tmp_path):
+    """#sales was drawn in the second colour on a chart beside #eng, and in the first on a chart beside #team (the
+    colours went to the channels drawn, in alphabetical order): a leader comparing two charts read another channel."""
+    from bot.chart import ALL_COLOUR, draw
+
+    store = Store(tmp_path / "c.db")
+    for user in ("U1", "U2", "U3"):
+        add(store, "outside-in", _week(38), channel="CENG", user=user)
+        add(store, "inside-out", _week(38), channel="CSALES", user=user)
+        add(store, "mixed", _week(47), channel="CSALES", user=user)  # 9 weeks on: CENG is off the chart, CTEAM on
+        add(store, "outside-in", _week(47), channel="CTEAM", user=user)
+    names = {"CENG": "#eng", "CSALES": "#sales", "CTEAM": "#team"}
+    before = _styles(draw(compute(store, "T1", 2026, 38, TZ), names))
+    after = _styles(draw(compute(store, "T1", 2026, 47, TZ), names))
+    assert set(before) == {"all channels", "#eng", "#sales"} and set(after) == {"all channels", "#sales", "#team"}
+    assert before["#sales"] == after["#sales"]
+    assert before["all channels"][0] == ALL_COLOUR and after["all channels"][0] == ALL_COLOUR
+    from bot.chart import CHANNEL_STYLES, OTHER_COLOUR, channel_styles
+
+    assert before["#sales"] == channel_styles(["CSALES"])["CSALES"]  # its id's own style
+    assert ALL_COLOUR not in {c for c, _ in CHANNEL_STYLES}
+    assert OTHER_COLOUR not in {c for c, _ in CHANNEL_STYLES} and len(set(CHANNEL_STYLES)) == len(CHANNEL_STYLES)
+    # Two channels whose ids ask for the same style, drawn together: the smaller id keeps it, the other differs.
+    alone = {chan: channel_styles([chan])[chan] for chan in (f"C{i:04d}" for i in range(40))}
+    first, second = next((a, b) for a in alone for b in alone if a < b and alone[a] == alone[b])
+    both = channel_styles([second, first])
+    assert both[first] == alone[first] and both[second] != alone[first]
+    six = channel_styles(list(alone)[:6])
+    assert len(set(six.values())) == 6
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
