@@ -110,8 +110,9 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
     names = names or {}
     fig, ax = plt.subplots(figsize=(9, 3.8), dpi=100)
     xs = list(range(len(d.trend)))
-    # Proposals, as the headline counts them: the drafts that proposed nothing are in no share drawn here.
-    ticks = [f"{t['week'][-3:]}\n{t['n']} proposal{'s' if t['n'] != 1 else ''}" for t in d.trend]
+    # Proposals, as the headline counts them: the drafts that proposed nothing are in no share drawn here. The word
+    # goes once in the axis label: "23 proposals" under each of 8 weeks ran into the next week's.
+    ticks = [f"{t['week'][-3:]}\n{t['n']}" for t in d.trend]
     few = _plot(ax, xs, [t["overall"] for t in d.trend], [t["n"] for t in d.trend], marker="o", linewidth=3,
                 color=ALL_COLOUR, label="all channels", zorder=5)
     lines = group_lines(d)
@@ -128,6 +129,7 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
         ax.plot([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="#555555",
                 label=f"open: fewer than {MIN_SHARE} proposals,\ntoo few for a share")
     ax.set_xticks(xs, ticks, fontsize=8)
+    ax.set_xlabel("week, and the proposals checked in it", fontsize=8)
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.set_ylim(-4, 104)  # a point at 0% or 100% is drawn whole, not cut in half by the frame
     ax.set_yticks(range(0, 101, 20))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -453,7 +454,7 @@ def test_the_headline_counts_the_drafts_that_proposed_nothing_beside_the_proposa
     from bot.chart import draw
 
     ticks = [t.get_text() for t in draw(d).axes[0].get_xticklabels()]
-    assert ticks[-1] == "W47\n33 proposals"  # the chart counts what the shares are of, as the headline does
+    assert ticks[-1] == "W47\n33"  # the chart counts what the shares are of, as the headline does
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -514,6 +515,27 @@ def test_a_channel_keeps_its_colour_whichever_channels_are_drawn_beside_it(tmp_p
     assert both[first] == alone[first] and both[second] != alone[first]
     six = channel_styles(list(alone)[:6])
     assert len(set(six.values())) == 6
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_the_weeks_under_the_chart_do_not_run_into_each_other(tmp_path):
+    """'23 proposals' under each of 8 weeks ran into the next week's ('23 proposals 25 proposals 26 …')."""
+    from bot.chart import draw
+
+    store = Store(tmp_path / "t.db")
+    for week in range(40, 48):
+        for k in range(10):
+            add(store, ("outside-in", "mixed", "inside-out")[k % 3], _week(week), user=f"U{k % 3}")
+    fig = draw(compute(store, "T1", 2026, 47, TZ))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    assert [t.get_text() for t in labels][-1] == "W47\n10"
+    boxes = [t.get_window_extent() for t in labels]
+    assert all(a.x1 < b.x0 for a, b in pairwise(boxes)), [(b.x0, b.x1) for b in boxes]
+    assert "proposals" in ax.get_xlabel()  # what the number under each week counts
     import matplotlib.pyplot as plt
 
     plt.close("all")
