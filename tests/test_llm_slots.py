@@ -237,15 +237,16 @@ def test_retry_after_as_an_http_date_is_honoured(tmp_path):
     from email.utils import formatdate
 
     with FakeOpenAI() as server:
-        # A date two seconds ahead, to the second: a wait of 1 to 2 s, where the backoff would have waited 0.1-0.3 s.
-        server.script(status(429, {"Retry-After": formatdate(time.time() + 2, usegmt=True)}),
+        # Three seconds after the request arrives, to the second (dated then: a date dated before a slow warm-up
+        # could be past already): a wait of 2 to 3 s, where the backoff would have waited 0.1-0.3 s.
+        server.script(lambda req: status(429, {"Retry-After": formatdate(time.time() + 3, usegmt=True)})(req),
                       answer(verdict_answer()))
-        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_DEADLINE="8")
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_DEADLINE="10")
         started = time.monotonic()
         verdict, _ = checker.assess(_draft("A", 1))
         took = time.monotonic() - started
     assert verdict.engine == "openai" and len(server.requests) == 2
-    assert took >= 0.9
+    assert took >= 1.5
 
 
 @pytest.mark.parametrize("header", [{"Retry-After": "-5"}, {"Retry-After": "soon"}, {"retry-after-ms": "nan"}])
@@ -259,7 +260,7 @@ def test_a_retry_after_that_names_no_wait_leaves_the_backoff(tmp_path, header):
 
 def test_a_channel_message_that_gets_no_slot_for_its_first_pass_waits_one_deadline_not_two(tmp_path):
     with FakeOpenAI() as server:
-        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_CONCURRENCY="1", MOTIVECHECK_LLM_DEADLINE="1.5")
+        checker = _checker(server, tmp_path, MOTIVECHECK_LLM_CONCURRENCY="1", MOTIVECHECK_LLM_DEADLINE="2")
 
         async def run() -> tuple[Any, float]:
             async with checker.llm_slots.slot("TA", timeout=1):  # another check's request holds the only slot
@@ -270,8 +271,8 @@ def test_a_channel_message_that_gets_no_slot_for_its_first_pass_waits_one_deadli
         verdict, waited = asyncio.run(run())
     assert verdict.fallback == "busy" and any("busy" in note for note in verdict.notes)
     assert server.requests == []
-    # The first pass waited out the deadline (1.5 s); the full prompt did not then wait as long again (3 s in all).
-    assert 1.4 < waited < 2.7
+    # The first pass waited out the deadline (2 s); the full prompt did not then wait as long again (4 s in all).
+    assert 1.9 < waited < 3.6
     assert checker.llm_slots.in_flight == 0 and checker.llm_slots.waiting() == 0
 
 
