@@ -1,4 +1,5 @@
-"""The digest's trend chart: weekly outside-in share over 8 weeks, overall and per channel (PNG)."""
+"""The digest's trend chart: weekly outside-in share over 8 weeks (fewer in a new workspace), overall and per channel
+(PNG)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,20 @@ from pathlib import Path
 from .digest import MIN_SHARE, Digest, of
 
 
+def span(d: Digest) -> str:
+    """The weeks drawn: '8 weeks to 2026-W49'; in a workspace whose first check is more recent, from that week on
+    ('3 weeks to 2026-W49, since the coach's first week'; '2026-W49, the coach's first week')."""
+    if len(d.trend) >= 8 or not d.first_week:
+        return f"{len(d.trend) or 8} weeks to {d.week}"
+    if len(d.trend) == 1:
+        return f"{d.week}, the coach's first week"
+    return f"{len(d.trend)} weeks to {d.week}, since the coach's first week"
+
+
 def alt_text(d: Digest) -> str:
     points = ", ".join(f"{t['week']}: {of(round(t['overall'] * t['n']), t['n'])}" for t in d.trend
                        if t["overall"] is not None)
-    return f"Weekly share of proposals led outside-in, last 8 weeks. {points or 'No proposals in this period.'}"
+    return f"Weekly share of proposals led outside-in, {span(d)}. {points or 'No proposals in this period.'}"
 
 
 ALL_COLOUR = "#1b4d1c"  # dark green, thick: every channel together
@@ -134,7 +145,7 @@ def draw(d: Digest, names: dict[str, str] | None = None):  # noqa: ANN201 - a ma
     ax.set_ylim(-4, 104)  # a point at 0% or 100% is drawn whole, not cut in half by the frame
     ax.set_yticks(range(0, 101, 20))
     ax.set_ylabel("% of proposals led outside-in")
-    ax.set_title(f"Proposals led outside-in — 8 weeks to {d.week}")
+    ax.set_title(f"Proposals led outside-in — {span(d)}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
     fig.tight_layout()

@@ -60,8 +60,12 @@ class Digest:
     shares: dict[str, float] = field(default_factory=dict)
     previous_shares: dict[str, float] = field(default_factory=dict)
     previous_checked: int = 0  # last week's proposals: with none, there is no change to report
-    # 8 weeks: {week, n, overall, channels: {channel or "other": share}, sizes: {the same: drafts}} (only groups
-    # with MIN_POSTERS people)
+    # The workspace's first week with a check when it is one of the 8 weeks to this one ("" when it is earlier): the
+    # weeks drawn start there, as no week before it is compared with (the coach was not there yet; those weeks read
+    # as "0 drafts", a team that wrote nothing).
+    first_week: str = ""
+    # Up to 8 weeks (from first_week): {week, n, overall, channels: {channel or "other": share}, sizes: {the same:
+    # drafts}} (only groups with MIN_POSTERS people)
     trend: list[dict[str, Any]] = field(default_factory=list)
     motives: list[tuple[str, int]] = field(default_factory=list)  # (motive title, count)
     # Who judged the week's proposals: drafts per engine (openai, trained, rules), and how many of the offline
@@ -134,10 +138,13 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     digest.previous_shares = _shares(prev)
     digest.previous_checked = sum(prev.values())
     visible, other_shown = groups(proposals)
+    first = store.first_check_ts(workspace)
+    weeks = drawn_weeks(first, year, week, tz)
+    if first is not None and week_bounds(*weeks[0], tz)[0] <= first < week_bounds(*weeks[0], tz)[1]:
+        digest.first_week = week_label(*weeks[0])
 
-    # Trend: 8 weeks of outside-in share, overall and per group; the 3-poster rule is applied to each week.
-    for k in range(7, -1, -1):
-        y, w = _weeks_back(year, week, k)
+    # Trend: up to 8 weeks of outside-in share, overall and per group; the 3-poster rule is applied to each week.
+    for y, w in weeks:
         ws, we = week_bounds(y, w, tz)
         counted = store.poster_counts(workspace, ws, we, PROPOSALS)
         named, rest = groups(counted)
@@ -182,8 +189,7 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             digest.adoption[chan] = figures
     digest.disagreed = _disputed(decisions)
     digest.disagree_share = digest.disagreed / digest.checked if digest.checked else 0.0
-    for k in range(7, -1, -1):
-        y, w = _weeks_back(year, week, k)
+    for y, w in weeks:
         ws, we = week_bounds(y, w, tz)
         n = sum(1 for r in store.week_checks(workspace, ws, we) if r["label"] in PROPOSALS)
         against = _disputed(store.week_decisions(workspace, ws, we))
@@ -209,6 +215,13 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
             example["author"] = r["user"]
         digest.examples.append(example)
     return digest
+
+
+def drawn_weeks(first: float | None, year: int, week: int, tz: str) -> list[tuple[int, int]]:
+    """The weeks of the trend, oldest first: the 8 to (year, week), from the week of the workspace's first check
+    (``first``) when that is later; the report week alone when there is no check yet."""
+    weeks = [_weeks_back(year, week, k) for k in range(7, -1, -1)]
+    return [(y, w) for y, w in weeks if first is not None and week_bounds(y, w, tz)[1] > first] or [(year, week)]
 
 
 def _weeks_back(year: int, week: int, k: int) -> tuple[int, int]:
@@ -252,7 +265,7 @@ def no_change(d: Digest) -> str:
     if change(d) is not None:
         return ""
     if not d.previous_checked:
-        return "no proposals last week"
+        return "the coach's first week, nothing to compare with" if d.first_week == d.week else "no proposals last week"
     if d.checked < MIN_SHARE:
         return "too few proposals this week to compare with last week"
     return f"only {proposals(d.previous_checked)} last week, too few to compare"

@@ -171,7 +171,7 @@ async def _keep_claim(store: Store, workspace: str, channel: str, week: str, own
 
 async def _post_claimed(client: Any, store: Store, settings: Settings, workspace: str, channel: str, year: int,
                         week: int, label: str, earlier: dict | None) -> str:
-    from .chart import alt_text, render_chart
+    from .chart import alt_text, render_chart, span
     from .slack.blocks import build_digest
     from .slack.names import Names
 
@@ -205,7 +205,7 @@ async def _post_claimed(client: Any, store: Store, settings: Settings, workspace
                 path = await asyncio.to_thread(render_chart, d, f"{tmp}/trend-{label}.png", names)
                 # In the channel, beside the digest (not hidden in its thread).
                 await client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
-                                             title=f"Outside-in share, 8 weeks to {label}", alt_txt=alt_text(d))
+                                             title=f"Outside-in share, {span(d)}", alt_txt=alt_text(d))
         except Exception as exc:  # noqa: BLE001 - the digest is out; its chart is not worth a second digest
             error = _slack_error(exc) or type(exc).__name__
             log.warning("digest %s posted without its chart: %s", label, error)

@@ -69,7 +69,8 @@ def test_figures_and_week_boundaries(store):
     # the preview says what the post in Slack says (it said "Patterns:")
     assert "\n*What led instead of customer ease:* grow revenue or profit (2), " in to_markdown(d)
     assert d.trend[-1]["week"] == "2026-W47" and d.trend[-1]["overall"] == pytest.approx(0.25)
-    assert len(d.trend) == 8 and d.trend[-2]["overall"] == 0.0
+    # from the week of the workspace's first check (the previous week's), not 8 weeks of which 6 had no check
+    assert [t["week"] for t in d.trend] == ["2026-W46", "2026-W47"] and d.trend[-2]["overall"] == 0.0
     # in UTC the Sunday-23:30 check falls into the next week
     assert compute(store, "T1", 2026, 47, "UTC").checked == 3
 
@@ -264,6 +265,7 @@ def _week(week: int) -> float:
 
 def test_no_change_is_claimed_when_last_week_had_no_drafts(database):
     s = Store(database)
+    add(s, "not-a-proposal", _week(44), user="U1")  # the coach was there before: not its first week
     for user in ("U1", "U2", "U3", "U4", "U5"):
         add(s, "outside-in", _week(47), user=user)
     d = compute(s, "T1", 2026, 47, TZ)  # W46 had no drafts at all
@@ -380,7 +382,7 @@ def test_a_week_with_few_drafts_gives_counts_and_no_change_or_trend_is_read_from
     d = compute(store, "T1", 2026, 46, TZ)
     text = to_markdown(d)
     assert text.splitlines()[1] == ("1 proposal checked: 1 outside-in, 0 mixed, 0 inside-out (too few for "
-                                    "percentages; no proposals last week).")
+                                    "percentages; the coach's first week, nothing to compare with).")
     assert "*Who read them:* the offline quick read, the only one." in text
     assert "people disagreed with 0 of 1 verdicts." in text
     add(store, "outside-in", _week(47), user="U1")
@@ -441,6 +443,7 @@ def test_the_headline_counts_the_drafts_that_proposed_nothing_beside_the_proposa
     from bot.slack.blocks import build_digest
 
     s = Store(database)
+    add(s, "not-a-proposal", _week(40), user="U1")  # not the coach's first week
     for i in range(33):
         add(s, ("outside-in", "mixed", "inside-out")[i % 3], _week(47), user=f"U{i % 4}")
     for i in range(7):
@@ -536,6 +539,41 @@ def test_the_weeks_under_the_chart_do_not_run_into_each_other(tmp_path):
     boxes = [t.get_window_extent() for t in labels]
     assert all(a.x1 < b.x0 for a, b in pairwise(boxes)), [(b.x0, b.x1) for b in boxes]
     assert "proposals" in ax.get_xlabel()  # what the number under each week counts
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_a_new_workspace_chart_starts_at_its_first_week_not_at_weeks_of_nothing(tmp_path):
+    """A first week's chart showed the 7 weeks before it as '0 drafts', a team that wrote nothing rather than an app
+    not yet installed; and the headline said 'no drafts last week'. The weeks start at the workspace's first check."""
+    from bot.chart import alt_text, draw
+
+    store = Store(tmp_path / "n.db")
+    for user in ("U1", "U2", "U3", "U4", "U5"):
+        add(store, "outside-in", _week(47), user=user)
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert [t["week"] for t in d.trend] == [t["week"] for t in d.disagree_trend] == ["2026-W47"]
+    assert d.first_week == "2026-W47"
+    assert to_markdown(d).splitlines()[1].endswith("100% outside-in, 0% mixed, 0% inside-out (the coach's first "
+                                                   "week, nothing to compare with).")
+    ax = draw(d).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["W47\n5"]
+    assert ax.get_title() == "Proposals led outside-in — 2026-W47, the coach's first week"
+    assert alt_text(d) == "Weekly share of proposals led outside-in, 2026-W47, the coach's first week. 2026-W47: 100%"
+    # A message that proposed nothing, checked two weeks before: the coach was there, and W46 had no proposal.
+    add(store, "not-a-proposal", _week(45), user="U1")
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert [t["week"] for t in d.trend] == ["2026-W45", "2026-W46", "2026-W47"] and d.first_week == "2026-W45"
+    assert [t["n"] for t in d.trend] == [0, 0, 5] and "(no proposals last week)." in to_markdown(d)
+    assert draw(d).axes[0].get_title() == ("Proposals led outside-in — 3 weeks to 2026-W47, since the "
+                                                "coach's first week")
+    # An established workspace (its first check 9 weeks back): all 8 weeks, the empty ones too.
+    add(store, "inside-out", _week(38), user="U1")
+    d = compute(store, "T1", 2026, 47, TZ)
+    assert len(d.trend) == len(d.disagree_trend) == 8 and d.first_week == "" and d.trend[0]["week"] == "2026-W40"
+    assert draw(d).axes[0].get_title() == "Proposals led outside-in — 8 weeks to 2026-W47"
+    assert alt_text(d) == "Weekly share of proposals led outside-in, 8 weeks to 2026-W47. 2026-W47: 100%"
     import matplotlib.pyplot as plt
 
     plt.close("all")

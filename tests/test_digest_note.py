@@ -42,6 +42,17 @@ def test_the_llm_is_told_there_is_no_change_when_last_week_had_no_drafts():
     assert "change in outside-in share vs last week: +33 points" in prompts[1]
 
 
+def test_the_llm_is_told_a_first_week_is_the_coachs_first_not_a_week_after_one_of_nothing():
+    first = Digest(workspace="T1", week="2026-W47", timezone="UTC", checked=6, first_week="2026-W47",
+                   shares={"outside-in": 1 / 3, "mixed": 1 / 3, "inside-out": 1 / 3})
+    with FakeOpenAI() as server:
+        settings = load_settings(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url})
+        server.script(raw("A fine first week."))
+        coaching_note(settings, first)
+        (prompt,) = [r["messages"][0]["content"] for r in server.requests]
+    assert "none to report (the coach's first week, nothing to compare with; do not claim a rise or a fall)" in prompt
+
+
 def test_the_llm_is_given_counts_not_shares_and_no_change_in_a_week_with_few_drafts():
     """Two drafts this week, one last week: "50% outside-in, up 50 points" is what the LLM wrote from these."""
     few = Digest(workspace="T1", week="2026-W47", timezone="UTC", checked=2, disagreed=1, previous_checked=1,

@@ -38,6 +38,10 @@ class DigestStore(Part):
             'select label, channel, "user", channel_type, motives, engine, fallback from checks '
             "where workspace = ? and ts >= ? and ts < ? and label is not null", [workspace, start, end])
 
+    def first_check_ts(self, workspace: str) -> float | None:
+        """When the workspace's first check was made (any source or label); None before any. One index step."""
+        return self.db.value("select min(ts) from checks where workspace = ?", [workspace])
+
     def label_counts_by_channel(self, workspace: str, start: float, end: float, labels: tuple[str, ...]) -> list[Row]:
         """(channel, label, n) for checks of a period with one of ``labels`` (counted in the database)."""
         marks = ",".join("?" * len(labels))
