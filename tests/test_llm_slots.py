@@ -304,3 +304,37 @@ def test_a_slot_freed_on_one_thread_wakes_a_check_waiting_on_another(tmp_path):
         waiter.join(10)
     assert results and results[0][0].engine == "openai" and results[0][0].fallback is None
     assert checker.llm_slots.in_flight == 0 and checker.llm_slots.waiting() == 0
+
+
+@pytest.mark.parametrize("turns", range(8))
+def test_a_check_cancelled_as_its_slot_arrives_is_cancelled(turns):
+    """Cancelled a few loop turns after the slot was granted, the check stops: on Python 3.11 ``asyncio.wait_for``
+    returned the slot instead, swallowing the cancellation, and the request was sent by a check nobody awaited."""
+    slots = FairSlots(1)
+
+    async def run() -> None:
+        held, release, forever = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            async with slots.slot("A", timeout=5):
+                held.set()
+                await release.wait()
+
+        async def wait() -> None:
+            async with slots.slot("B", timeout=5):
+                await forever.wait()  # stands for the request: only a cancellation ends it
+
+        holder = asyncio.create_task(hold())
+        await held.wait()
+        waiter = asyncio.create_task(wait())
+        await _until(lambda: slots.waiting() == 1)
+        release.set()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        waiter.cancel()
+        done, _ = await asyncio.wait({waiter}, timeout=3)
+        assert waiter in done and waiter.cancelled()
+        await holder
+        assert slots.in_flight == 0 and slots.waiting() == 0
+
+    asyncio.run(run())

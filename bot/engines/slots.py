@@ -78,17 +78,22 @@ class FairSlots:
             loop = asyncio.get_running_loop()
             waiter = _Waiter(ws, next(self._seq), loop, loop.create_future())
             self._queues.setdefault(ws, deque()).append(waiter)
+        # asyncio.wait, not wait_for: on Python 3.11 wait_for returns a result that arrived as the task was
+        # cancelled, swallowing the cancellation; asyncio.wait never does, and leaves the future alone on a timeout.
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.future), timeout=max(timeout, 0.0))
-        except BaseException as exc:  # a timeout, or the check itself cancelled: stop waiting either way
+            await asyncio.wait({waiter.future}, timeout=max(timeout, 0.0))
+        except BaseException:  # the check itself cancelled: stop waiting
             with self._lock:
                 waiter.gone = True
                 granted = waiter.granted
             if granted:  # the slot arrived as the wait ended: hand it on rather than lose it
                 self._release(ws)
-            if isinstance(exc, TimeoutError):
-                raise Busy(f"all {self.limit} LLM request slots stayed taken") from None
             raise
+        with self._lock:
+            if waiter.granted:  # granted, perhaps as the time ran out: it is this check's (its wake-up may lag)
+                return
+            waiter.gone = True
+        raise Busy(f"all {self.limit} LLM request slots stayed taken")
 
     def _take(self, ws: str) -> None:
         self._held += 1
