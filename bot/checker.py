@@ -197,7 +197,7 @@ class Checker:
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
         verdict = self.offline(book, prepared, mode=mode)
         verdict.fallback = reason
-        if reason == "busy":  # no request was sent: this process's bound on requests in flight was reached
+        if reason == "busy":  # the last request got no slot: this process's bound on requests in flight was reached
             verdict.notes.append(f"The LLM was busy with other checks; the offline {verdict.engine} engine answered "
                                  "instead.")
         else:
