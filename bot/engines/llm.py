@@ -581,16 +581,18 @@ async def _create(client: Any, kwargs: dict[str, Any], timeout: float, attempts:
                   slots: FairSlots | None = None, workspace: str | None = None) -> Any:
     """One request: the client's own timeout covers it; wait_for guards the whole deadline. With a bound on
     requests in flight, waiting for a slot counts against the deadline, and a check that gets none sends nothing."""
+    def send(timeout: float) -> Any:
+        return asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
+                                timeout=max(timeout, attempts.remaining()))
+
     if slots is None or slots.limit <= 0:
-        return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
-                                      timeout=max(timeout, attempts.remaining()))
+        return await send(timeout)
     try:
         async with slots.slot(workspace, attempts.remaining()):
             timeout = min(timeout, attempts.remaining())
             if timeout <= 0.05:
                 raise Busy("no time left after the wait")
-            return await asyncio.wait_for(client.chat.completions.create(**kwargs, timeout=timeout),
-                                          timeout=max(timeout, attempts.remaining()))
+            return await send(timeout)
     except Busy:
         raise EngineError("busy", f"the LLM was busy: all {slots.limit} request slots of this process "
                           "(MOTIVECHECK_LLM_CONCURRENCY) stayed taken") from None

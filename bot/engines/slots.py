@@ -17,7 +17,7 @@ import asyncio
 import itertools
 import threading
 from collections import Counter, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -55,7 +55,11 @@ class FairSlots:
 
     def waiting(self) -> int:
         with self._lock:
-            return sum(1 for q in self._queues.values() for w in q if not w.gone)
+            return sum(1 for _ in self._waiters())
+
+    def _waiters(self) -> Iterator[_Waiter]:
+        """Those still waiting (the lock held)."""
+        return (w for q in self._queues.values() for w in q if not w.gone)
 
     @asynccontextmanager
     async def slot(self, workspace: str | None, timeout: float) -> AsyncIterator[None]:
@@ -72,7 +76,7 @@ class FairSlots:
 
     async def _acquire(self, ws: str, timeout: float) -> None:
         with self._lock:
-            if self._held < self.limit and not any(not w.gone for q in self._queues.values() for w in q):
+            if self._held < self.limit and next(self._waiters(), None) is None:
                 self._take(ws)
                 return
             loop = asyncio.get_running_loop()
