@@ -48,7 +48,8 @@ class Checker:
         self._workspace_heads: dict[str, tuple[float, TrainedEngine | None]] = {}
         self.default_playbook = self.playbook(settings.playbook)
         self.llm_transport: Any = None  # eval --record / --replay: bot.engines.recording stands for the client
-        self.llm_slots = FairSlots(settings.llm_concurrency)  # one bound for the whole process
+        # The bound on LLM requests in flight: the process's, as the app builds one checker per process.
+        self.llm_slots = FairSlots(settings.llm_concurrency)
 
     # -- playbooks and engines ---------------------------------------------------------------
     def playbook(self, name_or_path: str | None = None) -> Playbook:
@@ -197,12 +198,9 @@ class Checker:
     def _fallback(self, book: Playbook, prepared: Prepared, reason: str, mode: str) -> Verdict:
         verdict = self.offline(book, prepared, mode=mode)
         verdict.fallback = reason
-        if reason == "busy":  # the last request got no slot: this process's bound on requests in flight was reached
-            verdict.notes.append(f"The LLM was busy with other checks; the offline {verdict.engine} engine answered "
-                                 "instead.")
-        else:
-            verdict.notes.append(f"The LLM did not answer ({reason}); the offline {verdict.engine} engine answered "
-                                 "instead.")
+        # "busy": the last request got no slot, the bound on requests in flight (MOTIVECHECK_LLM_CONCURRENCY) was met
+        why = "The LLM was busy with other checks" if reason == "busy" else f"The LLM did not answer ({reason})"
+        verdict.notes.append(f"{why}; the offline {verdict.engine} engine answered instead.")
         return verdict
 
     def _cross_check(self, verdict: Verdict, book: Playbook, prepared: Prepared) -> Verdict:
