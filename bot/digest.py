@@ -140,7 +140,8 @@ def compute(store: Store, workspace: str, year: int, week: int, tz: str, *, name
     visible, other_shown = groups(proposals)
     first = store.first_check_ts(workspace)
     weeks = drawn_weeks(first, year, week, tz)
-    if first is not None and week_bounds(*weeks[0], tz)[0] <= first < week_bounds(*weeks[0], tz)[1]:
+    oldest = week_bounds(*weeks[0], tz)
+    if first is not None and oldest[0] <= first < oldest[1]:
         digest.first_week = week_label(*weeks[0])
 
     # Trend: up to 8 weeks of outside-in share, overall and per group; the 3-poster rule is applied to each week.
@@ -271,14 +272,17 @@ def no_change(d: Digest) -> str:
     return f"only {proposals(d.previous_checked)} last week, too few to compare"
 
 
-def drafts(n: int) -> str:
+def counted(n: int, noun: str) -> str:
     """'1 draft', '3 drafts'."""
-    return f"{n} draft{'' if n == 1 else 's'}"
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def drafts(n: int) -> str:
+    return counted(n, "draft")
 
 
 def proposals(n: int) -> str:
-    """'1 proposal', '3 proposals'."""
-    return f"{n} proposal{'' if n == 1 else 's'}"
+    return counted(n, "proposal")
 
 
 def checked_line(d: Digest) -> str:
@@ -387,8 +391,7 @@ def to_markdown(d: Digest) -> str:
 
 def adoption(a: dict[str, Any]) -> str:
     """One group's adoption figures: '1 reframe suggested, 0 used, 1 kept the original'."""
-    return (f"{a['suggested']} reframe{'' if a['suggested'] == 1 else 's'} suggested, {a['used']} used, {a['kept']} "
-            "kept the original")
+    return f"{counted(a['suggested'], 'reframe')} suggested, {a['used']} used, {a['kept']} kept the original"
 
 
 def to_json(d: Digest) -> str:
@@ -430,6 +433,6 @@ def how_the_coach_did(d: Digest) -> str:
     what a retrain changed."""
     weeks = [f"{t['week'][-3:]} {of(t['against'], t['n'])}" for t in d.disagree_trend if t["share"] is not None]
     trend = f" (weeks before: {', '.join(weeks[-5:-1])})" if len(weeks) > 1 else ""
-    share = of(d.disagreed, d.checked)
-    line = f"*How the coach did:* people disagreed with {share}{' of' if '%' in share else ''} verdicts{trend}."
+    share = of(d.disagreed, d.checked) + (" of" if d.checked >= MIN_SHARE else "")  # "20% of verdicts", "1 of 4 verdicts"
+    line = f"*How the coach did:* people disagreed with {share} verdicts{trend}."
     return line + (f" {d.retrain_note}" if d.retrain_note else "")
