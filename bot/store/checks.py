@@ -158,10 +158,9 @@ class CheckStore(Part):
             return self.update_check(check_id, owner=owner, **cols)
         cols["draft_hash"] = draft_hash(draft)
         cols["draft_text"] = draft if self.store_text else None
-        key: Row = {"id": check_id} if owner is None else {"id": check_id, "lease_owner": owner}
         with self.db.write() as tx:
             before = tx.value("select draft_hash from checks where id = ?", [check_id])
-            if tx.update("checks", key, cols) != 1:
+            if tx.update("checks", _leased(check_id, owner), cols) != 1:
                 return False
             # The edit replaces the words: the cached verdict of the words before (its quotes, its reframe) is tied
             # to a hash no check records any more, where erasure and a deletion could never find it again.
@@ -179,9 +178,8 @@ class CheckStore(Part):
 
     def update_check(self, check_id: int, *, owner: str | None = None, **fields: Any) -> bool:
         """Set ``fields`` on a check (with ``owner``: only while it holds the check's lease); whether it did."""
-        key: Row = {"id": check_id} if owner is None else {"id": check_id, "lease_owner": owner}
         with self.db.write() as tx:
-            return tx.update("checks", key, fields) == 1
+            return tx.update("checks", _leased(check_id, owner), fields) == 1
 
     def get_check(self, check_id: int) -> Row | None:
         return self.db.one("select * from checks where id = ?", [check_id])
@@ -218,6 +216,11 @@ def _pairs(tx: Any, sql: str, pairs: set[tuple[str, str]]) -> dict[tuple[str, st
         return {}
     rows = tx.query(sql.format(", ".join(["(?, ?)"] * len(pairs))), [v for pair in pairs for v in pair])
     return {tuple(list(r.values())[:2]): r for r in rows}
+
+
+def _leased(check_id: int, owner: str | None) -> Row:
+    """The row an update of a check may touch: with ``owner``, only while that instance holds its lease."""
+    return {"id": check_id} if owner is None else {"id": check_id, "lease_owner": owner}
 
 
 def _verdict_columns(verdict: Verdict | None, usage: Usage | None, *, words: bool) -> Row:
